@@ -1,0 +1,116 @@
+"""Constants of the GuiGui wire protocol, version 1 (see docs/PROTOCOL.md).
+
+Everything both sides must agree on lives here: the message type codes, the
+error codes, the default limits and the set of presence statuses.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum, StrEnum
+
+PROTOCOL_VERSION = 1
+
+DEFAULT_MAX_FRAME = 65536
+"""Largest ``length`` field accepted (type byte + JSON body), in bytes."""
+DEFAULT_MAX_TEXT = 4000
+"""Longest message text, in characters."""
+DEFAULT_HEARTBEAT = 30
+"""Seconds of silence after which the server sends PING."""
+
+HEADER_SIZE = 4
+"""Size of the big-endian u32 ``length`` prefix."""
+MAX_REQUEST_ID = 2**31 - 1
+MAX_ERRORS_BEFORE_CLOSE = 10
+"""Recoverable protocol errors a connection may make before it is closed."""
+
+HISTORY_DEFAULT_LIMIT = 50
+HISTORY_MAX_LIMIT = 100
+
+
+class MessageType(IntEnum):
+    """The ``type`` byte of a frame."""
+
+    HELLO = 0x01
+    OK = 0x02
+    ERROR = 0x03
+    PING = 0x04
+    PONG = 0x05
+    REGISTER = 0x10
+    LOGIN = 0x11
+    RESUME = 0x12
+    LOGOUT = 0x13
+    SET_STATUS = 0x14
+    ROOMS = 0x20
+    JOIN = 0x21
+    LEAVE = 0x22
+    HISTORY = 0x23
+    SAY = 0x24
+    DIRECT = 0x25
+    MESSAGE = 0x40
+    PRESENCE = 0x41
+    ACCESS_DECISION = 0x42
+    ROOM_UPDATE = 0x43
+    SANCTIONED = 0x44
+    SHUTDOWN = 0x45
+
+
+class ErrorCode(StrEnum):
+    """Stable error codes carried by ERROR frames (PROTOCOL.md section 5)."""
+
+    HELLO_REQUIRED = "hello_required"
+    UNSUPPORTED_VERSION = "unsupported_version"
+    BAD_FRAME = "bad_frame"
+    FRAME_TOO_LARGE = "frame_too_large"
+    BAD_JSON = "bad_json"
+    UNKNOWN_TYPE = "unknown_type"
+    BAD_REQUEST = "bad_request"
+    NOT_AUTHENTICATED = "not_authenticated"
+    ALREADY_AUTHENTICATED = "already_authenticated"
+    INVALID_FIELD = "invalid_field"
+    LOGIN_TAKEN = "login_taken"
+    EMAIL_TAKEN = "email_taken"
+    WEAK_PASSWORD = "weak_password"
+    BAD_CREDENTIALS = "bad_credentials"
+    BAD_TOKEN = "bad_token"
+    BANNED = "banned"
+    KICKED = "kicked"
+    RATE_LIMITED = "rate_limited"
+    NO_SUCH_ROOM = "no_such_room"
+    NO_SUCH_USER = "no_such_user"
+    NOT_MEMBER = "not_member"
+    ALREADY_MEMBER = "already_member"
+    ALREADY_PENDING = "already_pending"
+    CANNOT_LEAVE = "cannot_leave"
+    TEXT_TOO_LONG = "text_too_long"
+    UNAVAILABLE = "unavailable"
+    INTERNAL = "internal"
+
+
+class Status(StrEnum):
+    """Presence statuses. ``offline`` is only ever reported, never set by a client."""
+
+    ONLINE = "online"
+    AWAY = "away"
+    BUSY = "busy"
+    OFFLINE = "offline"
+
+
+SETTABLE_STATUSES = frozenset({Status.ONLINE, Status.AWAY, Status.BUSY})
+
+
+class RoomAccess(StrEnum):
+    """How a room is joined."""
+
+    OPEN = "open"
+    """Every user is a member from registration (the arrival room)."""
+    ON_REQUEST = "on_request"
+    """Joined on request, no approval needed."""
+    APPROVAL = "approval"
+    """Joined on request, pending until an admin decides."""
+
+
+class SanctionKind(StrEnum):
+    """The two kinds of sanction an admin can apply."""
+
+    KICK = "kick"
+    BAN = "ban"
