@@ -10,6 +10,9 @@ from enum import IntEnum, StrEnum
 
 PROTOCOL_VERSION = 1
 
+DEFAULT_PORT = 6767
+"""TCP port the server listens on and clients connect to unless told otherwise."""
+
 DEFAULT_MAX_FRAME = 65536
 """Largest ``length`` field accepted (type byte + JSON body), in bytes."""
 DEFAULT_MAX_TEXT = 4000

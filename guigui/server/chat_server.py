@@ -1,0 +1,375 @@
+"""The chat server: one event-loop thread owning every socket and all chat state.
+
+``ChatServer.start`` loads the store's snapshot into the core objects, binds the
+listening socket, starts the store worker and runs the loop in its own thread.
+From then on only the loop thread touches connections, the core and the
+registries; bcrypt and the store run on workers whose results come back
+through the loop's wake-up socketpair (see ``guigui.server.workers``).
+
+This module holds the plumbing shared by every request: dispatch, replies,
+errors, broadcasts, sessions, heartbeats and the clean stop. The requests
+themselves are handled in ``guigui.server.handlers``.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from guigui.common.codec import Frame, encode_frame
+from guigui.common.errors import ProtocolError
+from guigui.common.messages import Ping, parse_request, request_id_of
+from guigui.common.objects import ChatMessage, Presence
+from guigui.common.protocol import (
+    MAX_ERRORS_BEFORE_CLOSE,
+    ErrorCode,
+    MessageType,
+)
+from guigui.server.clock import now_ms
+from guigui.server.config import ServerConfig
+from guigui.server.connection import Connection, Phase
+from guigui.server.core.accounts import UserDirectory
+from guigui.server.core.presence import PresenceBook
+from guigui.server.core.rooms import RoomDirectory
+from guigui.server.core.sanctions import SanctionBook
+from guigui.server.handlers import RequestHandler, build_handlers
+from guigui.server.loop import EventLoop
+from guigui.server.sessions import SessionRegistry
+from guigui.server.store import Snapshot, Store, StoredMessage, StoreError, open_store
+from guigui.server.workers import Outcome, PasswordHasher, StoreWorker
+
+log = logging.getLogger(__name__)
+
+RETRY_AFTER_MS = 1000
+"""What ``ERROR unavailable`` suggests to wait before retrying."""
+
+_COUNTED_ERRORS = frozenset({ErrorCode.BAD_JSON, ErrorCode.UNKNOWN_TYPE, ErrorCode.BAD_REQUEST})
+"""Malformed-input errors: ``MAX_ERRORS_BEFORE_CLOSE`` of them close the connection."""
+
+
+class _Listener:
+    """The listening socket's handler: accepts every waiting client."""
+
+    def __init__(self, server: ChatServer, sock: socket.socket) -> None:
+        self.server = server
+        self.sock = sock
+
+    def on_readable(self) -> None:
+        for _ in range(256):  # bounded, so a connection storm cannot starve the rest
+            try:
+                client, address = self.sock.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as error:  # e.g. out of file descriptors: try again next turn
+                log.warning("accept failed: %s", error)
+                return
+            self.server.accept(client, address)
+
+    def on_writable(self) -> None:
+        pass
+
+
+class ChatServer:
+    """The GuiGui chat server. Create, ``start()``, then ``stop()`` from any thread."""
+
+    def __init__(self, config: ServerConfig, store: Store | None = None) -> None:
+        self.config = config
+        self.store = store if store is not None else open_store(config.database_url)
+        self.loop = EventLoop()
+        self.loop.after_events = self._flush_pending_output
+        self.users = UserDirectory()
+        self.rooms = RoomDirectory()
+        self.presence = PresenceBook()
+        self.sanctions = SanctionBook()
+        self.sessions = SessionRegistry()
+        self.connections: set[Connection] = set()
+        self.pending_output: set[Connection] = set()
+        self.hasher = PasswordHasher(self.loop, config.bcrypt_cost)
+        self.store_worker = StoreWorker(self.loop, self.store)
+        self.address: tuple[str, int] = (config.host, config.port)
+        self.started_at = time.time()
+        self.stopping = False
+        self.hashes_in_flight = 0
+        self._last_message_id = 0
+        self._handlers: dict[type, RequestHandler] = build_handlers(self)
+        self._listener: _Listener | None = None
+        self._thread: threading.Thread | None = None
+        self._stopped = threading.Event()
+        self._stop_deadline = 0.0
+        self._ping_counter = 0
+
+    # ---- lifecycle (any thread) ----------------------------------------------
+
+    def start(self) -> None:
+        """Load the store, listen, and run the loop in a new thread; returns once listening."""
+        self.store.migrate()
+        self._load(self.store.load_snapshot(now_ms()))
+        sock = socket.create_server(
+            (self.config.host, self.config.port), backlog=self.config.backlog, reuse_port=False
+        )
+        sock.setblocking(False)
+        self._listener = _Listener(self, sock)
+        self.loop.add_reader(sock, self._listener)
+        self.address = sock.getsockname()[:2]
+        self.store_worker.start()
+        self._thread = threading.Thread(target=self._run, name="event-loop")
+        self._thread.start()
+        self.loop.call_later(self._sweep_interval(), self._heartbeat_sweep)
+        log.info("listening on %s:%d", *self.address)
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Stop cleanly (see ``request_stop``) and wait until it is done."""
+        self.request_stop()
+        self.wait(timeout)
+
+    def request_stop(self) -> None:
+        """Begin a clean stop: no new clients or requests; pending work stored and flushed."""
+        self.loop.call_soon_threadsafe(self._begin_stop)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait until the server has stopped; returns whether it has."""
+        return self._stopped.wait(timeout)
+
+    def call_soon_threadsafe(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` on the loop thread (the only way other threads act on the server)."""
+        self.loop.call_soon_threadsafe(callback)
+
+    def _run(self) -> None:
+        try:
+            self.loop.run()
+        finally:
+            self.store_worker.stop()
+            self.hasher.shutdown()
+            self.store.close()
+            log.info("server stopped")
+            self._stopped.set()
+
+    def _load(self, snapshot: Snapshot) -> None:
+        for user in snapshot.users:
+            self.users.add(user)
+        for room in snapshot.rooms:
+            self.rooms.add_room(room)
+        for user_id, room_id in snapshot.memberships:
+            self.rooms.add_member(user_id, room_id)
+        for request in snapshot.pending_requests:
+            self.rooms.add_pending(request)
+        for sanction in snapshot.active_sanctions:
+            self.sanctions.add(sanction)
+        self._last_message_id = snapshot.last_message_id
+        log.info(
+            "loaded %d users, %d rooms, %d pending requests, %d sanctions",
+            len(self.users),
+            len(snapshot.rooms),
+            len(snapshot.pending_requests),
+            len(snapshot.active_sanctions),
+        )
+
+    # ---- connections ---------------------------------------------------------
+
+    def accept(self, client: socket.socket, address: tuple[str, int]) -> None:
+        """Take a newly accepted client socket into the loop."""
+        if self.stopping:
+            client.close()
+            return
+        client.setblocking(False)
+        client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        connection = Connection(self, client, address)
+        self.connections.add(connection)
+        self.loop.add_reader(client, connection)
+
+    def connection_closed(self, connection: Connection) -> None:
+        """Forget a closed connection (called by ``Connection.close``)."""
+        self.end_session(connection)
+        self.connections.discard(connection)
+        self.pending_output.discard(connection)
+
+    def _flush_pending_output(self) -> None:
+        """Write every connection that has output, once per loop iteration."""
+        if not self.pending_output:
+            return
+        pending, self.pending_output = self.pending_output, set()
+        for connection in pending:
+            connection.flush()
+
+    # ---- requests ------------------------------------------------------------
+
+    def dispatch(self, connection: Connection, frame: Frame) -> None:
+        """Handle one frame from a client; every request gets exactly one reply."""
+        if connection.phase is Phase.NEW and frame.type != MessageType.HELLO:
+            self.reject(
+                connection,
+                ProtocolError(ErrorCode.HELLO_REQUIRED, "send HELLO first", fatal=True),
+                request_id_of(frame.body),
+            )
+            return
+        if frame.type == MessageType.PING:
+            connection.send(encode_frame(MessageType.PONG, {"nonce": frame.body.get("nonce")}))
+            return
+        if frame.type == MessageType.PONG:
+            return
+        request_id = request_id_of(frame.body)
+        try:
+            request = parse_request(frame)
+            if self.stopping:
+                raise ProtocolError(
+                    ErrorCode.UNAVAILABLE,
+                    "the server is stopping",
+                    retry_after_ms=RETRY_AFTER_MS,
+                )
+            self._handlers[type(request)](connection, request)
+        except ProtocolError as error:
+            self.reject(connection, error, request_id)
+        except Exception:
+            log.exception("%s: request %s failed", connection.peer, frame.type)
+            self.reject(
+                connection, ProtocolError(ErrorCode.INTERNAL, "internal server error"), request_id
+            )
+
+    def reply(self, connection: Connection, request_id: int, **result: Any) -> None:
+        """Send ``OK {id, ...result}``."""
+        connection.send(encode_frame(MessageType.OK, {"id": request_id, **result}))
+
+    def reject(self, connection: Connection, error: ProtocolError, request_id: int | None) -> None:
+        """Send ``ERROR`` for a request (or for no request), closing the connection if due."""
+        connection.send(encode_frame(MessageType.ERROR, error.to_body(request_id)))
+        if error.code in _COUNTED_ERRORS:
+            connection.protocol_errors += 1
+            if connection.protocol_errors >= MAX_ERRORS_BEFORE_CLOSE:
+                connection.close_after_flush("too many malformed frames")
+                return
+        if error.fatal:
+            connection.close_after_flush(f"fatal error {error.code}")
+
+    def failed(self, connection: Connection, request_id: int, outcome: Outcome[Any]) -> bool:
+        """If a worker's outcome is an exception, answer the request with it; say whether."""
+        if not isinstance(outcome, BaseException):
+            return False
+        if isinstance(outcome, ProtocolError):
+            error = outcome
+        elif isinstance(outcome, StoreError):
+            error = ProtocolError(
+                ErrorCode.UNAVAILABLE,
+                "storage is unavailable; nothing was lost, try again",
+                retry_after_ms=RETRY_AFTER_MS,
+            )
+        else:
+            log.error("%s: worker failed: %r", connection.peer, outcome)
+            error = ProtocolError(ErrorCode.INTERNAL, "internal server error")
+        self.reject(connection, error, request_id)
+        return True
+
+    # ---- sending to many -----------------------------------------------------
+
+    def send_to(self, connections: Iterable[Connection], data: bytes) -> None:
+        """Send the same encoded frame to several connections (encoded once by the caller)."""
+        for connection in connections:
+            connection.send(data)
+
+    def announce_presence(self, presence: Presence, skip: Connection | None = None) -> None:
+        """PRESENCE to every logged-in session (but ``skip``)."""
+        data = encode_frame(MessageType.PRESENCE, presence.to_json())
+        self.send_to((c for c in self.sessions.all() if c is not skip), data)
+
+    # ---- messages ------------------------------------------------------------
+
+    def next_message_id(self) -> int:
+        """A new message id, increasing in send order."""
+        self._last_message_id += 1
+        return self._last_message_id
+
+    def public_message(self, message: StoredMessage) -> ChatMessage:
+        """The protocol's ``Message`` for a stored message."""
+        return ChatMessage(
+            id=message.id,
+            room=None if message.room_id is None else self.rooms.get(message.room_id).name,
+            sender=self.users.get(message.sender_id).login,
+            recipient=(
+                None if message.recipient_id is None else self.users.get(message.recipient_id).login
+            ),
+            text=message.text,
+            ts=message.ts,
+        )
+
+    # ---- sessions ------------------------------------------------------------
+
+    def end_session(self, connection: Connection) -> None:
+        """Close the connection's session, if any: presence, subscriptions, connection log."""
+        user = connection.user
+        if connection.phase is not Phase.LOGGED_IN or user is None:
+            return
+        self.sessions.close(connection, user.id)
+        connection.phase = Phase.READY
+        connection.user = None
+        connection.token_hash = None
+        change = self.presence.session_closed(user.id)
+        if change is not None:
+            self.announce_presence(change)
+        log_id = connection.log_id
+        connection.log_id = None
+        if log_id is not None:
+            ended = now_ms()
+            self.store_worker.submit(
+                lambda store: store.log_connection_end(log_id, ended), lambda _outcome: None
+            )
+
+    # ---- heartbeats ----------------------------------------------------------
+
+    def _sweep_interval(self) -> float:
+        return min(1.0, self.config.heartbeat / 4)
+
+    def _heartbeat_sweep(self) -> None:
+        """PING the silent, close the silent for too long (PROTOCOL.md, PING)."""
+        now = time.monotonic()
+        heartbeat = self.config.heartbeat
+        for connection in list(self.connections):
+            silence = now - connection.last_heard
+            if silence >= 3 * heartbeat:
+                connection.close(f"silent for {silence:.0f} s")
+            elif silence >= heartbeat and not connection.ping_outstanding:
+                connection.ping_outstanding = True
+                self._ping_counter += 1
+                connection.send(encode_frame(Ping.TYPE, Ping(self._ping_counter).to_body()))
+        if not self.stopping:
+            self.loop.call_later(self._sweep_interval(), self._heartbeat_sweep)
+
+    # ---- clean stop ----------------------------------------------------------
+
+    def _begin_stop(self) -> None:
+        if self.stopping:
+            return
+        self.stopping = True
+        log.info("stopping: finishing pending work")
+        self._stop_deadline = time.monotonic() + self.config.stop_timeout
+        if self._listener is not None:
+            self.loop.remove(self._listener.sock)
+            self._listener.sock.close()
+        self._stop_step(closed_connections=False)
+
+    def _busy(self) -> bool:
+        return self.store_worker.pending > 0 or self.hashes_in_flight > 0
+
+    def _stop_step(self, closed_connections: bool) -> None:
+        """Wait for workers, say goodbye, close everyone politely, then end the loop."""
+        late = time.monotonic() > self._stop_deadline
+        if not late and self._busy():
+            self.loop.call_later(0.01, lambda: self._stop_step(closed_connections))
+            return
+        if not closed_connections:
+            goodbye = encode_frame(
+                MessageType.SHUTDOWN, {"in_seconds": 0, "reason": "the server is stopping"}
+            )
+            for connection in list(self.connections):
+                connection.send(goodbye)
+                connection.close_after_flush("server stopping")
+            self.loop.call_later(0.01, lambda: self._stop_step(True))
+            return
+        if not late and (self.pending_output or any(c.output for c in self.connections)):
+            self.loop.call_later(0.01, lambda: self._stop_step(True))
+            return
+        for connection in list(self.connections):
+            connection.close("server stopped")
+        self.loop.stop()

@@ -1,0 +1,150 @@
+"""Command line of the server: ``python run_server.py [serve options] | create-admin LOGIN``.
+
+Without a subcommand it runs the chat server until SIGINT or SIGTERM, which
+stop it cleanly (pending messages stored, pending writes flushed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import getpass
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from guigui.common.validation import login_problem, password_problem
+from guigui.server.chat_server import ChatServer
+from guigui.server.clock import now_ms
+from guigui.server.config import DEFAULT_BCRYPT_COST, ServerConfig, default_data_dir
+from guigui.server.store import DuplicateKey, StoreError, default_database_url, open_store
+from guigui.server.workers import hash_password
+
+log = logging.getLogger("guigui.server")
+
+
+def _storage_options() -> argparse.ArgumentParser:
+    options = argparse.ArgumentParser(add_help=False)
+    options.add_argument(
+        "--data-dir",
+        type=Path,
+        default=default_data_dir(),
+        help="directory of the embedded database (default: ./data)",
+    )
+    options.add_argument(
+        "--db",
+        metavar="URL",
+        help="database URL (default: sqlite:///<data-dir>/guigui.db)",
+    )
+    options.add_argument(
+        "--bcrypt-cost",
+        type=int,
+        default=DEFAULT_BCRYPT_COST,
+        help=f"bcrypt cost factor (default {DEFAULT_BCRYPT_COST}; lower only for tests)",
+    )
+    options.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING...")
+    return options
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``run_server.py``."""
+    storage = _storage_options()
+    parser = argparse.ArgumentParser(
+        prog="run_server.py", description="GuiGui Chat server", parents=[storage]
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, default=None, help="port (0 = any free port)")
+    parser.add_argument(
+        "--heartbeat", type=float, default=None, help="seconds of silence before a PING"
+    )
+    commands = parser.add_subparsers(dest="command")
+    admin = commands.add_parser(
+        "create-admin", parents=[storage], help="create an admin account of the server side"
+    )
+    admin.add_argument("login")
+    admin.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    return parser
+
+
+def database_url(args: argparse.Namespace) -> str:
+    """The database URL the arguments ask for."""
+    return str(args.db) if args.db else default_database_url(args.data_dir)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the process exit status."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        if args.command == "create-admin":
+            return create_admin(args)
+        return serve(args)
+    except (StoreError, ValueError, OSError) as error:
+        log.error("%s", error)
+        return 1
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Run the server until a signal stops it."""
+    config = ServerConfig(
+        database_url=database_url(args), host=args.host, bcrypt_cost=args.bcrypt_cost
+    )
+    if args.port is not None:
+        config = dataclasses.replace(config, port=args.port)
+    if args.heartbeat is not None:
+        config = dataclasses.replace(config, heartbeat=args.heartbeat)
+    if config.bcrypt_cost < DEFAULT_BCRYPT_COST:
+        log.warning("bcrypt cost lowered to %d: for tests and benchmarks only", config.bcrypt_cost)
+    server = ChatServer(config)
+    server.start()
+    stop_requested = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        log.info("signal %d: stopping", signum)
+        stop_requested.set()
+        server.request_stop()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    # The main thread only waits, in short steps so that signals are handled promptly.
+    while not server.wait(0.2):
+        pass
+    return 0
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Again: ") != first:
+        raise ValueError("the two passwords differ")
+    return first
+
+
+def create_admin(args: argparse.Namespace) -> int:
+    """Create an admin account with a password read from a prompt or stdin."""
+    problem = login_problem(args.login)
+    if problem:
+        raise ValueError(f"login: {problem}")
+    password = _read_password(args.password_stdin)
+    problem = password_problem(password)
+    if problem:
+        raise ValueError(f"password: {problem}")
+    store = open_store(database_url(args))
+    try:
+        store.migrate()
+        store.create_admin(args.login, hash_password(password, args.bcrypt_cost), now_ms())
+    except DuplicateKey:
+        log.error("an admin named %r already exists", args.login)
+        return 1
+    finally:
+        store.close()
+    print(f"admin {args.login!r} created")
+    return 0

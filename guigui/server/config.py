@@ -1,0 +1,42 @@
+"""The server's settings, with their defaults."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from guigui.common.protocol import (
+    DEFAULT_HEARTBEAT,
+    DEFAULT_MAX_FRAME,
+    DEFAULT_MAX_TEXT,
+    DEFAULT_PORT,
+)
+
+DEFAULT_BCRYPT_COST = 12
+"""bcrypt cost factor: about 0.3 s per hash on a current CPU. Tests lower it, never the default."""
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """Everything a ``ChatServer`` can be told; the defaults suit a company LAN."""
+
+    database_url: str
+    """``sqlite:///path/to/guigui.db`` (the embedded default) or a MySQL URL."""
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    """0 picks any free port (the actual one is logged and in ``ChatServer.address``)."""
+    bcrypt_cost: int = DEFAULT_BCRYPT_COST
+    max_frame: int = DEFAULT_MAX_FRAME
+    max_text: int = DEFAULT_MAX_TEXT
+    heartbeat: float = DEFAULT_HEARTBEAT
+    """Seconds of silence before the server sends PING; 3 times that closes the connection."""
+    output_cap: int = 1024 * 1024
+    """Unsent bytes a connection may have queued before it is closed as too slow."""
+    backlog: int = 1024
+    stop_timeout: float = 10.0
+    """Seconds a clean stop waits for pending work (stores, flushes) before closing anyway."""
+
+
+def default_data_dir() -> Path:
+    """Where the embedded database lives unless told otherwise: ``./data``."""
+    return Path("data")

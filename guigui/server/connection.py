@@ -1,0 +1,198 @@
+"""One client connection: its socket, its codec, its output buffer and its session.
+
+Reading: ``on_readable`` receives what the socket has, feeds the decoder and
+hands each complete frame to the server. The decoder holds at most one partial
+frame (bounded by ``max_frame``) plus the last chunk read.
+
+Writing follows asyncio's transports and Redis: ``send`` only appends bytes to
+the output buffer and marks the connection as having pending output; the
+server flushes every such connection once per loop iteration, so fifty
+messages for one client in one iteration cost one ``send`` call. Only when the
+kernel does not take everything is write interest registered; it is removed
+as soon as the buffer drains. A client that stops reading cannot make the
+buffer grow past ``output_cap``: it is closed instead.
+
+Closing politely (after a fatal ERROR, or SANCTIONED): the last bytes are
+flushed, the write side is shut down, and what the client still sends is read
+and dropped until it closes or ``LINGER_SECONDS`` pass. Closing at once with
+unread input would make the kernel send a reset, which can destroy the last
+frame before the client reads it.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import time
+from enum import Enum
+from typing import TYPE_CHECKING
+
+from guigui.common.codec import FrameDecoder
+from guigui.common.errors import ProtocolError
+from guigui.server.loop import EventLoop, TimerHandle
+
+if TYPE_CHECKING:
+    from guigui.server.chat_server import ChatServer
+    from guigui.server.store.base import UserRecord
+
+log = logging.getLogger(__name__)
+
+READ_CHUNK = 256 * 1024
+LINGER_SECONDS = 2.0
+
+
+class Phase(Enum):
+    """Where a connection stands in the protocol."""
+
+    NEW = "new"
+    """Nothing but HELLO is accepted."""
+    READY = "ready"
+    """HELLO done: REGISTER, LOGIN, RESUME accepted."""
+    AUTHENTICATING = "authenticating"
+    """A LOGIN or RESUME is being checked by a worker."""
+    LOGGED_IN = "logged_in"
+    """A session is open."""
+
+
+class Connection:
+    """A client connection, owned by the loop thread."""
+
+    def __init__(self, server: ChatServer, sock: socket.socket, address: tuple[str, int]) -> None:
+        self.server = server
+        self.loop: EventLoop = server.loop
+        self.sock = sock
+        self.ip = address[0]
+        self.port = address[1]
+        self.decoder = FrameDecoder(server.config.max_frame)
+        self.output = bytearray()
+        self.phase = Phase.NEW
+        self.connected_at = time.time()
+        self.last_heard = time.monotonic()
+        self.ping_outstanding = False
+        self.protocol_errors = 0
+        self.closed = False
+        self.closing = False
+        self._writing = False
+        self._linger_timer: TimerHandle | None = None
+        # The session, once logged in.
+        self.user: UserRecord | None = None
+        self.token_hash: bytes | None = None
+        self.log_id: int | None = None
+
+    def __repr__(self) -> str:
+        who = self.user.login if self.user else "-"
+        return f"<Connection {self.ip}:{self.port} {who} {self.phase.value}>"
+
+    @property
+    def peer(self) -> str:
+        """``ip:port`` of the client, for logs."""
+        return f"{self.ip}:{self.port}"
+
+    # ---- reading -------------------------------------------------------------
+
+    def on_readable(self) -> None:
+        """Read what the socket has and dispatch every complete frame."""
+        try:
+            data = self.sock.recv(READ_CHUNK)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as error:
+            self.close(f"read failed: {error}")
+            return
+        if not data:
+            self.close("closed by the client")
+            return
+        if self.closing:
+            return  # lingering: drop what the client still sends
+        self.last_heard = time.monotonic()
+        self.ping_outstanding = False
+        self.decoder.feed(data)
+        while not self.closing:
+            try:
+                frame = self.decoder.next_frame()
+            except ProtocolError as error:
+                self.server.reject(self, error, None)
+                continue
+            if frame is None:
+                break
+            self.server.dispatch(self, frame)
+
+    # ---- writing -------------------------------------------------------------
+
+    def send(self, data: bytes) -> None:
+        """Queue bytes for the client; they go out at the end of this loop iteration."""
+        if self.closed:
+            return
+        if not self.output:
+            self.server.pending_output.add(self)
+        self.output += data
+        if len(self.output) > self.server.config.output_cap:
+            log.warning(
+                "%s: closing, %d bytes unsent (the client does not read)",
+                self.peer,
+                len(self.output),
+            )
+            self.output.clear()
+            self.close("too slow: output buffer over its cap")
+
+    def flush(self) -> None:
+        """Write as much pending output as the kernel takes; watch for writability if not all."""
+        if self.closed:
+            return
+        try:
+            sent = self.sock.send(self.output) if self.output else 0
+        except (BlockingIOError, InterruptedError):
+            sent = 0
+        except OSError as error:
+            self.close(f"write failed: {error}")
+            return
+        if sent:
+            del self.output[:sent]
+        if self.output:
+            if not self._writing:
+                self._writing = True
+                self.loop.set_events(self.sock, self, write=True)
+            return
+        if self._writing:
+            self._writing = False
+            self.loop.set_events(self.sock, self, write=False)
+        if self.closing:
+            self._shut_down_writing()
+
+    def on_writable(self) -> None:
+        """The kernel can take more of the output buffer."""
+        self.flush()
+
+    # ---- closing -------------------------------------------------------------
+
+    def close_after_flush(self, reason: str) -> None:
+        """Stop reading requests; flush what is queued, then close politely."""
+        if self.closing or self.closed:
+            return
+        self.closing = True
+        log.info("%s: closing (%s)", self.peer, reason)
+        self.server.end_session(self)
+        self.server.pending_output.add(self)
+        self._linger_timer = self.loop.call_later(LINGER_SECONDS, lambda: self.close(reason))
+
+    def _shut_down_writing(self) -> None:
+        try:
+            self.sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            self.close("peer gone")
+
+    def close(self, reason: str) -> None:
+        """Close the connection now and tell the server (idempotent)."""
+        if self.closed:
+            return
+        self.closed = True
+        if self._linger_timer is not None:
+            self._linger_timer.cancel()
+        if not self.closing:
+            log.info("%s: closed (%s)", self.peer, reason)
+        self.loop.remove(self.sock)
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+        self.server.connection_closed(self)

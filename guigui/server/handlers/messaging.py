@@ -1,0 +1,143 @@
+"""SAY, DIRECT and HISTORY.
+
+A message is stored before anyone hears of it: the loop gives it its id and
+time, the store worker commits it (grouped with others, see
+``guigui.server.workers``), and only then does the sender get its OK and the
+others their MESSAGE event, encoded once for all of them. A repeated nonce
+from the same sender is recognised by the store, which hands back the message
+stored the first time: the sender gets that one, and nobody is told twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from guigui.common.codec import encode_frame
+from guigui.common.errors import ProtocolError
+from guigui.common.messages import Direct, History, Say
+from guigui.common.protocol import ErrorCode, MessageType
+from guigui.server.clock import now_ms
+from guigui.server.handlers.base import HandlerFamily
+from guigui.server.store import Store, StoredMessage
+from guigui.server.workers import Outcome
+
+if TYPE_CHECKING:
+    from guigui.server.connection import Connection
+
+
+class MessagingHandlers(HandlerFamily):
+    """Sending messages and reading history."""
+
+    def handlers(self) -> dict[type, Any]:
+        """Request class to handler."""
+        return {Say: self.say, Direct: self.direct, History: self.history}
+
+    def _check_text(self, text: str) -> None:
+        max_text = self.server.config.max_text
+        if len(text) > max_text:
+            raise ProtocolError(
+                ErrorCode.TEXT_TOO_LONG,
+                f"a message has at most {max_text} characters",
+                max_text=max_text,
+            )
+        if not text.strip():
+            raise ProtocolError(
+                ErrorCode.INVALID_FIELD,
+                "a message cannot be empty",
+                field="text",
+                reason="a message cannot be empty",
+            )
+
+    def say(self, connection: Connection, request: Say) -> None:
+        """Store a room message, then answer and fan it out to the room's sessions."""
+        user = self.require_login(connection)
+        room = self.server.rooms.require(request.room)
+        self.server.rooms.require_member(user.id, room)
+        self._check_text(request.text)
+        message = StoredMessage(
+            id=self.server.next_message_id(),
+            room_id=room.id,
+            sender_id=user.id,
+            recipient_id=None,
+            text=request.text,
+            ts=now_ms(),
+            nonce=request.nonce,
+        )
+        self._store_and_deliver(
+            connection, request.id, message, lambda: self.server.sessions.in_room(room.id)
+        )
+
+    def direct(self, connection: Connection, request: Direct) -> None:
+        """Store a direct message, then deliver it to both users' other sessions."""
+        user = self.require_login(connection)
+        recipient = self.server.users.require(request.to)
+        self._check_text(request.text)
+        message = StoredMessage(
+            id=self.server.next_message_id(),
+            room_id=None,
+            sender_id=user.id,
+            recipient_id=recipient.id,
+            text=request.text,
+            ts=now_ms(),
+            nonce=request.nonce,
+        )
+        sessions = self.server.sessions
+
+        def audience() -> Iterable[Connection]:
+            return sessions.of_user(recipient.id) | sessions.of_user(user.id)
+
+        self._store_and_deliver(connection, request.id, message, audience)
+
+    def _store_and_deliver(
+        self,
+        connection: Connection,
+        request_id: int,
+        message: StoredMessage,
+        audience: Callable[[], Iterable[Connection]],
+    ) -> None:
+        server = self.server
+
+        def stored(outcome: Outcome[StoredMessage]) -> None:
+            if server.failed(connection, request_id, outcome):
+                return
+            assert isinstance(outcome, StoredMessage)
+            public = server.public_message(outcome).to_json()
+            server.reply(connection, request_id, message=public)
+            if outcome.id != message.id:
+                return  # a repeated nonce: already delivered the first time
+            event = encode_frame(MessageType.MESSAGE, {"message": public})
+            server.send_to((c for c in audience() if c is not connection), event)
+
+        server.store_worker.save_message(message, stored)
+
+    def history(self, connection: Connection, request: History) -> None:
+        """The newest ``limit`` messages before ``before``, oldest first, with ``more``."""
+        user = self.require_login(connection)
+        server = self.server
+        before, fetch = request.before, request.limit + 1
+        if request.room is not None:
+            room = server.rooms.require(request.room)
+            server.rooms.require_member(user.id, room)
+            room_id = room.id
+
+            def query(store: Store) -> list[StoredMessage]:
+                return store.room_history(room_id, before, fetch)
+
+        else:
+            assert request.with_user is not None
+            other = server.users.require(request.with_user)
+
+            def query(store: Store) -> list[StoredMessage]:
+                return store.direct_history(user.id, other.id, before, fetch)
+
+        def found(outcome: Outcome[list[StoredMessage]]) -> None:
+            if server.failed(connection, request.id, outcome):
+                return
+            assert isinstance(outcome, list)
+            more = len(outcome) > request.limit
+            page = outcome[1:] if more else outcome
+            messages = [server.public_message(message).to_json() for message in page]
+            server.reply(connection, request.id, messages=messages, more=more)
+
+        server.store_worker.submit(query, found)

@@ -1,0 +1,188 @@
+"""A small ``selectors`` event loop: readiness callbacks, timers and a thread-safe inbox.
+
+One thread runs ``EventLoop.run``. Every registered socket carries its handler
+object in ``SelectorKey.data`` (no side table from fd to state). Other threads
+never touch sockets or chat state: they hand a callable to
+``call_soon_threadsafe``, which queues it and writes one byte to a wake-up
+socketpair registered in the same selector, so the loop wakes and runs it.
+
+After each round of events the loop calls its ``after_events`` hook: the server
+uses it to flush every connection with pending output once per iteration, the
+way Redis's ``beforeSleep`` does.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import selectors
+import socket
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Protocol
+
+log = logging.getLogger(__name__)
+
+Callback = Callable[[], None]
+
+
+class Handler(Protocol):
+    """What the loop calls when a registered socket is ready."""
+
+    def on_readable(self) -> None:
+        """The socket has data (or a connection, or EOF) to read."""
+
+    def on_writable(self) -> None:
+        """The socket can take more output."""
+
+
+class _Waker:
+    """The read end of the wake-up socketpair: reading it just empties it."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+
+    def on_readable(self) -> None:
+        try:
+            while self.sock.recv(4096):
+                pass
+        except BlockingIOError:
+            pass
+
+    def on_writable(self) -> None:  # never registered for writing
+        pass
+
+
+class TimerHandle:
+    """A timer that can be cancelled before it fires."""
+
+    __slots__ = ("callback", "cancelled", "when")
+
+    def __init__(self, when: float, callback: Callback) -> None:
+        self.when = when
+        self.callback = callback
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        """Do not run the callback."""
+        self.cancelled = True
+
+
+class EventLoop:
+    """A single-threaded loop over a ``selectors.DefaultSelector``."""
+
+    def __init__(self) -> None:
+        self.selector = selectors.DefaultSelector()
+        self._inbox: deque[Callback] = deque()
+        self._timers: list[tuple[float, int, TimerHandle]] = []
+        self._sequence = itertools.count()
+        self._running = False
+        self._thread_id: int | None = None
+        self._wake_reader, self._wake_writer = socket.socketpair()
+        self._wake_reader.setblocking(False)
+        self._wake_writer.setblocking(False)
+        self.selector.register(self._wake_reader, selectors.EVENT_READ, _Waker(self._wake_reader))
+        self.after_events: Callback = lambda: None
+
+    # ---- registration --------------------------------------------------------
+
+    def add_reader(self, sock: socket.socket, handler: Handler) -> None:
+        """Watch ``sock`` for reading; ``handler.on_readable`` is called when it is ready."""
+        self.selector.register(sock, selectors.EVENT_READ, handler)
+
+    def set_events(self, sock: socket.socket, handler: Handler, *, write: bool) -> None:
+        """Watch ``sock`` for reading, and for writing too when ``write`` is true."""
+        events = selectors.EVENT_READ | (selectors.EVENT_WRITE if write else 0)
+        self.selector.modify(sock, events, handler)
+
+    def remove(self, sock: socket.socket) -> None:
+        """Stop watching ``sock`` (no error if it is not registered)."""
+        try:
+            self.selector.unregister(sock)
+        except (KeyError, ValueError):
+            pass
+
+    # ---- scheduling ----------------------------------------------------------
+
+    def call_soon_threadsafe(self, callback: Callback) -> None:
+        """Run ``callback`` on the loop thread soon; callable from any thread."""
+        self._inbox.append(callback)
+        try:
+            self._wake_writer.send(b"\0")
+        except (BlockingIOError, OSError):
+            pass  # the pair is full (the loop will wake anyway) or already closed
+
+    def call_later(self, delay: float, callback: Callback) -> TimerHandle:
+        """Run ``callback`` on the loop thread after ``delay`` seconds (loop thread only)."""
+        handle = TimerHandle(time.monotonic() + delay, callback)
+        heapq.heappush(self._timers, (handle.when, next(self._sequence), handle))
+        return handle
+
+    def in_loop_thread(self) -> bool:
+        """Whether the caller runs on the loop thread."""
+        return threading.get_ident() == self._thread_id
+
+    # ---- running -------------------------------------------------------------
+
+    def run(self) -> None:
+        """Run until ``stop`` is called; then close the selector and the socketpair."""
+        self._running = True
+        self._thread_id = threading.get_ident()
+        try:
+            while self._running:
+                self._run_once()
+        finally:
+            self.selector.close()
+            self._wake_reader.close()
+            self._wake_writer.close()
+
+    def stop(self) -> None:
+        """Make ``run`` return after the current iteration (loop thread only)."""
+        self._running = False
+
+    def _run_once(self) -> None:
+        timeout = self._next_timeout()
+        for key, mask in self.selector.select(timeout):
+            handler: Handler = key.data
+            try:
+                if mask & selectors.EVENT_READ:
+                    handler.on_readable()
+                if mask & selectors.EVENT_WRITE:
+                    handler.on_writable()
+            except Exception:
+                log.exception("handler %r failed", handler)
+        self._run_inbox()
+        self._run_due_timers()
+        self.after_events()
+
+    def _next_timeout(self) -> float | None:
+        if self._inbox:
+            return 0.0
+        while self._timers and self._timers[0][2].cancelled:
+            heapq.heappop(self._timers)
+        if not self._timers:
+            return None
+        return max(0.0, self._timers[0][0] - time.monotonic())
+
+    def _run_inbox(self) -> None:
+        # Only the callbacks queued so far: one queued while running waits a turn.
+        for _ in range(len(self._inbox)):
+            callback = self._inbox.popleft()
+            self._run_guarded(callback)
+
+    def _run_due_timers(self) -> None:
+        now = time.monotonic()
+        while self._timers and self._timers[0][0] <= now:
+            _, _, handle = heapq.heappop(self._timers)
+            if not handle.cancelled:
+                self._run_guarded(handle.callback)
+
+    @staticmethod
+    def _run_guarded(callback: Callback) -> None:
+        try:
+            callback()
+        except Exception:
+            log.exception("callback %r failed", callback)

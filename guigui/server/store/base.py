@@ -1,0 +1,242 @@
+"""The storage interface of the server: records and the ``Store`` protocol.
+
+The server keeps its working state (users, rooms, memberships, pending requests,
+active sanctions) in memory and asks the store for what does not fit there
+(history, tokens) and to persist every change. A store is used from one worker
+thread only (the store worker), never from the event loop; its methods block.
+
+Both implementations (SQLite, MySQL) follow this protocol; their SQL lives next to them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from guigui.common.protocol import RoomAccess, SanctionKind
+
+
+class StoreError(Exception):
+    """The store could not do what was asked (database down, disk full, read-only...).
+
+    Nothing was changed when it is raised: the caller may retry later.
+    """
+
+
+class StoreUnavailable(StoreError):
+    """The database cannot be reached right now; retrying later may succeed."""
+
+
+class DuplicateKey(StoreError):
+    """A unique key was violated; ``field`` names it (``login`` or ``email``)."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(f"duplicate {field}")
+        self.field = field
+
+
+@dataclass(frozen=True, slots=True)
+class UserRecord:
+    """A registered user. ``password_hash`` is a bcrypt hash, never a password."""
+
+    id: int
+    login: str
+    first_name: str
+    last_name: str
+    email: str
+    password_hash: bytes
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class RoomRecord:
+    """A room and how it is joined."""
+
+    id: int
+    name: str
+    access: RoomAccess
+
+
+@dataclass(frozen=True, slots=True)
+class AccessRequestRecord:
+    """A request to join a room: ``state`` is ``pending``, ``granted`` or ``refused``."""
+
+    id: int
+    user_id: int
+    room_id: int
+    state: str
+    created_at: int
+    decided_at: int | None = None
+    decided_by: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    """A room message (``recipient_id`` None) or a direct one (``room_id`` None).
+
+    ``id`` is chosen by the server (increasing in send order); ``nonce`` is the
+    client's deduplication key, unique per sender when given.
+    """
+
+    id: int
+    room_id: int | None
+    sender_id: int
+    recipient_id: int | None
+    text: str
+    ts: int
+    nonce: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SanctionRecord:
+    """A kick or a ban on a login, an IP, or both. ``until`` None means permanent."""
+
+    id: int
+    kind: SanctionKind
+    login: str | None
+    ip: str | None
+    until: int | None
+    reason: str
+    created_at: int
+    created_by: str
+    lifted_at: int | None = None
+    lifted_by: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AdminRecord:
+    """An admin account of the server side (separate from chat users)."""
+
+    id: int
+    login: str
+    password_hash: bytes
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    """One admin action: who did what to whom, and when."""
+
+    id: int
+    admin_login: str
+    action: str
+    target: str
+    details: str
+    ts: int
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Everything the server loads into memory at start."""
+
+    users: Sequence[UserRecord]
+    rooms: Sequence[RoomRecord]
+    memberships: Sequence[tuple[int, int]]
+    """(user_id, room_id) pairs."""
+    pending_requests: Sequence[AccessRequestRecord]
+    active_sanctions: Sequence[SanctionRecord]
+    """Sanctions not lifted and not expired at load time."""
+    last_message_id: int
+    """The highest message id stored, 0 when there is none."""
+
+
+class Store(Protocol):
+    """Persistent storage of the chat. Every method blocks; call it from the store worker."""
+
+    def migrate(self) -> None:
+        """Create or upgrade the schema and seed the five rooms; safe to call twice."""
+
+    def load_snapshot(self, now: int) -> Snapshot:
+        """Return the state the server keeps in memory (see ``Snapshot``)."""
+
+    def create_user(
+        self,
+        login: str,
+        first_name: str,
+        last_name: str,
+        email: str,
+        password_hash: bytes,
+        created_at: int,
+        arrival_room_id: int,
+    ) -> UserRecord:
+        """Insert a user and its membership of the arrival room in one transaction.
+
+        Raises ``DuplicateKey("login")`` or ``DuplicateKey("email")`` when taken
+        (logins compare case-insensitively, emails case-insensitively).
+        """
+
+    def add_membership(self, user_id: int, room_id: int) -> None:
+        """Make the user a member of the room (no error if already one)."""
+
+    def remove_membership(self, user_id: int, room_id: int) -> None:
+        """Remove the membership (no error if there is none)."""
+
+    def create_access_request(self, user_id: int, room_id: int, created_at: int) -> int:
+        """Record a pending request to join a room and return its id."""
+
+    def decide_access_request(
+        self, request_id: int, granted: bool, decided_by: str, decided_at: int
+    ) -> None:
+        """Mark a request granted or refused; when granted, add the membership too."""
+
+    def save_messages(self, messages: Sequence[StoredMessage]) -> list[StoredMessage]:
+        """Store a batch of messages in ONE transaction (group commit).
+
+        Returns, in order, the message as stored for each input: the input itself,
+        or the message already stored under the same (sender, nonce), which is then
+        not stored again.
+        """
+
+    def room_history(self, room_id: int, before: int | None, limit: int) -> list[StoredMessage]:
+        """The newest ``limit`` messages of the room with id < ``before``, oldest first."""
+
+    def direct_history(
+        self, user_id: int, other_id: int, before: int | None, limit: int
+    ) -> list[StoredMessage]:
+        """The newest ``limit`` direct messages between two users (either way), oldest first."""
+
+    def save_token(self, token_hash: bytes, user_id: int, created_at: int, expires_at: int) -> None:
+        """Remember a resume token by its SHA-256 hash (the token itself is never stored)."""
+
+    def find_token(self, token_hash: bytes, now: int) -> int | None:
+        """The user id of a token that is known, not revoked and not expired at ``now``."""
+
+    def revoke_token(self, token_hash: bytes, revoked_at: int) -> None:
+        """Revoke a token (no error if unknown)."""
+
+    def add_sanction(
+        self,
+        kind: SanctionKind,
+        login: str | None,
+        ip: str | None,
+        until: int | None,
+        reason: str,
+        created_at: int,
+        created_by: str,
+    ) -> SanctionRecord:
+        """Record a sanction and return it with its id."""
+
+    def lift_sanction(self, sanction_id: int, lifted_at: int, lifted_by: str) -> None:
+        """Mark a sanction lifted."""
+
+    def log_connection_start(self, user_id: int, login: str, ip: str, started_at: int) -> int:
+        """Record a session's start (login, IP, time in) and return the log row's id."""
+
+    def log_connection_end(self, log_id: int, ended_at: int) -> None:
+        """Record a session's end (time out)."""
+
+    def create_admin(self, login: str, password_hash: bytes, created_at: int) -> AdminRecord:
+        """Create an admin account; ``DuplicateKey("login")`` when it exists."""
+
+    def find_admin(self, login: str) -> AdminRecord | None:
+        """The admin account of that login (case-insensitive), if any."""
+
+    def add_audit(self, admin_login: str, action: str, target: str, details: str, ts: int) -> None:
+        """Append one line to the admin audit log."""
+
+    def list_audit(self, limit: int) -> list[AuditRecord]:
+        """The newest ``limit`` audit lines, newest first."""
+
+    def close(self) -> None:
+        """Release the database connection."""

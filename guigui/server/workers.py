@@ -1,0 +1,207 @@
+"""Worker threads: where the blocking work goes (bcrypt, the store).
+
+The loop thread never waits. It hands a job to a worker and names a callback;
+the worker runs the job and posts ``callback(outcome)`` back to the loop with
+``EventLoop.call_soon_threadsafe`` (the wake-up socketpair). An outcome is the
+job's result or the exception it raised, so the loop sees failures as values.
+
+- ``PasswordHasher``: a small thread pool for bcrypt (CPU-bound; the bcrypt
+  module releases the GIL, so two threads use two cores).
+- ``StoreWorker``: ONE thread owns the store connection. Consecutive message
+  saves waiting in its queue are written in one transaction (group commit):
+  under load, one fsync serves many messages, and each sender's OK still
+  waits for the commit of its own message.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import bcrypt
+
+from guigui.server.loop import EventLoop
+from guigui.server.store.base import Store, StoredMessage
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Outcome = T | BaseException
+"""What a callback receives: the job's result, or the exception it raised."""
+
+MAX_GROUP_COMMIT = 512
+"""Most messages written in one transaction."""
+
+
+class PasswordHasher:
+    """bcrypt on worker threads, with the cost factor as a server setting."""
+
+    def __init__(self, loop: EventLoop, cost: int, threads: int = 2) -> None:
+        self._loop = loop
+        self.cost = cost
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="bcrypt")
+        # Checking a login that does not exist still costs one bcrypt check, so
+        # that timing does not tell which logins exist.
+        self._dummy_hash = bcrypt.hashpw(b"not a password", bcrypt.gensalt(cost))
+
+    def hash(self, password: str, callback: Callable[[Outcome[bytes]], None]) -> None:
+        """Hash ``password``; ``callback(hash)`` runs on the loop thread."""
+        self._submit(lambda: hash_password(password, self.cost), callback)
+
+    def check(
+        self, password: str, hashed: bytes | None, callback: Callable[[Outcome[bool]], None]
+    ) -> None:
+        """Check ``password`` against ``hashed`` (None: an unknown user, always false)."""
+        target = self._dummy_hash if hashed is None else hashed
+
+        def job() -> bool:
+            return check_password(password, target) and hashed is not None
+
+        self._submit(job, callback)
+
+    def _submit(self, job: Callable[[], T], callback: Callable[[Outcome[T]], None]) -> None:
+        future = self._pool.submit(job)
+        future.add_done_callback(lambda done: self._post(done, callback))
+
+    def _post(self, future: Future[T], callback: Callable[[Outcome[T]], None]) -> None:
+        error = future.exception()
+        outcome: Outcome[T] = error if error is not None else future.result()
+        self._loop.call_soon_threadsafe(lambda: callback(outcome))
+
+    def shutdown(self) -> None:
+        """Finish the jobs already submitted, then stop the threads."""
+        self._pool.shutdown(wait=True)
+
+
+def hash_password(password: str, cost: int) -> bytes:
+    """A bcrypt hash of ``password`` (UTF-8, at most 72 bytes by the protocol's rules)."""
+    return bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt(cost))
+
+
+def check_password(password: str, hashed: bytes) -> bool:
+    """Whether ``password`` matches the bcrypt ``hashed``."""
+    try:
+        return bcrypt.checkpw(password.encode("utf-8"), hashed)
+    except ValueError:  # a malformed hash or an over-long password
+        return False
+
+
+@dataclass
+class _Job(Generic[T]):
+    run: Callable[[Store], T]
+    callback: Callable[[Outcome[T]], None]
+
+
+@dataclass
+class _SaveMessage:
+    message: StoredMessage
+    callback: Callable[[Outcome[StoredMessage]], None]
+
+
+_STOP = object()
+
+
+class StoreWorker:
+    """The one thread that talks to the store, with group commit of messages."""
+
+    def __init__(self, loop: EventLoop, store: Store) -> None:
+        self._loop = loop
+        self._store = store
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="store", daemon=True)
+        self._pending = 0
+        self._pending_lock = threading.Lock()
+
+    def start(self) -> None:
+        """Start the worker thread."""
+        self._thread.start()
+
+    def submit(self, run: Callable[[Store], T], callback: Callable[[Outcome[T]], None]) -> None:
+        """Run ``run(store)`` on the worker; ``callback(outcome)`` then runs on the loop."""
+        self._enqueue(_Job(run, callback))
+
+    def save_message(
+        self, message: StoredMessage, callback: Callable[[Outcome[StoredMessage]], None]
+    ) -> None:
+        """Store a message (grouped with others waiting); ``callback`` gets it as stored."""
+        self._enqueue(_SaveMessage(message, callback))
+
+    @property
+    def pending(self) -> int:
+        """Jobs submitted whose callback has not been posted yet."""
+        return self._pending
+
+    def stop(self) -> None:
+        """Finish every queued job, then end the thread (blocks until it has)."""
+        self._queue.put(_STOP)
+        self._thread.join()
+
+    def _enqueue(self, job: _Job[Any] | _SaveMessage) -> None:
+        with self._pending_lock:
+            self._pending += 1
+        self._queue.put(job)
+
+    def _done(self, count: int) -> None:
+        with self._pending_lock:
+            self._pending -= count
+
+    def _run(self) -> None:
+        carry: Any = None
+        while True:
+            item = carry if carry is not None else self._queue.get()
+            carry = None
+            if item is _STOP:
+                return
+            if isinstance(item, _SaveMessage):
+                batch = [item]
+                carry = self._gather(batch)
+                self._save_batch(batch)
+            else:
+                self._run_job(item)
+
+    def _gather(self, batch: list[_SaveMessage]) -> Any:
+        """Add the saves already waiting to ``batch``; return the first other item seen."""
+        while len(batch) < MAX_GROUP_COMMIT:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return None
+            if not isinstance(item, _SaveMessage):
+                return item
+            batch.append(item)
+        return None
+
+    def _save_batch(self, batch: list[_SaveMessage]) -> None:
+        outcomes: list[Outcome[StoredMessage]]
+        try:
+            outcomes = list(self._store.save_messages([save.message for save in batch]))
+        except Exception as error:
+            log.error("could not store %d message(s): %s", len(batch), error)
+            outcomes = [error] * len(batch)
+        callbacks = [save.callback for save in batch]
+
+        def deliver() -> None:
+            for callback, outcome in zip(callbacks, outcomes, strict=True):
+                callback(outcome)
+
+        # Post before counting the jobs done: whoever sees ``pending`` reach 0
+        # on the loop thread finds the callbacks already in the loop's inbox.
+        self._loop.call_soon_threadsafe(deliver)
+        self._done(len(batch))
+
+    def _run_job(self, job: _Job[Any]) -> None:
+        outcome: Any
+        try:
+            outcome = job.run(self._store)
+        except Exception as error:
+            if not isinstance(error, LookupError):
+                log.error("store job failed: %s", error)
+            outcome = error
+        callback = job.callback
+        self._loop.call_soon_threadsafe(lambda: callback(outcome))
+        self._done(1)

@@ -1,0 +1,112 @@
+"""Fixtures shared by the whole suite: a real server on an ephemeral port.
+
+bcrypt runs at cost 4 in tests (the default is 12, about 0.3 s a hash): the
+header of every pytest run says so.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from guigui.server.chat_server import ChatServer
+from guigui.server.config import ServerConfig
+from guigui.server.store import default_database_url
+from tests.support.wire import Address, WireClient
+
+TEST_BCRYPT_COST = 4
+
+
+def pytest_report_header() -> str:
+    """Say that tests lower the bcrypt cost."""
+    return f"guigui: bcrypt cost lowered to {TEST_BCRYPT_COST} in tests (server default: 12)"
+
+
+@dataclasses.dataclass
+class RunningServer:
+    """A started server and what tests need to reach it."""
+
+    server: ChatServer
+    host: str
+    port: int
+    data_dir: Path
+
+    @property
+    def address(self) -> Address:
+        """Host and port, for ``WireClient``."""
+        return Address(self.host, self.port)
+
+
+def make_test_config(data_dir: Path, **overrides: object) -> ServerConfig:
+    """A server configuration for tests: ephemeral port, low bcrypt cost, SQLite in ``data_dir``."""
+    config = ServerConfig(
+        database_url=default_database_url(data_dir),
+        host="127.0.0.1",
+        port=0,
+        bcrypt_cost=TEST_BCRYPT_COST,
+    )
+    return dataclasses.replace(config, **overrides)  # type: ignore[arg-type]
+
+
+def start_server(data_dir: Path, **overrides: object) -> RunningServer:
+    """Start a real server on an ephemeral port."""
+    server = ChatServer(make_test_config(data_dir, **overrides))
+    server.start()
+    host, port = server.address
+    return RunningServer(server, host, port, data_dir)
+
+
+@pytest.fixture
+def server_factory(tmp_path: Path) -> Iterator[Callable[..., RunningServer]]:
+    """Start servers with settings of the test's choice (all stopped at the end)."""
+    started: list[RunningServer] = []
+
+    def factory(**overrides: object) -> RunningServer:
+        running = start_server(tmp_path / "data", **overrides)
+        started.append(running)
+        return running
+
+    yield factory
+    for running in started:
+        running.server.stop(timeout=15)
+
+
+@pytest.fixture
+def running_server(server_factory: Callable[..., RunningServer]) -> RunningServer:
+    """A real server with default settings, on an ephemeral port, in a fresh data dir."""
+    return server_factory()
+
+
+@pytest.fixture
+def connect(running_server: RunningServer) -> Iterator[Callable[[], WireClient]]:
+    """Open raw protocol connections to ``running_server`` (closed at the end)."""
+    clients: list[WireClient] = []
+
+    def factory() -> WireClient:
+        client = WireClient(running_server.address)
+        clients.append(client)
+        return client
+
+    yield factory
+    for client in clients:
+        client.close()
+
+
+@pytest.fixture
+def logged_in(connect: Callable[[], WireClient]) -> Callable[[str], WireClient]:
+    """``logged_in("alice")``: a new connection, registered (if needed) and logged in."""
+    registered: set[str] = set()
+
+    def factory(login: str) -> WireClient:
+        client = connect()
+        client.hello()
+        if login not in registered:
+            client.register(login)
+            registered.add(login)
+        client.login(login)
+        return client
+
+    return factory

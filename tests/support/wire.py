@@ -1,0 +1,171 @@
+"""A raw protocol client for tests: real sockets, frames in and out, nothing hidden.
+
+Unlike ``guigui.client.network`` it never answers anything by itself, so tests
+can see every frame the server sends and send malformed ones on purpose.
+"""
+
+from __future__ import annotations
+
+import itertools
+import socket
+import struct
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from guigui.common.codec import Frame, FrameDecoder, encode_frame
+from guigui.common.errors import ProtocolError
+from guigui.common.protocol import MessageType
+
+TIMEOUT = 10.0
+
+
+class ServerClosed(Exception):
+    """The server closed the connection."""
+
+
+@dataclass
+class Address:
+    """Where a test server listens."""
+
+    host: str
+    port: int
+
+
+class WireClient:
+    """One TCP connection to the server, speaking frames."""
+
+    def __init__(self, address: Address, *, max_frame: int = 1 << 24) -> None:
+        self.sock = socket.create_connection((address.host, address.port), timeout=TIMEOUT)
+        self.decoder = FrameDecoder(max_frame)
+        self._ids = itertools.count(1)
+        self.events: list[Frame] = []
+        self.address = address
+
+    # ---- raw ----------------------------------------------------------------
+
+    def send_raw(self, data: bytes) -> None:
+        """Send bytes as they are."""
+        self.sock.sendall(data)
+
+    def send(self, message_type: int, body: dict[str, Any]) -> None:
+        """Send one frame."""
+        self.sock.sendall(encode_frame(message_type, body))
+
+    def receive(self, timeout: float = TIMEOUT) -> Frame:
+        """The next frame from the server (events included)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            frame = self.decoder.next_frame()
+            if frame is not None:
+                return frame
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError("no frame from the server")
+            self.sock.settimeout(remaining)
+            try:
+                data = self.sock.recv(65536)
+            except ConnectionResetError as error:
+                raise ServerClosed("connection reset") from error
+            if not data:
+                raise ServerClosed("the server closed the connection")
+            self.decoder.feed(data)
+
+    def expect_closed(self, timeout: float = TIMEOUT) -> list[Frame]:
+        """Read until the server closes; returns the frames received before that."""
+        frames: list[Frame] = []
+        try:
+            while True:
+                frames.append(self.receive(timeout))
+        except ServerClosed:
+            return frames
+
+    # ---- requests -----------------------------------------------------------
+
+    def next_id(self) -> int:
+        """A fresh request id."""
+        return next(self._ids)
+
+    def request(self, message_type: int, **fields: Any) -> Frame:
+        """Send a request and return its reply (OK or ERROR); events are kept in ``events``."""
+        request_id = self.next_id()
+        self.send(message_type, {"id": request_id, **fields})
+        return self.reply_to(request_id)
+
+    def reply_to(self, request_id: int, timeout: float = TIMEOUT) -> Frame:
+        """Wait for the reply to ``request_id``, keeping events seen meanwhile."""
+        while True:
+            frame = self.receive(timeout)
+            if frame.body.get("id") == request_id and frame.type in (
+                MessageType.OK,
+                MessageType.ERROR,
+            ):
+                return frame
+            self.events.append(frame)
+
+    def ok(self, message_type: int, **fields: Any) -> dict[str, Any]:
+        """Send a request that must succeed; returns the OK body."""
+        frame = self.request(message_type, **fields)
+        assert frame.type == MessageType.OK, f"expected OK, got {frame}"
+        return frame.body
+
+    def error(self, message_type: int, **fields: Any) -> dict[str, Any]:
+        """Send a request that must fail; returns the ERROR body."""
+        frame = self.request(message_type, **fields)
+        assert frame.type == MessageType.ERROR, f"expected ERROR, got {frame}"
+        return frame.body
+
+    def next_event(self, event_type: int, timeout: float = TIMEOUT) -> dict[str, Any]:
+        """The next event of that type (from those kept, or from the wire)."""
+        for index, frame in enumerate(self.events):
+            if frame.type == event_type:
+                del self.events[index]
+                return frame.body
+        deadline = time.monotonic() + timeout
+        while True:
+            frame = self.receive(max(0.0, deadline - time.monotonic()))
+            if frame.type == event_type:
+                return frame.body
+            self.events.append(frame)
+
+    def no_event(self, event_type: int, wait: float = 0.3) -> None:
+        """Assert that no event of that type arrives within ``wait`` seconds."""
+        try:
+            body = self.next_event(event_type, timeout=wait)
+        except TimeoutError:
+            return
+        raise AssertionError(f"unexpected event {event_type}: {body}")
+
+    # ---- common steps -------------------------------------------------------
+
+    def hello(self) -> dict[str, Any]:
+        """The handshake."""
+        return self.ok(MessageType.HELLO, version=1, client="tests/1")
+
+    def register(self, login: str, password: str = "correct horse", **extra: str) -> None:
+        """Register a user with plausible fields."""
+        fields = {
+            "login": login,
+            "password": password,
+            "first_name": "Ada",
+            "last_name": "Lovelace",
+            "email": f"{login}@example.org",
+            **extra,
+        }
+        self.ok(MessageType.REGISTER, **fields)
+
+    def login(self, login: str, password: str = "correct horse") -> dict[str, Any]:
+        """Log in; returns the OK body (user, token, rooms, online)."""
+        return self.ok(MessageType.LOGIN, login=login, password=password)
+
+    def close(self) -> None:
+        """Close the socket."""
+        self.sock.close()
+
+
+def frame_header(length: int, message_type: int) -> bytes:
+    """A frame header with any length, for malformed-frame tests."""
+    return struct.pack(">IB", length, message_type)
+
+
+__all__ = ["Address", "ProtocolError", "ServerClosed", "WireClient", "frame_header"]
