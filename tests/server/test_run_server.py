@@ -1,0 +1,85 @@
+"""``run_server.py`` as a user runs it: a real process, real signals."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from guigui.common.protocol import MessageType
+from guigui.server.store import default_database_url, open_store
+from tests.support.wire import Address, WireClient
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def start(data_dir: Path, *args: str) -> tuple[subprocess.Popen[str], Address]:
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "run_server.py"), "--port", "0", "--bcrypt-cost", "4",
+         "--data-dir", str(data_dir), *args],
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert process.stderr is not None
+    for line in process.stderr:
+        found = re.search(r"listening on ([\d.]+):(\d+)", line)
+        if found:
+            return process, Address(found.group(1), int(found.group(2)))
+    raise AssertionError(f"the server did not start (exit {process.wait()})")
+
+
+def test_the_server_logs_its_address_serves_and_stops_on_sigterm(tmp_path: Path) -> None:
+    process, address = start(tmp_path / "data")
+    try:
+        client = WireClient(address)
+        client.hello()
+        client.register("alice")
+        client.login("alice")
+        sent = client.ok(MessageType.SAY, room="Général", text="persisted")["message"]
+        process.send_signal(signal.SIGTERM)
+        frames = client.expect_closed()
+        assert frames[-1].type == MessageType.SHUTDOWN
+        assert process.wait(timeout=15) == 0
+    finally:
+        process.kill()
+        process.wait()
+    assert (tmp_path / "data" / "guigui.db").exists()
+    store = open_store(default_database_url(tmp_path / "data"))
+    try:
+        user = store.load_snapshot(0).users[0]
+        history = store.room_history(1, None, 10)
+        assert [m.text for m in history] == ["persisted"] and history[0].id == sent["id"]
+        assert user.login == "alice" and user.password_hash.startswith(b"$2")
+    finally:
+        store.close()
+
+
+def test_sigint_stops_it_too(tmp_path: Path) -> None:
+    process, _ = start(tmp_path / "data")
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=15) == 0
+
+
+def test_create_admin_reads_the_password_from_stdin(tmp_path: Path) -> None:
+    command = [sys.executable, str(ROOT / "run_server.py"), "create-admin", "chief",
+               "--password-stdin", "--bcrypt-cost", "4", "--data-dir", str(tmp_path)]
+    done = subprocess.run(command, input="a long secret\n", capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    again = subprocess.run(command, input="a long secret\n", capture_output=True, text=True, cwd=ROOT)
+    assert again.returncode == 1 and "already exists" in again.stderr
+    short = subprocess.run(
+        [*command[:3], "other", *command[4:]], input="short\n", capture_output=True, text=True, cwd=ROOT
+    )
+    assert short.returncode == 1 and "password" in short.stderr
+    store = open_store(default_database_url(tmp_path))
+    try:
+        admin = store.find_admin("CHIEF")
+        assert admin is not None and admin.password_hash.startswith(b"$2")
+        assert b"a long secret" not in admin.password_hash
+    finally:
+        store.close()
