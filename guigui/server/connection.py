@@ -21,6 +21,7 @@ frame before the client reads it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import time
@@ -82,6 +83,11 @@ class Connection:
     def __repr__(self) -> str:
         who = self.user.login if self.user else "-"
         return f"<Connection {self.ip}:{self.port} {who} {self.phase.value}>"
+
+    @property
+    def active(self) -> bool:
+        """Neither closed nor closing: worth answering and opening a session on."""
+        return not (self.closed or self.closing)
 
     @property
     def peer(self) -> str:
@@ -191,8 +197,6 @@ class Connection:
         if not self.closing:
             log.info("%s: closed (%s)", self.peer, reason)
         self.loop.remove(self.sock)
-        try:
+        with contextlib.suppress(OSError):
             self.sock.close()
-        except OSError:
-            pass
         self.server.connection_closed(self)

@@ -13,6 +13,7 @@ way Redis's ``beforeSleep`` does.
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import itertools
 import logging
@@ -100,20 +101,17 @@ class EventLoop:
 
     def remove(self, sock: socket.socket) -> None:
         """Stop watching ``sock`` (no error if it is not registered)."""
-        try:
+        with contextlib.suppress(KeyError, ValueError):
             self.selector.unregister(sock)
-        except (KeyError, ValueError):
-            pass
 
     # ---- scheduling ----------------------------------------------------------
 
     def call_soon_threadsafe(self, callback: Callback) -> None:
         """Run ``callback`` on the loop thread soon; callable from any thread."""
         self._inbox.append(callback)
-        try:
+        # A full pair means the loop is already due to wake; a closed one, that it stopped.
+        with contextlib.suppress(OSError):
             self._wake_writer.send(b"\0")
-        except (BlockingIOError, OSError):
-            pass  # the pair is full (the loop will wake anyway) or already closed
 
     def call_later(self, delay: float, callback: Callback) -> TimerHandle:
         """Run ``callback`` on the loop thread after ``delay`` seconds (loop thread only)."""

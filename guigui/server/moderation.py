@@ -74,7 +74,9 @@ class Moderation:
 
         def persist(store: Store) -> None:
             store.decide_access_request(request_id, granted, admin, now)
-            store.add_audit(admin, action, user.login, f"request #{request_id} for {room.name}", now)
+            store.add_audit(
+                admin, action, user.login, f"request #{request_id} for {room.name}", now
+            )
 
         def persisted(outcome: Outcome[None]) -> None:
             if isinstance(outcome, BaseException):

@@ -12,7 +12,7 @@ from tests.support.wire import WireClient
 Connect = Callable[[], WireClient]
 LoggedIn = Callable[[str], WireClient]
 
-HOSTILE = "'; DROP TABLE users; -- 😀 \"x\" \\ %s ?"
+HOSTILE = '\'; DROP TABLE users; -- 😀 "x" \\ %s ?'
 
 
 def registration(login: str = "alice", **changes: str) -> dict[str, str]:
@@ -117,7 +117,12 @@ def test_login_reply_shape(connect: Connect) -> None:
     assert reply["user"]["login"] == "alice" and reply["user"]["status"] == "online"
     assert isinstance(reply["token"], str) and len(reply["token"]) >= 40
     rooms = {room["name"]: room for room in reply["rooms"]}
-    assert rooms["Général"] == {"name": "Général", "access": "open", "member": True, "pending": False}
+    assert rooms["Général"] == {
+        "name": "Général",
+        "access": "open",
+        "member": True,
+        "pending": False,
+    }
     assert rooms["Blabla"]["access"] == "on_request" and not rooms["Blabla"]["member"]
     assert rooms["Informatique"]["access"] == "approval"
     assert reply["online"] == [{"login": "alice", "status": "online"}]

@@ -8,6 +8,7 @@ import struct
 from collections.abc import Callable
 
 from guigui.common.codec import encode_frame
+
 from guigui.common.protocol import DEFAULT_MAX_FRAME, MAX_ERRORS_BEFORE_CLOSE, MessageType
 from tests.support.wire import WireClient, frame_header
 
@@ -44,7 +45,11 @@ def test_zero_length_is_a_bad_frame(connect: Connect) -> None:
     client.hello()
     client.send_raw(struct.pack(">I", 0))
     frames = client.expect_closed()
-    assert frames[-1].body == {"id": None, "code": "bad_frame", "message": frames[-1].body["message"]}
+    assert frames[-1].body == {
+        "id": None,
+        "code": "bad_frame",
+        "message": frames[-1].body["message"],
+    }
 
 
 def test_oversized_header_is_refused_without_reading_the_body(connect: Connect) -> None:

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 
 from guigui.common.codec import encode_frame
+
 from guigui.common.protocol import MessageType
 from tests.conftest import RunningServer
 from tests.support.wire import WireClient

@@ -50,7 +50,9 @@ def test_kick_closes_live_sessions_and_refuses_logins(
     alice, bob = logged_in("alice"), logged_in("bob")
     moderate(
         running_server,
-        lambda m, done: m.sanction(SanctionKind.KICK, "alice", None, 60, "calm down", "admin", done),
+        lambda m, done: m.sanction(
+            SanctionKind.KICK, "alice", None, 60, "calm down", "admin", done
+        ),
     )
     frames = alice.expect_closed()
     sanctioned = [f.body for f in frames if f.type == MessageType.SANCTIONED]
@@ -63,7 +65,9 @@ def test_kick_closes_live_sessions_and_refuses_logins(
     assert bob.ok(MessageType.ROOMS)  # others are untouched
 
 
-def test_ip_ban_and_unban(running_server: RunningServer, logged_in: LoggedIn, connect: Connect) -> None:
+def test_ip_ban_and_unban(
+    running_server: RunningServer, logged_in: LoggedIn, connect: Connect
+) -> None:
     alice = logged_in("alice")
     token_holder = connect()
     token_holder.hello()

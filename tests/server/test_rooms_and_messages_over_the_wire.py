@@ -9,14 +9,19 @@ from tests.support.wire import WireClient
 
 LoggedIn = Callable[[str], WireClient]
 
-HOSTILE = "'; DROP TABLE messages; -- 😀🎉 \"quoted\" \\ %s ? \u202e"
+HOSTILE = '\'; DROP TABLE messages; -- 😀🎉 "quoted" \\ %s ? \u202e'
 
 
 def test_join_blabla_at_once_and_informatique_pending(logged_in: LoggedIn) -> None:
     alice = logged_in("alice")
     joined = alice.ok(MessageType.JOIN, room="Blabla")
     assert joined["status"] == "joined"
-    assert joined["room"] == {"name": "Blabla", "access": "on_request", "member": True, "pending": False}
+    assert joined["room"] == {
+        "name": "Blabla",
+        "access": "on_request",
+        "member": True,
+        "pending": False,
+    }
     pending = alice.ok(MessageType.JOIN, room="Informatique")
     assert pending["status"] == "pending" and isinstance(pending["request_id"], int)
     assert alice.error(MessageType.JOIN, room="Informatique")["code"] == "already_pending"
@@ -57,7 +62,9 @@ def test_room_messages_stay_in_their_room(logged_in: LoggedIn) -> None:
 
 def test_message_ids_increase_and_texts_are_kept_unchanged(logged_in: LoggedIn) -> None:
     alice = logged_in("alice")
-    ids = [alice.ok(MessageType.SAY, room="Général", text=HOSTILE)["message"]["id"] for _ in range(5)]
+    ids = [
+        alice.ok(MessageType.SAY, room="Général", text=HOSTILE)["message"]["id"] for _ in range(5)
+    ]
     assert ids == sorted(ids) and len(set(ids)) == 5
     history = alice.ok(MessageType.HISTORY, room="Général")["messages"]
     assert [m["text"] for m in history] == [HOSTILE] * 5
@@ -86,9 +93,7 @@ def test_repeated_nonce_is_stored_and_delivered_once(logged_in: LoggedIn) -> Non
 def test_repeated_nonce_sent_back_to_back(logged_in: LoggedIn) -> None:
     alice = logged_in("alice")
     for request_id in (1001, 1002, 1003):
-        alice.send(
-            MessageType.SAY, {"id": request_id, "room": "Général", "text": "x", "nonce": 42}
-        )
+        alice.send(MessageType.SAY, {"id": request_id, "room": "Général", "text": "x", "nonce": 42})
     messages = [alice.reply_to(request_id).body["message"] for request_id in (1001, 1002, 1003)]
     assert messages[0] == messages[1] == messages[2]
 

@@ -18,8 +18,17 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def start(data_dir: Path, *args: str) -> tuple[subprocess.Popen[str], Address]:
     process = subprocess.Popen(
-        [sys.executable, str(ROOT / "run_server.py"), "--port", "0", "--bcrypt-cost", "4",
-         "--data-dir", str(data_dir), *args],
+        [
+            sys.executable,
+            str(ROOT / "run_server.py"),
+            "--port",
+            "0",
+            "--bcrypt-cost",
+            "4",
+            "--data-dir",
+            str(data_dir),
+            *args,
+        ],
         stderr=subprocess.PIPE,
         text=True,
         cwd=ROOT,
@@ -66,14 +75,31 @@ def test_sigint_stops_it_too(tmp_path: Path) -> None:
 
 
 def test_create_admin_reads_the_password_from_stdin(tmp_path: Path) -> None:
-    command = [sys.executable, str(ROOT / "run_server.py"), "create-admin", "chief",
-               "--password-stdin", "--bcrypt-cost", "4", "--data-dir", str(tmp_path)]
-    done = subprocess.run(command, input="a long secret\n", capture_output=True, text=True, cwd=ROOT)
+    command = [
+        sys.executable,
+        str(ROOT / "run_server.py"),
+        "create-admin",
+        "chief",
+        "--password-stdin",
+        "--bcrypt-cost",
+        "4",
+        "--data-dir",
+        str(tmp_path),
+    ]
+    done = subprocess.run(
+        command, input="a long secret\n", capture_output=True, text=True, cwd=ROOT
+    )
     assert done.returncode == 0, done.stderr
-    again = subprocess.run(command, input="a long secret\n", capture_output=True, text=True, cwd=ROOT)
+    again = subprocess.run(
+        command, input="a long secret\n", capture_output=True, text=True, cwd=ROOT
+    )
     assert again.returncode == 1 and "already exists" in again.stderr
     short = subprocess.run(
-        [*command[:3], "other", *command[4:]], input="short\n", capture_output=True, text=True, cwd=ROOT
+        [*command[:3], "other", *command[4:]],
+        input="short\n",
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
     )
     assert short.returncode == 1 and "password" in short.stderr
     store = open_store(default_database_url(tmp_path))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from guigui.common.errors import ProtocolError
 from guigui.common.protocol import ErrorCode, SanctionKind
@@ -33,12 +34,15 @@ def sanction_error(sanction: SanctionRecord) -> ProtocolError:
         code, what = ErrorCode.BANNED, "banned"
     else:
         code, what = ErrorCode.KICKED, "kicked"
-    when = "permanently" if sanction.until is None else "until the time given"
+    if sanction.until is None:
+        when = "permanently"
+    else:
+        end = datetime.fromtimestamp(sanction.until / 1000, tz=UTC)
+        when = f"until {end:%Y-%m-%d %H:%M} UTC"
     reason = sanction.reason or "no reason given"
     return ProtocolError(
         code,
         f"you are {what} {when}: {reason}",
-        fatal=False,
         until=sanction.until,
         reason=sanction.reason,
     )
@@ -46,10 +50,12 @@ def sanction_error(sanction: SanctionRecord) -> ProtocolError:
 
 def matches(sanction: SanctionRecord, login: str | None, ip: str | None) -> bool:
     """Whether the sanction applies to a session of ``login`` from ``ip``."""
-    if sanction.login is not None and login is not None:
-        if login_key(sanction.login) == login_key(login):
-            return True
-    return sanction.ip is not None and sanction.ip == ip
+    same_login = (
+        sanction.login is not None
+        and login is not None
+        and login_key(sanction.login) == login_key(login)
+    )
+    return same_login or (sanction.ip is not None and sanction.ip == ip)
 
 
 def is_active(sanction: SanctionRecord, now: int) -> bool:
@@ -96,5 +102,7 @@ class SanctionBook:
             s
             for s in self.active(now)
             if (kind is None or s.kind is kind)
-            and (s.ip == target or (s.login is not None and login_key(s.login) == login_key(target)))
+            and (
+                s.ip == target or (s.login is not None and login_key(s.login) == login_key(target))
+            )
         ]

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from guigui import __version__
 from guigui.common.errors import ProtocolError
 from guigui.common.messages import Hello, Login, Logout, Register, Resume, SetStatus
 from guigui.common.protocol import PROTOCOL_VERSION, SETTABLE_STATUSES, ErrorCode, Status
 from guigui.common.validation import validate_registration
-from guigui import __version__
 from guigui.server.clock import now_ms
 from guigui.server.connection import Phase
 from guigui.server.core.accounts import TOKEN_LIFETIME_MS, hash_token, new_token, public_user
@@ -138,7 +138,7 @@ class SessionHandlers(HandlerFamily):
 
         def checked(outcome: Outcome[bool]) -> None:
             self.server.hashes_in_flight -= 1
-            if connection.closed:
+            if not connection.active:
                 return
             if outcome is not True or user is None:
                 connection.phase = Phase.READY
@@ -163,7 +163,7 @@ class SessionHandlers(HandlerFamily):
         now = now_ms()
 
         def found(outcome: Outcome[int | None]) -> None:
-            if connection.closed:
+            if not connection.active:
                 return
             if outcome is None or isinstance(outcome, BaseException):
                 connection.phase = Phase.READY
@@ -207,7 +207,7 @@ class SessionHandlers(HandlerFamily):
             return store.log_connection_start(user.id, user.login, ip, now)
 
         def persisted(outcome: Outcome[int]) -> None:
-            if connection.closed:
+            if not connection.active:
                 return
             if isinstance(outcome, BaseException):
                 connection.phase = Phase.READY
