@@ -1,0 +1,109 @@
+"""Field rules of PROTOCOL.md section 6, shared by the server and the clients.
+
+Each ``*_problem`` function returns a human reason when a value breaks a rule,
+or None when it is fine: a client shows the reason next to the field as the
+user types, and the server turns it into ``ERROR invalid_field``.
+"""
+
+from __future__ import annotations
+
+import re
+
+from guigui.common.errors import ProtocolError
+from guigui.common.protocol import ErrorCode
+
+LOGIN_MIN, LOGIN_MAX = 3, 32
+PASSWORD_MIN_BYTES, PASSWORD_MAX_BYTES = 8, 72
+NAME_MAX = 64
+EMAIL_MAX = 254
+
+_LOGIN = re.compile(r"[A-Za-z0-9_.\-]+")
+_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
+_LOCAL_FORBIDDEN = re.compile(r"[\s<>()\[\],;:\\\"@]")
+
+
+def login_key(login: str) -> str:
+    """The form under which logins are compared (case-insensitive)."""
+    return login.casefold()
+
+
+def email_key(email: str) -> str:
+    """The form under which emails are compared (trimmed, case-insensitive)."""
+    return email.strip().casefold()
+
+
+def login_problem(login: str) -> str | None:
+    """Why ``login`` is not acceptable, or None."""
+    if not LOGIN_MIN <= len(login) <= LOGIN_MAX:
+        return f"a login has {LOGIN_MIN} to {LOGIN_MAX} characters"
+    if not _LOGIN.fullmatch(login):
+        return "a login uses only letters, digits, '_', '.' and '-'"
+    return None
+
+
+def password_problem(password: str) -> str | None:
+    """Why ``password`` is not acceptable, or None (length in UTF-8 bytes, as bcrypt sees it)."""
+    size = len(password.encode("utf-8"))
+    if size < PASSWORD_MIN_BYTES:
+        return f"a password has at least {PASSWORD_MIN_BYTES} characters"
+    if size > PASSWORD_MAX_BYTES:
+        return f"a password has at most {PASSWORD_MAX_BYTES} bytes"
+    return None
+
+
+def name_problem(name: str) -> str | None:
+    """Why a first or last name is not acceptable, or None."""
+    stripped = name.strip()
+    if not stripped:
+        return "this field is required"
+    if len(stripped) > NAME_MAX:
+        return f"at most {NAME_MAX} characters"
+    if any(ord(character) < 32 or ord(character) == 127 for character in stripped):
+        return "no control characters"
+    return None
+
+
+def email_problem(email: str) -> str | None:
+    """Why ``email`` is not a plausible address, or None."""
+    email = email.strip()
+    if not email:
+        return "this field is required"
+    if len(email) > EMAIL_MAX:
+        return f"an email address has at most {EMAIL_MAX} characters"
+    local, at, domain = email.rpartition("@")
+    if not at or not local or _LOCAL_FORBIDDEN.search(local):
+        return "not a valid email address"
+    labels = domain.split(".")
+    if len(labels) < 2 or not all(_LABEL.fullmatch(label) for label in labels):
+        return "not a valid email address"
+    return None
+
+
+def text_problem(text: str, max_text: int) -> str | None:
+    """Why a message text cannot be sent, or None."""
+    if not text.strip():
+        return "a message cannot be empty"
+    if len(text) > max_text:
+        return f"a message has at most {max_text} characters"
+    return None
+
+
+def validate_registration(
+    login: str, password: str, first_name: str, last_name: str, email: str
+) -> None:
+    """Check every field of a REGISTER; raise the ``ProtocolError`` of the first bad one."""
+    if len(password.encode("utf-8")) < PASSWORD_MIN_BYTES:
+        weak = f"a password has at least {PASSWORD_MIN_BYTES} characters"
+        raise ProtocolError(ErrorCode.WEAK_PASSWORD, weak, field="password", reason=weak)
+    checks = (
+        ("login", login_problem(login)),
+        ("password", password_problem(password)),
+        ("first_name", name_problem(first_name)),
+        ("last_name", name_problem(last_name)),
+        ("email", email_problem(email)),
+    )
+    for field, reason in checks:
+        if reason is not None:
+            raise ProtocolError(
+                ErrorCode.INVALID_FIELD, f"{field}: {reason}", field=field, reason=reason
+            )
