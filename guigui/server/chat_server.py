@@ -229,7 +229,7 @@ class ChatServer:
                 connection, ProtocolError(ErrorCode.INTERNAL, "internal server error"), request_id
             )
 
-    def reply(self, connection: Connection, request_id: int, **result: Any) -> None:
+    def reply(self, connection: Connection, request_id: int, /, **result: Any) -> None:
         """Send ``OK {id, ...result}``."""
         connection.send(encode_frame(MessageType.OK, {"id": request_id, **result}))
 

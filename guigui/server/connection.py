@@ -73,6 +73,7 @@ class Connection:
         self.protocol_errors = 0
         self.closed = False
         self.closing = False
+        self.too_slow = False
         self._writing = False
         self._linger_timer: TimerHandle | None = None
         # The session, once logged in.
@@ -126,8 +127,13 @@ class Connection:
     # ---- writing -------------------------------------------------------------
 
     def send(self, data: bytes) -> None:
-        """Queue bytes for the client; they go out at the end of this loop iteration."""
-        if self.closed:
+        """Queue bytes for the client; they go out at the end of this loop iteration.
+
+        A client that lets more than ``output_cap`` bytes pile up is marked too
+        slow; it is closed at the next flush (not here, because the caller may be
+        iterating over the very set of connections that closing would change).
+        """
+        if self.closed or self.too_slow:
             return
         if not self.output:
             self.server.pending_output.add(self)
@@ -138,12 +144,16 @@ class Connection:
                 self.peer,
                 len(self.output),
             )
+            self.too_slow = True
             self.output.clear()
-            self.close("too slow: output buffer over its cap")
+            self.server.pending_output.add(self)
 
     def flush(self) -> None:
         """Write as much pending output as the kernel takes; watch for writability if not all."""
         if self.closed:
+            return
+        if self.too_slow:
+            self.close("too slow: output buffer over its cap")
             return
         try:
             sent = self.sock.send(self.output) if self.output else 0

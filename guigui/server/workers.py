@@ -21,7 +21,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeAlias, TypeVar
 
 import bcrypt
 
@@ -31,7 +31,7 @@ from guigui.server.store.base import Store, StoredMessage
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-Outcome = T | BaseException
+Outcome: TypeAlias = T | BaseException
 """What a callback receives: the job's result, or the exception it raised."""
 
 MAX_GROUP_COMMIT = 512

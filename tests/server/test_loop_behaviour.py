@@ -7,7 +7,6 @@ import time
 from collections.abc import Callable
 
 from guigui.common.codec import encode_frame
-
 from guigui.common.protocol import MessageType
 from tests.conftest import RunningServer
 from tests.support.wire import WireClient
@@ -28,13 +27,13 @@ def test_a_client_that_never_reads_is_closed_not_buffered(server_factory: Server
     hello_and_login(sloth, "sloth")
     talker = WireClient(running.address)
     hello_and_login(talker, "talker")
-    text = "x" * 3000
-    for _ in range(300):  # ~1 MB for the sloth, who never reads
-        talker.send(MessageType.SAY, {"id": talker.next_id(), "room": "Général", "text": text})
-    for _ in range(300):
-        frame = talker.receive()
-        while frame.type != MessageType.OK:
-            frame = talker.receive()
+    text = "x" * 4000
+    # Far more than the kernel's socket buffers hold: the rest piles up in the
+    # server's output buffer for the sloth, who never reads.
+    for _ in range(2500):
+        talker.ok(MessageType.SAY, room="Général", text=text)
+        if len(running.server.connections) == 1:
+            break
     deadline = time.monotonic() + 10
     while running.server.connections and len(running.server.connections) > 1:
         assert time.monotonic() < deadline, "the slow client was not closed"

@@ -1,0 +1,65 @@
+"""Persistent storage of the chat: the ``Store`` interface and its implementations.
+
+``open_store(url)`` picks the implementation from the URL's scheme.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from guigui.server.store.base import (
+    AccessRequestRecord,
+    AdminRecord,
+    AuditRecord,
+    DuplicateKey,
+    RoomRecord,
+    SanctionRecord,
+    Snapshot,
+    Store,
+    StoredMessage,
+    StoreError,
+    StoreUnavailable,
+    UserRecord,
+)
+
+__all__ = [
+    "AccessRequestRecord",
+    "AdminRecord",
+    "AuditRecord",
+    "DuplicateKey",
+    "RoomRecord",
+    "SanctionRecord",
+    "Snapshot",
+    "Store",
+    "StoreError",
+    "StoreUnavailable",
+    "StoredMessage",
+    "UserRecord",
+    "default_database_url",
+    "open_store",
+]
+
+
+def default_database_url(data_dir: Path) -> str:
+    """The embedded database in ``data_dir``: ``sqlite:///<data_dir>/guigui.db``."""
+    return f"sqlite:///{data_dir / 'guigui.db'}"
+
+
+def open_store(url: str) -> Store:
+    """Open the store a URL names.
+
+    - ``sqlite:///relative/path.db`` or ``sqlite:////absolute/path.db``
+    - ``mysql://USER:PASSWORD@HOST:PORT/sae_r309`` (see the MySQL issue)
+    """
+    parts = urlsplit(url)
+    if parts.scheme == "sqlite":
+        path = unquote(url[len("sqlite:///") :]) if url.startswith("sqlite:///") else ""
+        if not path:
+            raise ValueError(f"not an SQLite URL: {url!r} (use sqlite:///path/to/file.db)")
+        from guigui.server.store.sqlite_store import SQLiteStore
+
+        return SQLiteStore(Path(path))
+    if parts.scheme == "mysql":
+        raise ValueError("the MySQL store is not available yet: use an sqlite:/// URL")
+    raise ValueError(f"unknown database URL scheme in {url!r}: use sqlite:/// or mysql://")
