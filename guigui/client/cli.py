@@ -1,0 +1,391 @@
+"""The command-line client: ``python -m guigui.client.cli COMMAND ...``.
+
+``login`` saves a resume token in the user's config directory; every other
+command (but ``register``) reconnects with RESUME, so a script can run one
+command per line. Exit status: 0 done, 1 the server refused (the error code is
+printed), 2 bad usage, 3 the server cannot be reached.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import queue
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from guigui.client.network import ChatConnection, ConnectionLost, RequestFailed, Session
+from guigui.common.codec import Frame
+from guigui.common.messages import (
+    AccessDecision,
+    MessageEvent,
+    PresenceEvent,
+    Sanctioned,
+    Shutdown,
+)
+from guigui.common.objects import ChatMessage
+from guigui.common.protocol import DEFAULT_PORT
+
+EXIT_REFUSED, EXIT_USAGE, EXIT_UNREACHABLE = 1, 2, 3
+
+
+class CliError(Exception):
+    """A failure to report in one line, with the exit status to use."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def config_dir() -> Path:
+    """``$GUIGUI_CONFIG_DIR``, else ``$XDG_CONFIG_HOME/guigui``, else ``~/.config/guigui``."""
+    if os.environ.get("GUIGUI_CONFIG_DIR"):
+        return Path(os.environ["GUIGUI_CONFIG_DIR"])
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "guigui"
+
+
+# ---- output ------------------------------------------------------------------
+
+
+class Output:
+    """Prints results for people, or one JSON object per line with ``--json``."""
+
+    def __init__(self, as_json: bool) -> None:
+        self.as_json = as_json
+
+    def emit(self, text: str, data: dict[str, Any]) -> None:
+        """Print one result."""
+        print(json.dumps(data, ensure_ascii=False) if self.as_json else text, flush=True)
+
+    def message(self, message: ChatMessage) -> None:
+        """Print a chat message as ``#id [HH:MM] where sender: text``."""
+        clock = datetime.fromtimestamp(message.ts / 1000).strftime("%H:%M")
+        where = f"#{message.room}" if message.room else f"(dm {message.sender}→{message.recipient})"
+        self.emit(
+            f"#{message.id} [{clock}] {where} {message.sender}: {message.text}",
+            {"event": "message", **message.to_json()},
+        )
+
+
+# ---- the saved session -------------------------------------------------------
+
+
+def load_session(path: Path) -> dict[str, Any]:
+    """The saved session (host, port, login, token), or ``CliError`` when there is none."""
+    try:
+        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CliError("not logged in: run login first", EXIT_REFUSED) from None
+    except (OSError, ValueError) as error:
+        raise CliError(f"cannot read {path}: {error}", EXIT_REFUSED) from None
+    return data
+
+
+def save_session(path: Path, data: dict[str, Any]) -> None:
+    """Save the session, readable by the user only (it holds a token)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        json.dump(data, file)
+
+
+@contextmanager
+def connected(args: argparse.Namespace) -> Iterator[ChatConnection]:
+    """A connection to the server named by the arguments, closed afterwards."""
+    try:
+        connection = ChatConnection.connect(args.host, args.port)
+    except (OSError, ConnectionLost) as error:
+        raise CliError(
+            f"cannot reach the server at {args.host}:{args.port}: {error}", EXIT_UNREACHABLE
+        ) from None
+    try:
+        yield connection
+    finally:
+        connection.close()
+
+
+@contextmanager
+def resumed(args: argparse.Namespace) -> Iterator[tuple[ChatConnection, Session]]:
+    """A connection with the saved session resumed."""
+    saved = load_session(args.session_file)
+    with connected(args) as connection:
+        yield connection, connection.resume(str(saved["token"]))
+
+
+def read_password(from_stdin: bool, confirm: bool) -> str:
+    """A password from standard input or from a prompt (twice when ``confirm``)."""
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    password = getpass.getpass("Password: ")
+    if confirm and getpass.getpass("Again: ") != password:
+        raise CliError("the two passwords differ", EXIT_USAGE)
+    return password
+
+
+# ---- commands ----------------------------------------------------------------
+
+
+def cmd_register(args: argparse.Namespace, out: Output) -> None:
+    """Create an account."""
+    password = read_password(args.password_stdin, confirm=True)
+    with connected(args) as connection:
+        user = connection.register(
+            args.login, password, args.first_name, args.last_name, args.email
+        )
+    out.emit(f"registered {user.login}", {"registered": user.to_json()})
+
+
+def cmd_login(args: argparse.Namespace, out: Output) -> None:
+    """Log in and save the resume token."""
+    password = read_password(args.password_stdin, confirm=False)
+    with connected(args) as connection:
+        session = connection.login(args.login, password)
+    save_session(
+        args.session_file,
+        {"host": args.host, "port": args.port, "login": session.user.login, "token": session.token},
+    )
+    out.emit(f"logged in as {session.user.login}", {"logged_in": session.user.login})
+
+
+def cmd_logout(args: argparse.Namespace, out: Output) -> None:
+    """Revoke the token and forget the session."""
+    with resumed(args) as (connection, _):
+        connection.logout()
+    args.session_file.unlink(missing_ok=True)
+    out.emit("logged out", {"logged_out": True})
+
+
+def cmd_rooms(args: argparse.Namespace, out: Output) -> None:
+    """List the rooms with this user's standing in each."""
+    with resumed(args) as (connection, _):
+        rooms = connection.rooms()
+    for room in rooms:
+        mark = "member" if room.member else "pending" if room.pending else ""
+        out.emit(f"{room.name:<14} {room.access:<11} {mark}".rstrip(), room.to_json())
+
+
+def cmd_join(args: argparse.Namespace, out: Output) -> None:
+    """Join a room (or ask to)."""
+    with resumed(args) as (connection, _):
+        reply = connection.join(args.room)
+    if reply["status"] == "pending":
+        text = f"request #{reply['request_id']} to join {args.room} is pending an admin's decision"
+    else:
+        text = f"joined {args.room}"
+    out.emit(text, {"room": args.room, **{k: v for k, v in reply.items() if k != "id"}})
+
+
+def cmd_leave(args: argparse.Namespace, out: Output) -> None:
+    """Leave a room."""
+    with resumed(args) as (connection, _):
+        connection.leave(args.room)
+    out.emit(f"left {args.room}", {"left": args.room})
+
+
+def cmd_say(args: argparse.Namespace, out: Output) -> None:
+    """Send a message to a room."""
+    with resumed(args) as (connection, _):
+        message = connection.say(args.room, " ".join(args.text), args.nonce)
+    out.message(message)
+
+
+def cmd_dm(args: argparse.Namespace, out: Output) -> None:
+    """Send a direct message."""
+    with resumed(args) as (connection, _):
+        message = connection.direct(args.login, " ".join(args.text), args.nonce)
+    out.message(message)
+
+
+def cmd_history(args: argparse.Namespace, out: Output) -> None:
+    """Print a page of history, oldest first."""
+    if (args.room is None) == (args.with_user is None):
+        raise CliError("give a ROOM or --with LOGIN (one of them)", EXIT_USAGE)
+    with resumed(args) as (connection, _):
+        messages, more = connection.history(args.room, args.with_user, args.before, args.limit)
+    for message in messages:
+        out.message(message)
+    if more and messages:
+        out.emit(
+            f"older messages: --before {messages[0].id}", {"more": True, "before": messages[0].id}
+        )
+
+
+def cmd_status(args: argparse.Namespace, out: Output) -> None:
+    """Set this user's status."""
+    with resumed(args) as (connection, _):
+        connection.set_status(args.status)
+    out.emit(f"status: {args.status}", {"status": args.status})
+
+
+def cmd_who(args: argparse.Namespace, out: Output) -> None:
+    """List who is online."""
+    with resumed(args) as (_, session):
+        online = session.online
+    for presence in online:
+        out.emit(f"{presence.login:<20} {presence.status}", presence.to_json())
+
+
+def describe_event(event: Any, out: Output) -> None:
+    """Print one live event."""
+    if isinstance(event, MessageEvent):
+        out.message(event.message)
+    elif isinstance(event, PresenceEvent):
+        presence = event.presence
+        out.emit(
+            f"* {presence.login} is {presence.status}", {"event": "presence", **presence.to_json()}
+        )
+    elif isinstance(event, AccessDecision):
+        verdict = "granted" if event.granted else "refused"
+        out.emit(
+            f"* access to {event.room} {verdict}", {"event": "access_decision", **event.to_body()}
+        )
+    elif isinstance(event, Sanctioned):
+        if event.until is None:
+            until = "permanently"
+        else:
+            until = f"until {datetime.fromtimestamp(event.until / 1000):%Y-%m-%d %H:%M}"
+        out.emit(
+            f"* you were {event.kind}ed {until}: {event.reason}",
+            {"event": "sanctioned", **event.to_body()},
+        )
+    elif isinstance(event, Shutdown):
+        out.emit(
+            f"* the server stops in {event.in_seconds} s: {event.reason}",
+            {"event": "shutdown", **event.to_body()},
+        )
+    elif isinstance(event, Frame):
+        out.emit(f"* {event.body}", {"event": "other", "type": event.type, "body": event.body})
+
+
+def cmd_tail(args: argparse.Namespace, out: Output) -> None:
+    """Print live events until Ctrl-C, ``--count`` events or ``--timeout`` seconds."""
+    rooms = set(args.rooms)
+    seen = 0
+    deadline = None if args.timeout is None else time.monotonic() + args.timeout
+    with resumed(args) as (connection, _):
+        if not out.as_json:
+            print("listening (Ctrl-C to stop)", file=sys.stderr, flush=True)
+        while args.count is None or seen < args.count:
+            wait = 0.5 if deadline is None else deadline - time.monotonic()
+            if wait <= 0:
+                break
+            try:
+                event = connection.events.get(timeout=min(wait, 0.5))
+            except queue.Empty:
+                if connection.closed:
+                    raise CliError("the server closed the connection", EXIT_UNREACHABLE) from None
+                continue
+            if rooms and isinstance(event, MessageEvent) and event.message.room not in rooms:
+                continue
+            describe_event(event, out)
+            seen += 1
+
+
+COMMANDS = {
+    "register": cmd_register,
+    "login": cmd_login,
+    "logout": cmd_logout,
+    "rooms": cmd_rooms,
+    "join": cmd_join,
+    "leave": cmd_leave,
+    "say": cmd_say,
+    "dm": cmd_dm,
+    "history": cmd_history,
+    "status": cmd_status,
+    "who": cmd_who,
+    "tail": cmd_tail,
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the command-line client."""
+    parser = argparse.ArgumentParser(prog="guigui-cli", description="GuiGui Chat from a terminal")
+    parser.add_argument("--host", default=os.environ.get("GUIGUI_HOST", "127.0.0.1"))
+    parser.add_argument(
+        "--port", type=int, default=int(os.environ.get("GUIGUI_PORT", DEFAULT_PORT))
+    )
+    parser.add_argument(
+        "--session-file",
+        type=Path,
+        default=None,
+        help="where the login's resume token is kept (default: the config dir)",
+    )
+    parser.add_argument("--json", action="store_true", help="one JSON object per line")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    register = commands.add_parser("register", help="create an account")
+    register.add_argument("login")
+    register.add_argument("--first-name", required=True)
+    register.add_argument("--last-name", required=True)
+    register.add_argument("--email", required=True)
+    register.add_argument("--password-stdin", action="store_true")
+
+    login = commands.add_parser("login", help="log in and remember the session")
+    login.add_argument("login")
+    login.add_argument("--password-stdin", action="store_true")
+
+    commands.add_parser("logout", help="log out and forget the session")
+    commands.add_parser("rooms", help="list the rooms")
+    commands.add_parser("join", help="join a room (or ask to)").add_argument("room")
+    commands.add_parser("leave", help="leave a room").add_argument("room")
+
+    say = commands.add_parser("say", help="send a message to a room")
+    say.add_argument("room")
+    say.add_argument("text", nargs="+")
+    say.add_argument("--nonce", help="deduplication key: sending again stores it once")
+
+    dm = commands.add_parser("dm", help="send a direct message")
+    dm.add_argument("login")
+    dm.add_argument("text", nargs="+")
+    dm.add_argument("--nonce")
+
+    history = commands.add_parser("history", help="read a page of history")
+    history.add_argument("room", nargs="?")
+    history.add_argument("--with", dest="with_user", metavar="LOGIN")
+    history.add_argument("--before", type=int, metavar="ID")
+    history.add_argument("--limit", type=int)
+
+    commands.add_parser("status", help="set your status").add_argument(
+        "status", choices=["online", "away", "busy"]
+    )
+    commands.add_parser("who", help="who is online")
+
+    tail = commands.add_parser("tail", help="print live messages and events")
+    tail.add_argument("rooms", nargs="*", metavar="ROOM")
+    tail.add_argument("--count", type=int)
+    tail.add_argument("--timeout", type=float)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    if args.session_file is None:
+        args.session_file = config_dir() / "cli-session.json"
+    out = Output(args.json)
+    try:
+        COMMANDS[args.command](args, out)
+    except RequestFailed as error:
+        print(f"error: {error.code}: {error.message}", file=sys.stderr)
+        return EXIT_REFUSED
+    except CliError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return error.status
+    except (ConnectionLost, TimeoutError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_UNREACHABLE
+    except KeyboardInterrupt:
+        return 0
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,356 @@
+"""The client's networking: one connection to the server, usable from any thread.
+
+``ChatConnection`` owns a socket and a reader thread. ``request`` sends a
+request and blocks until its reply arrives (replies are matched by ``id``, so
+several threads may wait at once). Events (MESSAGE, PRESENCE, ...) go to the
+``events`` queue and to an optional ``on_event`` callback, both fed by the
+reader thread: a GUI must not touch its widgets from that callback, but drain
+the queue from its own thread (Tk: ``after``). The reader answers the server's
+PING itself; a heartbeat thread sends PING when the client has been silent.
+
+The command-line client uses it now; the desktop client uses it too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import logging
+import queue
+import socket
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any
+
+from guigui import __version__
+from guigui.common.codec import Frame, FrameDecoder, encode_frame
+from guigui.common.errors import ProtocolError
+from guigui.common.messages import parse_event
+from guigui.common.objects import ChatMessage, Presence, Room, User
+from guigui.common.protocol import (
+    DEFAULT_HEARTBEAT,
+    DEFAULT_MAX_FRAME,
+    DEFAULT_MAX_TEXT,
+    MAX_REQUEST_ID,
+    PROTOCOL_VERSION,
+    ErrorCode,
+    MessageType,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT = 15.0
+
+
+class ConnectionLost(Exception):
+    """The connection closed (or could not be used) before the reply came."""
+
+
+class RequestFailed(ProtocolError):
+    """The server answered a request with ERROR; ``code``, ``message``, ``details`` say why."""
+
+
+@dataclass(frozen=True)
+class Session:
+    """What LOGIN and RESUME return: who we are, our token, our rooms, who is online."""
+
+    user: User
+    token: str
+    rooms: list[Room]
+    online: list[Presence]
+
+    @classmethod
+    def from_reply(cls, body: dict[str, Any]) -> Session:
+        """Parse the OK body of LOGIN or RESUME."""
+        return cls(
+            user=User.from_json(body["user"]),
+            token=str(body["token"]),
+            rooms=[Room.from_json(room) for room in body["rooms"]],
+            online=[Presence.from_json(presence) for presence in body["online"]],
+        )
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    """The HELLO reply: the server's name and its limits."""
+
+    server: str
+    max_frame: int
+    max_text: int
+    heartbeat: float
+
+
+class ChatConnection:
+    """A connection to a GuiGui server (thread-safe)."""
+
+    def __init__(
+        self,
+        sock: socket.socket,
+        *,
+        on_event: Callable[[Any], None] | None = None,
+        on_disconnect: Callable[[], None] | None = None,
+    ) -> None:
+        self._sock = sock
+        self._decoder = FrameDecoder(DEFAULT_MAX_FRAME)
+        self._send_lock = threading.Lock()
+        self._pending: dict[int, Future[Frame]] = {}
+        self._pending_lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self._closed = threading.Event()
+        self._last_sent = time.monotonic()
+        self.events: queue.Queue[Any] = queue.Queue()
+        self.on_event = on_event
+        self.on_disconnect = on_disconnect
+        self.info = ServerInfo("?", DEFAULT_MAX_FRAME, DEFAULT_MAX_TEXT, DEFAULT_HEARTBEAT)
+        self._reader = threading.Thread(target=self._read_loop, name="guigui-reader", daemon=True)
+        self._reader.start()
+
+    # ---- opening and closing --------------------------------------------------
+
+    @classmethod
+    def connect(
+        cls,
+        host: str,
+        port: int,
+        *,
+        timeout: float = 10.0,
+        client_name: str = f"guigui-cli/{__version__}",
+        on_event: Callable[[Any], None] | None = None,
+        on_disconnect: Callable[[], None] | None = None,
+    ) -> ChatConnection:
+        """Connect, say HELLO and return the ready connection.
+
+        Raises ``OSError`` when the server cannot be reached and
+        ``RequestFailed`` when it refuses the handshake.
+        """
+        sock = socket.create_connection((host, port), timeout=timeout)
+        sock.settimeout(None)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        connection = cls(sock, on_event=on_event, on_disconnect=on_disconnect)
+        try:
+            reply = connection.request(
+                MessageType.HELLO,
+                {"version": PROTOCOL_VERSION, "client": client_name},
+                timeout=timeout,
+            )
+        except BaseException:
+            connection.close()
+            raise
+        connection.info = ServerInfo(
+            server=str(reply.get("server", "?")),
+            max_frame=int(reply.get("max_frame", DEFAULT_MAX_FRAME)),
+            max_text=int(reply.get("max_text", DEFAULT_MAX_TEXT)),
+            heartbeat=float(reply.get("heartbeat", DEFAULT_HEARTBEAT)),
+        )
+        connection._decoder.max_frame = max(connection.info.max_frame, DEFAULT_MAX_FRAME)
+        threading.Thread(
+            target=connection._heartbeat_loop, name="guigui-heartbeat", daemon=True
+        ).start()
+        return connection
+
+    @property
+    def closed(self) -> bool:
+        """Whether the connection is closed."""
+        return self._closed.is_set()
+
+    def close(self) -> None:
+        """Close the connection (idempotent); waiting requests get ``ConnectionLost``."""
+        if self._closed.is_set():
+            return
+        self._closed.set()
+        with contextlib.suppress(OSError):
+            self._sock.shutdown(socket.SHUT_RDWR)
+        self._sock.close()
+        self._fail_pending()
+
+    # ---- requests --------------------------------------------------------------
+
+    def request(
+        self, message_type: int, fields: dict[str, Any], timeout: float = DEFAULT_TIMEOUT
+    ) -> dict[str, Any]:
+        """Send a request and wait for its reply; returns the OK body.
+
+        Raises ``RequestFailed`` (ERROR), ``ConnectionLost`` or ``TimeoutError``.
+        """
+        request_id = self._next_id()
+        future: Future[Frame] = Future()
+        with self._pending_lock:
+            self._pending[request_id] = future
+        try:
+            self._send(message_type, {"id": request_id, **fields})
+            try:
+                reply = future.result(timeout)
+            except TimeoutError:
+                raise TimeoutError(f"no reply from the server within {timeout:.0f} s") from None
+        finally:
+            with self._pending_lock:
+                self._pending.pop(request_id, None)
+        if reply.type == MessageType.ERROR:
+            body = dict(reply.body)
+            code = str(body.pop("code", "internal"))
+            message = str(body.pop("message", ""))
+            body.pop("id", None)
+            try:
+                error_code = ErrorCode(code)
+            except ValueError:
+                error_code = ErrorCode.INTERNAL
+            raise RequestFailed(error_code, message or code, **body)
+        return reply.body
+
+    def register(
+        self, login: str, password: str, first_name: str, last_name: str, email: str
+    ) -> User:
+        """Create an account (does not log in)."""
+        body = self.request(
+            MessageType.REGISTER,
+            {
+                "login": login,
+                "password": password,
+                "first_name": first_name,
+                "last_name": last_name,
+                "email": email,
+            },
+        )
+        return User.from_json(body["user"])
+
+    def login(self, login: str, password: str) -> Session:
+        """Open a session with a password."""
+        return Session.from_reply(
+            self.request(MessageType.LOGIN, {"login": login, "password": password})
+        )
+
+    def resume(self, token: str) -> Session:
+        """Open a session with the token of an earlier login."""
+        return Session.from_reply(self.request(MessageType.RESUME, {"token": token}))
+
+    def logout(self) -> None:
+        """End the session and revoke its token."""
+        self.request(MessageType.LOGOUT, {})
+
+    def set_status(self, status: str) -> None:
+        """``online``, ``away`` or ``busy``."""
+        self.request(MessageType.SET_STATUS, {"status": status})
+
+    def rooms(self) -> list[Room]:
+        """Every room, as this user sees it."""
+        body = self.request(MessageType.ROOMS, {})
+        return [Room.from_json(room) for room in body["rooms"]]
+
+    def join(self, room: str) -> dict[str, Any]:
+        """Join a room: ``{"status": "joined", "room": ...}`` or ``{"status": "pending", ...}``."""
+        return self.request(MessageType.JOIN, {"room": room})
+
+    def leave(self, room: str) -> None:
+        """Leave a room."""
+        self.request(MessageType.LEAVE, {"room": room})
+
+    def history(
+        self,
+        room: str | None = None,
+        with_user: str | None = None,
+        before: int | None = None,
+        limit: int | None = None,
+    ) -> tuple[list[ChatMessage], bool]:
+        """A page of history, oldest first, and whether older messages exist."""
+        fields: dict[str, Any] = {}
+        if room is not None:
+            fields["room"] = room
+        if with_user is not None:
+            fields["with"] = with_user
+        if before is not None:
+            fields["before"] = before
+        if limit is not None:
+            fields["limit"] = limit
+        body = self.request(MessageType.HISTORY, fields)
+        return [ChatMessage.from_json(m) for m in body["messages"]], bool(body["more"])
+
+    def say(self, room: str, text: str, nonce: str | None = None) -> ChatMessage:
+        """Send a message to a room; returns it as stored."""
+        fields: dict[str, Any] = {"room": room, "text": text}
+        if nonce is not None:
+            fields["nonce"] = nonce
+        return ChatMessage.from_json(self.request(MessageType.SAY, fields)["message"])
+
+    def direct(self, to: str, text: str, nonce: str | None = None) -> ChatMessage:
+        """Send a direct message; returns it as stored."""
+        fields: dict[str, Any] = {"to": to, "text": text}
+        if nonce is not None:
+            fields["nonce"] = nonce
+        return ChatMessage.from_json(self.request(MessageType.DIRECT, fields)["message"])
+
+    # ---- internals -----------------------------------------------------------
+
+    def _next_id(self) -> int:
+        return next(self._ids) % MAX_REQUEST_ID + 1
+
+    def _send(self, message_type: int, body: dict[str, Any]) -> None:
+        data = encode_frame(message_type, body)
+        with self._send_lock:
+            if self._closed.is_set():
+                raise ConnectionLost("the connection is closed")
+            try:
+                self._sock.sendall(data)
+            except OSError as error:
+                raise ConnectionLost(f"cannot send: {error}") from error
+            self._last_sent = time.monotonic()
+
+    def _read_loop(self) -> None:
+        try:
+            while True:
+                data = self._sock.recv(65536)
+                if not data:
+                    break
+                self._decoder.feed(data)
+                while (frame := self._decoder.next_frame()) is not None:
+                    self._handle(frame)
+        except (OSError, ProtocolError) as error:
+            if not self._closed.is_set():
+                log.info("connection lost: %s", error)
+        finally:
+            was_open = not self._closed.is_set()
+            self.close()
+            if was_open and self.on_disconnect is not None:
+                self.on_disconnect()
+
+    def _handle(self, frame: Frame) -> None:
+        request_id = frame.body.get("id")
+        if frame.type in (MessageType.OK, MessageType.ERROR) and request_id is not None:
+            with self._pending_lock:
+                future = self._pending.get(request_id)
+            if future is None:
+                log.warning("reply to unknown request %r ignored", request_id)
+            elif not future.done():
+                future.set_result(frame)
+            return
+        if frame.type == MessageType.PING:
+            with contextlib.suppress(ConnectionLost):
+                self._send(MessageType.PONG, {"nonce": frame.body.get("nonce")})
+            return
+        if frame.type == MessageType.PONG:
+            return
+        # An ERROR with no id, or an event this client does not know, is passed on raw.
+        event: Any = frame
+        with contextlib.suppress(ProtocolError):
+            event = parse_event(frame)
+        self.events.put(event)
+        if self.on_event is not None:
+            self.on_event(event)
+
+    def _heartbeat_loop(self) -> None:
+        interval = max(self.info.heartbeat, 1.0)
+        while not self._closed.wait(interval / 4):
+            if time.monotonic() - self._last_sent >= interval:
+                try:
+                    self._send(MessageType.PING, {"nonce": int(time.time())})
+                except ConnectionLost:
+                    return
+
+    def _fail_pending(self) -> None:
+        with self._pending_lock:
+            waiting = list(self._pending.values())
+        for future in waiting:
+            if not future.done():
+                future.set_exception(ConnectionLost("the connection closed"))
