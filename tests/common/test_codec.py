@@ -1,0 +1,163 @@
+"""The frame codec over bytes alone: no network."""
+
+from __future__ import annotations
+
+import struct
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from guigui.common.codec import Frame, FrameDecoder, encode_frame
+from guigui.common.errors import ProtocolError
+from guigui.common.protocol import ErrorCode, MessageType
+
+HELLO = {"id": 1, "version": 1, "client": "guigui-cli/0.1"}
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.text(),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+bodies = st.dictionaries(st.text(max_size=12), json_values, max_size=6)
+frames = st.builds(Frame, st.integers(0, 255), bodies)
+
+
+def decode_all(decoder: FrameDecoder) -> list[Frame]:
+    out = []
+    while (frame := decoder.next_frame()) is not None:
+        out.append(frame)
+    return out
+
+
+def test_the_worked_example_of_docs_protocol() -> None:
+    data = encode_frame(MessageType.HELLO, HELLO)
+    body = b'{"id":1,"version":1,"client":"guigui-cli/0.1"}'
+    assert data == struct.pack(">I", len(body) + 1) + b"\x01" + body
+    assert data[:5].hex(" ") == "00 00 00 2f 01"  # 47 = 1 type byte + 46 body bytes
+
+
+def test_non_ascii_is_sent_as_utf8_not_escaped() -> None:
+    data = encode_frame(MessageType.SAY, {"text": "é😀"})
+    assert "é😀".encode() in data
+
+
+def test_decode_returns_none_until_complete() -> None:
+    decoder = FrameDecoder()
+    data = encode_frame(MessageType.HELLO, HELLO)
+    decoder.feed(data[:3])
+    assert decoder.next_frame() is None
+    decoder.feed(data[3:-1])
+    assert decoder.next_frame() is None
+    decoder.feed(data[-1:])
+    assert decoder.next_frame() == Frame(MessageType.HELLO, HELLO)
+    assert decoder.buffered == 0
+
+
+def test_zero_length_is_fatal_bad_frame() -> None:
+    decoder = FrameDecoder()
+    decoder.feed(b"\x00\x00\x00\x00")
+    with pytest.raises(ProtocolError) as error:
+        decoder.next_frame()
+    assert error.value.code is ErrorCode.BAD_FRAME and error.value.fatal
+    with pytest.raises(ProtocolError):  # stays broken
+        decoder.next_frame()
+
+
+def test_oversized_header_is_refused_from_the_header_alone() -> None:
+    decoder = FrameDecoder(max_frame=100)
+    decoder.feed(struct.pack(">IB", 101, 1))
+    with pytest.raises(ProtocolError) as error:
+        decoder.next_frame()
+    assert error.value.code is ErrorCode.FRAME_TOO_LARGE and error.value.fatal
+
+
+def test_a_frame_of_exactly_max_frame_is_accepted() -> None:
+    body = b'{"a":"' + b"x" * 90 + b'"}'
+    decoder = FrameDecoder(max_frame=len(body) + 1)
+    decoder.feed(struct.pack(">IB", len(body) + 1, 1) + body)
+    assert decoder.next_frame() == Frame(1, {"a": "x" * 90})
+
+
+@pytest.mark.parametrize(
+    "body", [b"", b"not json", b"[1]", b'"text"', b"null", b"42", b"\xff\xfe", b'{"a":', b"{}x"]
+)
+def test_bad_json_consumes_the_frame_and_keeps_sync(body: bytes) -> None:
+    decoder = FrameDecoder()
+    decoder.feed(struct.pack(">IB", len(body) + 1, 1) + body + encode_frame(4, {"nonce": 1}))
+    with pytest.raises(ProtocolError) as error:
+        decoder.next_frame()
+    assert error.value.code is ErrorCode.BAD_JSON and not error.value.fatal
+    assert decoder.next_frame() == Frame(4, {"nonce": 1})
+
+
+def test_unknown_type_bytes_are_decoded_for_the_caller_to_judge() -> None:
+    decoder = FrameDecoder()
+    decoder.feed(encode_frame(0xEE, {}))
+    assert decoder.next_frame() == Frame(0xEE, {})
+
+
+def test_the_buffer_is_compacted_as_frames_are_consumed() -> None:
+    decoder = FrameDecoder()
+    frame = encode_frame(4, {"nonce": "x" * 100})
+    for _ in range(1000):
+        decoder.feed(frame + frame[:7])
+        assert decoder.next_frame() is not None
+        decoder.feed(frame[7:])
+        assert decoder.next_frame() is not None
+    assert decoder.buffered == 0
+    assert len(decoder._buffer) < 10 * len(frame)
+
+
+@settings(max_examples=200)
+@given(st.lists(frames, min_size=1, max_size=8), st.data())
+def test_any_split_of_a_stream_decodes_to_the_same_frames(
+    sent: list[Frame], data: st.DataObject
+) -> None:
+    stream = b"".join(encode_frame(frame.type, frame.body) for frame in sent)
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(stream)), max_size=20)))
+    decoder = FrameDecoder(max_frame=1 << 20)
+    received: list[Frame] = []
+    start = 0
+    for cut in [*cuts, len(stream)]:
+        decoder.feed(stream[start:cut])
+        start = cut
+        received += decode_all(decoder)
+    assert received == sent
+
+
+@given(st.lists(frames, min_size=1, max_size=3))
+def test_one_byte_at_a_time(sent: list[Frame]) -> None:
+    stream = b"".join(encode_frame(frame.type, frame.body) for frame in sent)
+    decoder = FrameDecoder(max_frame=1 << 20)
+    received: list[Frame] = []
+    for index in range(len(stream)):
+        decoder.feed(stream[index : index + 1])
+        received += decode_all(decoder)
+    assert received == sent
+
+
+@settings(max_examples=300)
+@given(st.lists(st.binary(max_size=64), max_size=10))
+def test_random_bytes_raise_nothing_but_protocol_errors(chunks: list[bytes]) -> None:
+    decoder = FrameDecoder(max_frame=4096)
+    for chunk in chunks:
+        decoder.feed(chunk)
+        while True:
+            try:
+                if decoder.next_frame() is None:
+                    break
+            except ProtocolError as error:
+                if error.fatal:
+                    return
+    assert decoder.buffered <= 4096 + 4 + 64
+
+
+@given(bodies)
+def test_round_trip_with_emoji_and_sql_metacharacters(body: dict[str, object]) -> None:
+    body = {**body, "text": "'; DROP TABLE users; -- 😀 \\ \" %s ?"}
+    decoder = FrameDecoder(max_frame=1 << 20)
+    decoder.feed(encode_frame(MessageType.SAY, body))
+    assert decoder.next_frame() == Frame(MessageType.SAY, body)
