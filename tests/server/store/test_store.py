@@ -1,0 +1,250 @@
+"""Every method of the Store interface, run against each implementation."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from guigui.common.protocol import RoomAccess, SanctionKind
+from guigui.server.store import (
+    DuplicateKey,
+    Store,
+    StoredMessage,
+    StoreError,
+    UserRecord,
+    default_database_url,
+    open_store,
+)
+
+HOSTILE = '\'; DROP TABLE messages; -- 😀🎉 "q" \\ %s ? \u0000end'
+GENERAL, BLABLA, IT = 1, 2, 4
+
+
+def user(store: Store, login: str, email: str | None = None) -> UserRecord:
+    return store.create_user(
+        login, "First", "Last", email or f"{login}@example.org", b"$2b$04$hash", 1000, GENERAL
+    )
+
+
+def message(
+    message_id: int,
+    sender: int,
+    room: int | None = GENERAL,
+    to: int | None = None,
+    nonce: str | None = None,
+) -> StoredMessage:
+    return StoredMessage(message_id, room, sender, to, f"m{message_id}", 1000 + message_id, nonce)
+
+
+def test_fresh_store_has_the_five_rooms_in_order(store: Store) -> None:
+    snapshot = store.load_snapshot(0)
+    assert [(r.name, r.access) for r in snapshot.rooms] == [
+        ("Général", RoomAccess.OPEN),
+        ("Blabla", RoomAccess.ON_REQUEST),
+        ("Comptabilité", RoomAccess.APPROVAL),
+        ("Informatique", RoomAccess.APPROVAL),
+        ("Marketing", RoomAccess.APPROVAL),
+    ]
+    assert snapshot.users == [] and snapshot.last_message_id == 0
+
+
+def test_migrate_twice_is_safe(store: Store) -> None:
+    store.migrate()
+    assert len(store.load_snapshot(0).rooms) == 5
+
+
+def test_create_user_adds_the_arrival_membership(store: Store) -> None:
+    alice = user(store, "Alice")
+    snapshot = store.load_snapshot(0)
+    assert snapshot.users == [alice]
+    assert snapshot.memberships == [(alice.id, GENERAL)]
+
+
+def test_duplicate_login_and_email_are_case_insensitive(store: Store) -> None:
+    user(store, "Alice", "alice@example.org")
+    with pytest.raises(DuplicateKey) as error:
+        user(store, "ALICE", "other@example.org")
+    assert error.value.field == "login"
+    with pytest.raises(DuplicateKey) as error:
+        user(store, "bob", "ALICE@example.org")
+    assert error.value.field == "email"
+    assert len(store.load_snapshot(0).users) == 1  # nothing half-written
+
+
+def test_memberships(store: Store) -> None:
+    alice = user(store, "alice")
+    store.add_membership(alice.id, BLABLA)
+    store.add_membership(alice.id, BLABLA)  # idempotent
+    assert sorted(store.load_snapshot(0).memberships) == [(alice.id, GENERAL), (alice.id, BLABLA)]
+    store.remove_membership(alice.id, BLABLA)
+    store.remove_membership(alice.id, BLABLA)
+    assert store.load_snapshot(0).memberships == [(alice.id, GENERAL)]
+
+
+def test_access_requests(store: Store) -> None:
+    alice, bob = user(store, "alice"), user(store, "bob")
+    first = store.create_access_request(alice.id, IT, 5)
+    second = store.create_access_request(bob.id, IT, 6)
+    assert [r.id for r in store.load_snapshot(0).pending_requests] == [first, second]
+    store.decide_access_request(first, True, "chief", 7)
+    store.decide_access_request(second, False, "chief", 8)
+    snapshot = store.load_snapshot(0)
+    assert snapshot.pending_requests == []
+    assert (alice.id, IT) in snapshot.memberships and (bob.id, IT) not in snapshot.memberships
+    with pytest.raises(LookupError):
+        store.decide_access_request(first, True, "chief", 9)
+
+
+def test_save_messages_and_room_history_pages(store: Store) -> None:
+    alice = user(store, "alice")
+    saved = store.save_messages([message(n, alice.id) for n in range(1, 13)])
+    assert [m.id for m in saved] == list(range(1, 13))
+    assert store.load_snapshot(0).last_message_id == 12
+    page = store.room_history(GENERAL, None, 5)
+    assert [m.id for m in page] == [8, 9, 10, 11, 12]
+    assert [m.id for m in store.room_history(GENERAL, 8, 5)] == [3, 4, 5, 6, 7]
+    assert [m.id for m in store.room_history(GENERAL, 3, 5)] == [1, 2]
+    assert store.room_history(BLABLA, None, 5) == []
+    assert page[0] == message(8, alice.id)
+
+
+def test_repeated_nonce_returns_the_first_message(store: Store) -> None:
+    alice, bob = user(store, "alice"), user(store, "bob")
+    first = message(1, alice.id, nonce="n")
+    saved = store.save_messages(
+        [first, message(2, alice.id, nonce="n"), message(3, bob.id, nonce="n")]
+    )
+    assert saved == [first, first, message(3, bob.id, nonce="n")]
+    again = store.save_messages([message(4, alice.id, nonce="n")])
+    assert again == [first]
+    assert [m.id for m in store.room_history(GENERAL, None, 10)] == [1, 3]
+
+
+def test_direct_history_mixes_both_directions_only(store: Store) -> None:
+    alice, bob, carol = user(store, "alice"), user(store, "bob"), user(store, "carol")
+    store.save_messages(
+        [
+            message(1, alice.id, None, bob.id),
+            message(2, bob.id, None, alice.id),
+            message(3, carol.id, None, alice.id),
+            message(4, alice.id),
+            message(5, alice.id, None, bob.id),
+        ]
+    )
+    assert [m.id for m in store.direct_history(alice.id, bob.id, None, 10)] == [1, 2, 5]
+    assert [m.id for m in store.direct_history(bob.id, alice.id, 5, 1)] == [2]
+    assert [m.id for m in store.direct_history(alice.id, bob.id, None, 2)] == [2, 5]
+    store.save_messages([message(6, alice.id, None, alice.id)])
+    assert [m.id for m in store.direct_history(alice.id, alice.id, None, 10)] == [6]
+
+
+def test_hostile_text_round_trips_everywhere(store: Store) -> None:
+    text = HOSTILE.replace("\u0000", "")
+    bobby = store.create_user("bobby", text[:64], "😀", "b@example.org", b"h", 1, GENERAL)
+    store.save_messages([StoredMessage(1, GENERAL, bobby.id, None, HOSTILE, 2, HOSTILE[:128])])
+    assert store.room_history(GENERAL, None, 1)[0].text == HOSTILE
+    assert store.load_snapshot(0).users[0].first_name == text[:64]
+    store.add_sanction(SanctionKind.BAN, text, None, None, HOSTILE, 3, text)
+    assert store.load_snapshot(4).active_sanctions[0].reason == HOSTILE
+    store.add_audit(text, text, text, HOSTILE, 5)
+    assert store.list_audit(1)[0].details == HOSTILE
+
+
+def test_tokens(store: Store) -> None:
+    alice = user(store, "alice")
+    store.save_token(b"h1", alice.id, 0, 100)
+    store.save_token(b"h2", alice.id, 0, 100)
+    assert store.find_token(b"h1", 50) == alice.id
+    assert store.find_token(b"h1", 100) is None  # expired
+    assert store.find_token(b"nope", 50) is None
+    store.revoke_token(b"h1", 60)
+    store.revoke_token(b"unknown", 60)
+    assert store.find_token(b"h1", 70) is None
+    assert store.find_token(b"h2", 70) == alice.id
+
+
+def test_sanctions_in_force(store: Store) -> None:
+    kick = store.add_sanction(SanctionKind.KICK, "alice", "10.0.0.1", 500, "calm", 100, "chief")
+    ban = store.add_sanction(SanctionKind.BAN, None, "10.0.0.2", None, "", 100, "chief")
+    lifted = store.add_sanction(SanctionKind.BAN, "bob", None, None, "", 100, "chief")
+    store.lift_sanction(lifted.id, 200, "chief")
+    assert store.load_snapshot(300).active_sanctions == [kick, ban]
+    assert store.load_snapshot(500).active_sanctions == [ban]
+
+
+def test_connection_log(store: Store, tmp_path: Path) -> None:
+    alice = user(store, "alice")
+    log_id = store.log_connection_start(alice.id, "alice", "10.0.0.7", 100)
+    store.log_connection_end(log_id, 200)
+    db = sqlite3.connect(tmp_path / "guigui.db")
+    assert db.execute("SELECT login, ip, started_at, ended_at FROM connection_log").fetchall() == [
+        ("alice", "10.0.0.7", 100, 200)
+    ]
+    db.close()
+
+
+def test_admins_and_audit(store: Store) -> None:
+    admin = store.create_admin("Chief", b"$2b$hash", 1)
+    assert store.find_admin("chief") == admin
+    assert store.find_admin("nobody") is None
+    with pytest.raises(DuplicateKey):
+        store.create_admin("CHIEF", b"x", 2)
+    store.add_audit("Chief", "kick", "alice", "10m", 10)
+    store.add_audit("Chief", "ban", "bob", "", 11)
+    assert [a.action for a in store.list_audit(10)] == ["ban", "kick"]
+    assert len(store.list_audit(1)) == 1
+
+
+def test_room_history_uses_the_index(tmp_path: Path, store: Store) -> None:
+    db = sqlite3.connect(tmp_path / "guigui.db")
+    plan = " ".join(
+        str(row[-1])
+        for row in db.execute(
+            "EXPLAIN QUERY PLAN SELECT id FROM messages WHERE room_id = ? AND id < ?"
+            " ORDER BY id DESC LIMIT ?",
+            (1, 100, 10),
+        )
+    )
+    db.close()
+    assert "messages_by_room" in plan and "SCAN messages" not in plan
+
+
+@pytest.mark.skipif(
+    os.geteuid() == 0, reason="root writes read-only files anyway (not CI-specific)"
+)
+def test_a_read_only_database_gives_store_errors(tmp_path: Path) -> None:
+    store = open_store(default_database_url(tmp_path))
+    store.migrate()
+    store.close()
+    for path in tmp_path.iterdir():
+        path.chmod(0o444)
+    tmp_path.chmod(0o555)
+    try:
+        read_only = open_store(default_database_url(tmp_path))
+        with pytest.raises(StoreError):
+            read_only.create_user("a", "b", "c", "a@b.fr", b"h", 1, GENERAL)
+    finally:
+        tmp_path.chmod(0o755)
+
+
+def test_a_database_opened_read_only_refuses_writes_cleanly(tmp_path: Path, store: Store) -> None:
+    from guigui.server.store.sqlite_store import SQLiteStore
+
+    reader = SQLiteStore(tmp_path / "guigui.db")
+    reader._db.execute("PRAGMA query_only = ON")
+    with pytest.raises(StoreError):
+        reader.save_messages([message(1, 1)])
+    with pytest.raises(StoreError):
+        reader.add_membership(1, BLABLA)
+    reader.close()
+    assert store.room_history(GENERAL, None, 10) == []
+
+
+def test_unknown_urls() -> None:
+    with pytest.raises(ValueError):
+        open_store("postgres://x")
+    with pytest.raises(ValueError):
+        open_store("sqlite://")
