@@ -1,0 +1,217 @@
+"""ChatConnection against a scripted fake server (real sockets, ephemeral port)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from guigui.client.network import ChatConnection, ConnectionLost, RequestFailed
+from guigui.common.codec import Frame, FrameDecoder, encode_frame
+from guigui.common.messages import MessageEvent
+from guigui.common.protocol import ErrorCode, MessageType
+
+Script = Callable[["FakePeer"], None]
+
+
+class FakePeer:
+    """The server side of one connection, driven by a test script."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.decoder = FrameDecoder()
+
+    def receive(self) -> Frame:
+        while (frame := self.decoder.next_frame()) is None:
+            data = self.sock.recv(65536)
+            if not data:
+                raise EOFError
+            self.decoder.feed(data)
+        return frame
+
+    def send(self, message_type: int, body: dict[str, Any]) -> None:
+        self.sock.sendall(encode_frame(message_type, body))
+
+    def answer_hello(self, heartbeat: int = 30) -> None:
+        hello = self.receive()
+        assert hello.type == MessageType.HELLO and hello.body["version"] == 1
+        self.send(
+            MessageType.OK,
+            {"id": hello.body["id"], "version": 1, "server": "fake/1", "max_frame": 65536,
+             "max_text": 4000, "heartbeat": heartbeat},
+        )  # fmt: skip
+
+
+@pytest.fixture
+def fake_server() -> Iterator[Callable[[Script], tuple[str, int]]]:
+    """Start a one-connection fake server running ``script``; returns its address."""
+    listeners: list[socket.socket] = []
+    threads: list[threading.Thread] = []
+
+    def start(script: Script) -> tuple[str, int]:
+        listener = socket.create_server(("127.0.0.1", 0))
+        listeners.append(listener)
+
+        def serve() -> None:
+            sock, _ = listener.accept()
+            try:
+                script(FakePeer(sock))
+            except (EOFError, OSError):
+                pass
+            finally:
+                sock.close()
+
+        thread = threading.Thread(target=serve, daemon=True)
+        thread.start()
+        threads.append(thread)
+        host, port = listener.getsockname()
+        return host, port
+
+    yield start
+    for listener in listeners:
+        listener.close()
+    for thread in threads:
+        thread.join(5)
+
+
+def test_handshake_learns_the_limits(fake_server: Callable[[Script], tuple[str, int]]) -> None:
+    def script(peer: FakePeer) -> None:
+        peer.answer_hello()
+        peer.receive()
+
+    connection = ChatConnection.connect(*fake_server(script))
+    assert connection.info.server == "fake/1" and connection.info.max_text == 4000
+    connection.close()
+    assert connection.closed
+
+
+def test_replies_are_matched_by_id_even_out_of_order(
+    fake_server: Callable[[Script], tuple[str, int]],
+) -> None:
+    def script(peer: FakePeer) -> None:
+        peer.answer_hello()
+        first, second = peer.receive(), peer.receive()
+        peer.send(MessageType.OK, {"id": second.body["id"], "which": "second"})
+        peer.send(MessageType.OK, {"id": first.body["id"], "which": "first"})
+        peer.receive()
+
+    connection = ChatConnection.connect(*fake_server(script))
+    results: dict[str, Any] = {}
+    threads = [
+        threading.Thread(
+            target=lambda: results.update(a=connection.request(MessageType.ROOMS, {}))
+        ),
+    ]
+    threads[0].start()
+    while not connection._pending:  # the first request is on the wire
+        time.sleep(0.001)
+    results["b"] = connection.request(MessageType.ROOMS, {})
+    threads[0].join(5)
+    assert results["a"]["which"] == "first" and results["b"]["which"] == "second"
+    connection.close()
+
+
+def test_errors_become_request_failed(fake_server: Callable[[Script], tuple[str, int]]) -> None:
+    def script(peer: FakePeer) -> None:
+        peer.answer_hello()
+        request = peer.receive()
+        peer.send(
+            MessageType.ERROR,
+            {
+                "id": request.body["id"],
+                "code": "kicked",
+                "message": "out",
+                "until": 5,
+                "reason": "r",
+            },
+        )
+        peer.receive()
+
+    connection = ChatConnection.connect(*fake_server(script))
+    with pytest.raises(RequestFailed) as error:
+        connection.login("alice", "password")
+    assert error.value.code is ErrorCode.KICKED
+    assert error.value.details == {"until": 5, "reason": "r"}
+    connection.close()
+
+
+def test_events_reach_the_queue_and_the_callback(
+    fake_server: Callable[[Script], tuple[str, int]],
+) -> None:
+    def script(peer: FakePeer) -> None:
+        peer.answer_hello()
+        message = {"id": 1, "room": "Général", "from": "bob", "to": None, "text": "hi", "ts": 1}
+        peer.send(MessageType.MESSAGE, {"message": message})
+        peer.send(MessageType.ERROR, {"id": None, "code": "bad_json", "message": "?"})
+        peer.receive()
+
+    seen: list[Any] = []
+    connection = ChatConnection.connect(*fake_server(script), on_event=seen.append)
+    event = connection.events.get(timeout=5)
+    assert isinstance(event, MessageEvent) and event.message.text == "hi"
+    raw = connection.events.get(timeout=5)
+    assert isinstance(raw, Frame) and raw.body["code"] == "bad_json"
+    assert seen == [event, raw]
+    connection.close()
+
+
+def test_server_ping_is_answered(fake_server: Callable[[Script], tuple[str, int]]) -> None:
+    answered = threading.Event()
+
+    def script(peer: FakePeer) -> None:
+        peer.answer_hello()
+        peer.send(MessageType.PING, {"nonce": "n-7"})
+        pong = peer.receive()
+        if pong.type == MessageType.PONG and pong.body == {"nonce": "n-7"}:
+            answered.set()
+
+    connection = ChatConnection.connect(*fake_server(script))
+    assert answered.wait(5)
+    connection.close()
+
+
+def test_the_client_pings_when_silent(fake_server: Callable[[Script], tuple[str, int]]) -> None:
+    pinged = threading.Event()
+
+    def script(peer: FakePeer) -> None:
+        peer.answer_hello(heartbeat=1)
+        if peer.receive().type == MessageType.PING:
+            pinged.set()
+
+    connection = ChatConnection.connect(*fake_server(script))
+    assert pinged.wait(5)
+    connection.close()
+
+
+def test_connection_lost_while_waiting(fake_server: Callable[[Script], tuple[str, int]]) -> None:
+    lost = threading.Event()
+
+    def script(peer: FakePeer) -> None:
+        peer.answer_hello()
+        peer.receive()  # the request, never answered: the server goes away
+
+    connection = ChatConnection.connect(*fake_server(script), on_disconnect=lost.set)
+    with pytest.raises(ConnectionLost):
+        connection.rooms()
+    assert lost.wait(5) and connection.closed
+    with pytest.raises(ConnectionLost):
+        connection.rooms()
+
+
+def test_timeout(fake_server: Callable[[Script], tuple[str, int]]) -> None:
+    done = threading.Event()
+
+    def script(peer: FakePeer) -> None:
+        peer.answer_hello()
+        peer.receive()
+        done.wait(5)
+
+    connection = ChatConnection.connect(*fake_server(script))
+    with pytest.raises(TimeoutError):
+        connection.request(MessageType.ROOMS, {}, timeout=0.2)
+    done.set()
+    connection.close()
