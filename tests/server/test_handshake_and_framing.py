@@ -8,7 +8,6 @@ import struct
 from collections.abc import Callable
 
 from guigui.common.codec import encode_frame
-
 from guigui.common.protocol import DEFAULT_MAX_FRAME, MAX_ERRORS_BEFORE_CLOSE, MessageType
 from tests.support.wire import WireClient, frame_header
 

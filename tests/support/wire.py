@@ -15,7 +15,6 @@ from typing import Any
 
 from guigui.common.codec import Frame, FrameDecoder, encode_frame
 from guigui.common.errors import ProtocolError
-
 from guigui.common.protocol import MessageType
 
 TIMEOUT = 10.0

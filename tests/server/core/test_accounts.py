@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from guigui.common.errors import ProtocolError
 
+from guigui.common.errors import ProtocolError
 from guigui.common.protocol import ErrorCode
 from guigui.server.core.accounts import UserDirectory, hash_token, new_token
 from guigui.server.store.base import UserRecord

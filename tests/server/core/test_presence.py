@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from guigui.common.objects import Presence
-
 from guigui.common.protocol import Status
 from guigui.server.core.presence import PresenceBook
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from guigui.common.errors import ProtocolError
 
+from guigui.common.errors import ProtocolError
 from guigui.common.protocol import ErrorCode, RoomAccess
 from guigui.server.core.rooms import JoinOutcome, RoomDirectory
 from guigui.server.store.base import AccessRequestRecord, RoomRecord
