@@ -130,6 +130,13 @@ class SessionHandlers(HandlerFamily):
         if sanction is not None:
             raise sanction_error(sanction)
 
+    def _fail_authentication(
+        self, connection: Connection, request_id: int, failure: BaseException
+    ) -> None:
+        """Back to logged out, answering with ``failure`` (a refusal or a worker's error)."""
+        connection.phase = Phase.READY
+        self.server.failed(connection, request_id, failure)
+
     def login(self, connection: Connection, request: Login) -> None:
         """Check the password on a worker, then open a session with a new token."""
         self._begin_authentication(connection)
@@ -141,13 +148,9 @@ class SessionHandlers(HandlerFamily):
             if not connection.active:
                 return
             if outcome is not True or user is None:
-                connection.phase = Phase.READY
-                if not self.server.failed(connection, request.id, outcome):
-                    self.server.reject(
-                        connection,
-                        ProtocolError(ErrorCode.BAD_CREDENTIALS, "wrong login or password"),
-                        request.id,
-                    )
+                refusal = ProtocolError(ErrorCode.BAD_CREDENTIALS, "wrong login or password")
+                failure = outcome if isinstance(outcome, BaseException) else refusal
+                self._fail_authentication(connection, request.id, failure)
                 return
             token, token_hash = new_token()
             self._start_session(connection, request.id, user, token, token_hash, save_token=True)
@@ -166,13 +169,9 @@ class SessionHandlers(HandlerFamily):
             if not connection.active:
                 return
             if outcome is None or isinstance(outcome, BaseException):
-                connection.phase = Phase.READY
-                if not self.server.failed(connection, request.id, outcome):
-                    self.server.reject(
-                        connection,
-                        ProtocolError(ErrorCode.BAD_TOKEN, "unknown, expired or revoked token"),
-                        request.id,
-                    )
+                refusal = ProtocolError(ErrorCode.BAD_TOKEN, "unknown, expired or revoked token")
+                failure = outcome if isinstance(outcome, BaseException) else refusal
+                self._fail_authentication(connection, request.id, failure)
                 return
             user = self.server.users.get(outcome)
             self._start_session(
@@ -195,8 +194,7 @@ class SessionHandlers(HandlerFamily):
         try:
             self._refuse_if_sanctioned(connection, user)
         except ProtocolError as error:
-            connection.phase = Phase.READY
-            self.server.reject(connection, error, request_id)
+            self._fail_authentication(connection, request_id, error)
             return
         now = now_ms()
         ip = connection.ip
@@ -210,8 +208,7 @@ class SessionHandlers(HandlerFamily):
             if not connection.active:
                 return
             if isinstance(outcome, BaseException):
-                connection.phase = Phase.READY
-                self.server.failed(connection, request_id, outcome)
+                self._fail_authentication(connection, request_id, outcome)
                 return
             self._open_session(connection, request_id, user, token, token_hash, outcome)
 
@@ -230,8 +227,7 @@ class SessionHandlers(HandlerFamily):
         try:  # a sanction may have arrived while the store worked
             self._refuse_if_sanctioned(connection, user)
         except ProtocolError as error:
-            connection.phase = Phase.READY
-            server.reject(connection, error, request_id)
+            self._fail_authentication(connection, request_id, error)
             return
         connection.phase = Phase.LOGGED_IN
         connection.user = user
