@@ -61,5 +61,7 @@ def open_store(url: str) -> Store:
 
         return SQLiteStore(Path(path))
     if parts.scheme == "mysql":
-        raise ValueError("the MySQL store is not available yet: use an sqlite:/// URL")
+        from guigui.server.store.mysql_store import MySQLStore
+
+        return MySQLStore(url)
     raise ValueError(f"unknown database URL scheme in {url!r}: use sqlite:/// or mysql://")

@@ -226,6 +226,9 @@ class Store(Protocol):
     def log_connection_end(self, log_id: int, ended_at: int) -> None:
         """Record a session's end (time out)."""
 
+    def connection_log(self, limit: int) -> list[tuple[str, str, int, int | None]]:
+        """The newest ``limit`` sessions as (login, ip, started_at, ended_at), newest first."""
+
     def create_admin(self, login: str, password_hash: bytes, created_at: int) -> AdminRecord:
         """Create an admin account; ``DuplicateKey("login")`` when it exists."""
 
