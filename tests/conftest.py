@@ -14,7 +14,7 @@ import pytest
 
 from guigui.server.chat_server import ChatServer
 from guigui.server.config import ServerConfig
-from guigui.server.store import default_database_url
+from tests.support.databases import STORE_KINDS, fresh_database
 from tests.support.wire import Address, WireClient
 
 TEST_BCRYPT_COST = 4
@@ -33,6 +33,7 @@ class RunningServer:
     host: str
     port: int
     data_dir: Path
+    database_url: str
 
     @property
     def address(self) -> Address:
@@ -40,10 +41,10 @@ class RunningServer:
         return Address(self.host, self.port)
 
 
-def make_test_config(data_dir: Path, **overrides: object) -> ServerConfig:
-    """A server configuration for tests: ephemeral port, low bcrypt cost, SQLite in ``data_dir``."""
+def make_test_config(database_url: str, **overrides: object) -> ServerConfig:
+    """A server configuration for tests: ephemeral port, low bcrypt cost."""
     config = ServerConfig(
-        database_url=default_database_url(data_dir),
+        database_url=database_url,
         host="127.0.0.1",
         port=0,
         bcrypt_cost=TEST_BCRYPT_COST,
@@ -51,21 +52,31 @@ def make_test_config(data_dir: Path, **overrides: object) -> ServerConfig:
     return dataclasses.replace(config, **overrides)  # type: ignore[arg-type]
 
 
-def start_server(data_dir: Path, **overrides: object) -> RunningServer:
+def start_server(database_url: str, data_dir: Path, **overrides: object) -> RunningServer:
     """Start a real server on an ephemeral port."""
-    server = ChatServer(make_test_config(data_dir, **overrides))
+    server = ChatServer(make_test_config(database_url, **overrides))
     server.start()
     host, port = server.address
-    return RunningServer(server, host, port, data_dir)
+    return RunningServer(server, host, port, data_dir, database_url)
+
+
+@pytest.fixture(params=STORE_KINDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh database for the test: every test using it runs on SQLite and on MariaDB."""
+    with fresh_database(request.param, tmp_path / "data") as url:
+        yield url
 
 
 @pytest.fixture
-def server_factory(tmp_path: Path) -> Iterator[Callable[..., RunningServer]]:
-    """Start servers with settings of the test's choice (all stopped at the end)."""
+def server_factory(database_url: str, tmp_path: Path) -> Iterator[Callable[..., RunningServer]]:
+    """Start servers with settings of the test's choice, all on the test's database.
+
+    Servers started one after the other share the database: that is a restart.
+    """
     started: list[RunningServer] = []
 
     def factory(**overrides: object) -> RunningServer:
-        running = start_server(tmp_path / "data", **overrides)
+        running = start_server(database_url, tmp_path / "data", **overrides)
         started.append(running)
         return running
 

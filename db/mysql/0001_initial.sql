@@ -96,7 +96,7 @@ CREATE TABLE sanctions (
 
 -- Resume tokens by their SHA-256 hash (the token itself is never stored).
 CREATE TABLE tokens (
-    token_hash BINARY(32)   NOT NULL PRIMARY KEY,
+    token_hash VARBINARY(64) NOT NULL PRIMARY KEY,
     user_id    INT UNSIGNED NOT NULL,
     created_at BIGINT       NOT NULL,
     expires_at BIGINT       NOT NULL,

@@ -1,19 +1,18 @@
-"""The ``store`` fixture: a fresh, migrated store per test (one param per implementation)."""
+"""The ``store`` fixture: a fresh, migrated store per test, on each implementation."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from guigui.server.store import Store, default_database_url, open_store
+from guigui.server.store import Store, open_store
 
 
-@pytest.fixture(params=["sqlite"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    """A migrated store in a fresh database."""
-    opened = open_store(default_database_url(tmp_path))
+@pytest.fixture
+def store(database_url: str) -> Iterator[Store]:
+    """A migrated store in a fresh database (SQLite, then MariaDB: see ``database_url``)."""
+    opened = open_store(database_url)
     opened.migrate()
     yield opened
     opened.close()
