@@ -15,11 +15,14 @@ import sys
 import threading
 from pathlib import Path
 
+import pymysql
+
 from guigui.common.validation import login_problem, password_problem
 from guigui.server.chat_server import ChatServer
 from guigui.server.clock import now_ms
 from guigui.server.config import DEFAULT_BCRYPT_COST, ServerConfig, default_data_dir
 from guigui.server.store import DuplicateKey, StoreError, default_database_url, open_store
+from guigui.server.store.provisioning import DEFAULT_APP_HOSTS, init_database
 from guigui.server.workers import hash_password
 
 log = logging.getLogger("guigui.server")
@@ -67,6 +70,24 @@ def build_parser() -> argparse.ArgumentParser:
     admin.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
+    init = commands.add_parser(
+        "init-db",
+        parents=[storage],
+        help="create the database, its tables and (MySQL) the 'administrateur' account",
+    )
+    init.add_argument(
+        "--app-password-stdin",
+        action="store_true",
+        help="read the password of the MySQL account 'administrateur' from standard input",
+    )
+    init.add_argument(
+        "--app-host",
+        action="append",
+        dest="app_hosts",
+        metavar="HOST",
+        help="host part of the 'administrateur' account (repeatable;"
+        " default: localhost and 127.0.0.1)",
+    )
     return parser
 
 
@@ -85,8 +106,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "create-admin":
             return create_admin(args)
+        if args.command == "init-db":
+            return init_db(args)
         return serve(args)
-    except (StoreError, ValueError, OSError) as error:
+    except (StoreError, ValueError, OSError, pymysql.err.MySQLError) as error:
         log.error("%s", error)
         return 1
 
@@ -126,6 +149,19 @@ def _read_password(from_stdin: bool) -> str:
     if getpass.getpass("Again: ") != first:
         raise ValueError("the two passwords differ")
     return first
+
+
+def init_db(args: argparse.Namespace) -> int:
+    """Create the database and what the server needs in it; safe to run twice."""
+    url = database_url(args)
+    app_password = None
+    if url.startswith("mysql://"):
+        app_password = _read_password(args.app_password_stdin)
+        problem = password_problem(app_password)
+        if problem:
+            raise ValueError(f"password of 'administrateur': {problem}")
+    print(init_database(url, app_password, args.app_hosts or DEFAULT_APP_HOSTS))
+    return 0
 
 
 def create_admin(args: argparse.Namespace) -> int:

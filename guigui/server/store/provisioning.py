@@ -15,6 +15,7 @@ Running it twice is safe. For SQLite it creates the file and applies migrations.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from guigui.server.store import open_store
 from guigui.server.store.mysql_store import MySQLSettings, MySQLStore, quote_identifier
@@ -25,14 +26,20 @@ APP_ACCOUNT = "administrateur"
 APP_PRIVILEGES = "SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, INDEX, REFERENCES"
 
 
-def init_database(url: str, app_password: str | None, app_host: str = "localhost") -> str:
+DEFAULT_APP_HOSTS = ("localhost", "127.0.0.1")
+"""Where the server connects from: the unix socket (localhost) and TCP on loopback."""
+
+
+def init_database(
+    url: str, app_password: str | None, app_hosts: Sequence[str] = DEFAULT_APP_HOSTS
+) -> str:
     """Create what ``url`` names and return a summary of what was done."""
     if url.startswith("mysql://"):
         if not app_password:
             raise ValueError(
                 f"give the password of the {APP_ACCOUNT!r} account (no default exists)"
             )
-        return _init_mysql(url, app_password, app_host)
+        return _init_mysql(url, app_password, app_hosts)
     store = open_store(url)
     try:
         store.migrate()
@@ -41,7 +48,7 @@ def init_database(url: str, app_password: str | None, app_host: str = "localhost
     return f"database ready: {url}"
 
 
-def _init_mysql(url: str, app_password: str, app_host: str) -> str:
+def _init_mysql(url: str, app_password: str, app_hosts: Sequence[str]) -> str:
     settings = MySQLSettings.from_url(url)
     database = quote_identifier(settings.database)
     server = settings.connect(with_database=False)
@@ -62,21 +69,18 @@ def _init_mysql(url: str, app_password: str, app_host: str) -> str:
     server = settings.connect(with_database=False)
     try:
         with server.cursor() as cursor:
-            # Account names and passwords are bound as string literals: %s.
-            cursor.execute(
-                "CREATE USER IF NOT EXISTS %s@%s IDENTIFIED BY %s",
-                (APP_ACCOUNT, app_host, app_password),
-            )
-            cursor.execute(
-                "ALTER USER %s@%s IDENTIFIED BY %s", (APP_ACCOUNT, app_host, app_password)
-            )
-            cursor.execute(
-                f"GRANT {APP_PRIVILEGES} ON {database}.* TO %s@%s", (APP_ACCOUNT, app_host)
-            )
+            for host in app_hosts:
+                # Account names and passwords are bound as string literals (%s), never formatted.
+                account = (APP_ACCOUNT, host)
+                cursor.execute(
+                    "CREATE USER IF NOT EXISTS %s@%s IDENTIFIED BY %s", (*account, app_password)
+                )
+                cursor.execute("ALTER USER %s@%s IDENTIFIED BY %s", (*account, app_password))
+                cursor.execute(f"GRANT {APP_PRIVILEGES} ON {database}.* TO %s@%s", account)
         server.commit()
     finally:
         server.close()
     return (
         f"database {settings.database} ready (schema version {version});"
-        f" account '{APP_ACCOUNT}'@'{app_host}' may {APP_PRIVILEGES} on it"
+        f" account '{APP_ACCOUNT}'@{'/'.join(app_hosts)} may {APP_PRIVILEGES} on it"
     )

@@ -1,0 +1,97 @@
+"""A MariaDB server of the test's own, in a temporary directory.
+
+Tests that stop and restart the database, or need an empty server, start one
+of these instead of touching the machine's MariaDB: ``mariadb-install-db``
+creates a data directory, ``mariadbd`` serves it on a free loopback port.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pymysql
+import pytest
+
+INSTALL_DB = shutil.which("mariadb-install-db") or "/usr/bin/mariadb-install-db"
+SERVER = shutil.which("mariadbd") or "/usr/sbin/mariadbd"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class PrivateMariaDB:
+    """One throw-away MariaDB server: ``start``, ``stop``, ``start`` again (same data)."""
+
+    def __init__(self, directory: Path) -> None:
+        if not (Path(INSTALL_DB).exists() and Path(SERVER).exists()):
+            message = "MariaDB binaries (mariadb-install-db, mariadbd) are not installed"
+            if os.environ.get("CI") == "true":
+                pytest.fail(f"{message}: .ci/run installs mariadb-server")
+            pytest.skip(message)
+        self.directory = directory
+        self.data = directory / "data"
+        self.port = _free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log = directory / "mariadbd.log"
+        root = ["--user=root"] if os.geteuid() == 0 else []
+        subprocess.run(
+            [INSTALL_DB, "--no-defaults", f"--datadir={self.data}", "--skip-test-db",
+             "--auth-root-authentication-method=normal", *root],
+            check=True,
+            capture_output=True,
+        )  # fmt: skip
+
+    def url(self, database: str) -> str:
+        """A ``mysql://`` URL for ``database`` on this server, as root."""
+        return f"mysql://root@127.0.0.1:{self.port}/{database}"
+
+    def start(self, timeout: float = 30.0) -> None:
+        """Start the server and wait until it accepts connections."""
+        root = ["--user=root"] if os.geteuid() == 0 else []
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [SERVER, "--no-defaults", f"--datadir={self.data}", f"--port={self.port}",
+                 "--bind-address=127.0.0.1", f"--socket={self.directory / 'mysqld.sock'}",
+                 f"--pid-file={self.directory / 'mysqld.pid'}", "--innodb-buffer-pool-size=32M",
+                 "--skip-log-bin", *root],
+                stdout=log,
+                stderr=log,
+            )  # fmt: skip
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                pymysql.connect(host="127.0.0.1", port=self.port, user="root", password="").close()
+                return
+            except pymysql.err.MySQLError:
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    raise RuntimeError(f"MariaDB did not start; see {self.log}") from None
+                time.sleep(0.1)
+
+    def stop(self, *, crash: bool = False) -> None:
+        """Stop the server: cleanly, or with SIGKILL when ``crash``."""
+        if self.process is None:
+            return
+        if crash:
+            self.process.kill()
+        else:
+            self.process.terminate()
+        self.process.wait(30)
+        self.process = None
+
+    def execute(self, sql: str) -> list[tuple[object, ...]]:
+        """Run one statement as root; return its rows."""
+        connection = pymysql.connect(host="127.0.0.1", port=self.port, user="root", password="")
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(sql)
+                return list(cursor.fetchall())
+        finally:
+            connection.close()
