@@ -274,27 +274,40 @@ class RelationalStore(ABC):
     # ---- messages ------------------------------------------------------------
 
     def save_messages(self, messages: Sequence[StoredMessage]) -> list[StoredMessage]:
-        """Store the batch in one transaction; a repeated (sender, nonce) gives the first one."""
-        stored: list[StoredMessage] = []
+        """Store the batch in one transaction; a repeated (sender, nonce) gives the first one.
+
+        One multi-row INSERT for the whole batch (one round trip, not one per
+        message). When the database skipped some rows, those were repeats of a
+        stored (sender, nonce): they are looked up one by one, which is rare.
+        """
+        if not messages:
+            return []
+        placeholders = ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(messages))
+        values = [
+            value
+            for m in messages
+            for value in (m.id, m.room_id, m.sender_id, m.recipient_id, m.text, m.ts, m.nonce)
+        ]
         with self._transaction() as execute:
-            for message in messages:
-                cursor = execute(
-                    f"{self.INSERT_IGNORE} INTO messages ({MESSAGE_COLUMNS})"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (message.id, message.room_id, message.sender_id, message.recipient_id,
-                     message.text, message.ts, message.nonce),
-                )  # fmt: skip
-                if cursor.rowcount == 1:
-                    stored.append(message)
-                    continue
-                row = execute(
-                    f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE sender_id = ? AND nonce = ?",
-                    (message.sender_id, message.nonce),
-                ).fetchone()
-                if row is None:  # skipped for another reason: the id is taken
-                    raise StoreError(f"message id {message.id} is already used")
-                stored.append(_message(row))
-        return stored
+            cursor = execute(
+                f"{self.INSERT_IGNORE} INTO messages ({MESSAGE_COLUMNS}) VALUES {placeholders}",
+                values,
+            )
+            if cursor.rowcount == len(messages):
+                return list(messages)
+            return [self._as_stored(execute, message) for message in messages]
+
+    def _as_stored(self, execute: Execute, message: StoredMessage) -> StoredMessage:
+        """The message as the database holds it: itself, or the first one with its nonce."""
+        if execute("SELECT id FROM messages WHERE id = ?", (message.id,)).fetchone() is not None:
+            return message
+        row = execute(
+            f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE sender_id = ? AND nonce = ?",
+            (message.sender_id, message.nonce),
+        ).fetchone()
+        if row is None:  # skipped for another reason: the id is taken
+            raise StoreError(f"message id {message.id} could not be stored")
+        return _message(row)
 
     def room_history(self, room_id: int, before: int | None, limit: int) -> list[StoredMessage]:
         """The newest ``limit`` messages of the room older than ``before``, oldest first.

@@ -1,0 +1,1 @@
+"""Benchmarks: load generators and their reports (never timed assertions in tests)."""
