@@ -28,6 +28,7 @@ from guigui.common.protocol import (
     MAX_ERRORS_BEFORE_CLOSE,
     ErrorCode,
     MessageType,
+    SanctionKind,
 )
 from guigui.server.clock import now_ms
 from guigui.server.config import ServerConfig
@@ -35,7 +36,8 @@ from guigui.server.connection import Connection, Phase
 from guigui.server.core.accounts import UserDirectory
 from guigui.server.core.presence import PresenceBook
 from guigui.server.core.rooms import RoomDirectory
-from guigui.server.core.sanctions import SanctionBook
+from guigui.server.core.sanctions import SanctionBook, sanction_error
+from guigui.server.core.throttle import LoginThrottle
 from guigui.server.handlers import RequestHandler, build_handlers
 from guigui.server.loop import EventLoop
 from guigui.server.sessions import SessionRegistry
@@ -101,6 +103,11 @@ class ChatServer:
         self._stopped = threading.Event()
         self._stop_deadline = 0.0
         self._ping_counter = 0
+        self.stop_reason = "the server is stopping"
+        self.admin_throttle = LoginThrottle()
+        """Failed admin logins, shared by every admin view."""
+        self.messages_stored = 0
+        """Messages stored since start (for the admin's live figures)."""
 
     # ---- lifecycle (any thread) ----------------------------------------------
 
@@ -180,6 +187,10 @@ class ChatServer:
         connection = Connection(self, client, address)
         self.connections.add(connection)
         self.loop.add_reader(client, connection)
+        ban = self.sanctions.blocking(None, connection.ip, now_ms())
+        if ban is not None and ban.kind is SanctionKind.BAN:
+            log.info("%s: refused at connect (banned IP)", connection.peer)
+            self.reject(connection, sanction_error(ban, fatal=True), None)
 
     def connection_closed(self, connection: Connection) -> None:
         """Forget a closed connection (called by ``Connection.close``)."""
@@ -360,7 +371,7 @@ class ChatServer:
             return
         if not closed_connections:
             goodbye = encode_frame(
-                MessageType.SHUTDOWN, {"in_seconds": 0, "reason": "the server is stopping"}
+                MessageType.SHUTDOWN, {"in_seconds": 0, "reason": self.stop_reason}
             )
             for connection in list(self.connections):
                 connection.send(goodbye)

@@ -10,6 +10,7 @@ import argparse
 import dataclasses
 import getpass
 import logging
+import os
 import signal
 import sys
 import threading
@@ -18,6 +19,8 @@ from pathlib import Path
 import pymysql
 
 from guigui.common.validation import login_problem, password_problem
+from guigui.server.admin.api import AdminAPI
+from guigui.server.admin.console import AdminConsole, stdin_lines, terminal_password
 from guigui.server.chat_server import ChatServer
 from guigui.server.clock import now_ms
 from guigui.server.config import DEFAULT_BCRYPT_COST, ServerConfig, default_data_dir
@@ -61,6 +64,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--port", type=int, default=None, help="port (0 = any free port)")
     parser.add_argument(
         "--heartbeat", type=float, default=None, help="seconds of silence before a PING"
+    )
+    parser.add_argument(
+        "--headless",
+        action="store_true",
+        help="no admin window: the admin console reads commands on standard input",
     )
     commands = parser.add_subparsers(dest="command")
     admin = commands.add_parser(
@@ -127,15 +135,22 @@ def serve(args: argparse.Namespace) -> int:
         log.warning("bcrypt cost lowered to %d: for tests and benchmarks only", config.bcrypt_cost)
     server = ChatServer(config)
     server.start()
-    stop_requested = threading.Event()
 
     def on_signal(signum: int, _frame: object) -> None:
         log.info("signal %d: stopping", signum)
-        stop_requested.set()
         server.request_stop()
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
+    api = AdminAPI(server)
+    if not args.headless and os.environ.get("DISPLAY"):
+        from guigui.server.admin.panel import run_panel  # Tk only where there is a display
+
+        run_panel(server, api)  # Tk in the main thread until the window closes
+    else:
+        ask = terminal_password if sys.stdin.isatty() else None
+        console = AdminConsole(api, stdin_lines(), sys.stdout, ask)
+        threading.Thread(target=console.run, name="admin-console", daemon=True).start()
     # The main thread only waits, in short steps so that signals are handled promptly.
     while not server.wait(0.2):
         pass

@@ -28,7 +28,7 @@ def parse_duration(text: str) -> int:
     return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
 
 
-def sanction_error(sanction: SanctionRecord) -> ProtocolError:
+def sanction_error(sanction: SanctionRecord, *, fatal: bool = False) -> ProtocolError:
     """The ``banned`` or ``kicked`` error that refuses a sanctioned login or IP."""
     if sanction.kind is SanctionKind.BAN:
         code, what = ErrorCode.BANNED, "banned"
@@ -43,6 +43,7 @@ def sanction_error(sanction: SanctionRecord) -> ProtocolError:
     return ProtocolError(
         code,
         f"you are {what} {when}: {reason}",
+        fatal=fatal,
         until=sanction.until,
         reason=sanction.reason,
     )

@@ -106,6 +106,7 @@ class MessagingHandlers(HandlerFamily):
             server.reply(connection, request_id, message=public)
             if outcome.id != message.id:
                 return  # a repeated nonce: already delivered the first time
+            server.messages_stored += 1
             event = encode_frame(MessageType.MESSAGE, {"message": public})
             server.send_to((c for c in audience() if c is not connection), event)
 

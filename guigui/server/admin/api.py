@@ -1,0 +1,391 @@
+"""The admin command API: one object per admin view (the panel, the console).
+
+Every command is posted to the loop thread (``run_on_loop``: the loop's
+wake-up socketpair) and its result comes back as a ``concurrent.futures.Future``,
+which the console waits on and the panel polls from Tk's ``after``. The views
+hold no chat logic: they call these methods and show what comes back.
+
+Nothing but ``status`` works before ``login``: every other command fails with
+``AdminError("log in first")``. Failed logins are throttled per admin login
+(a growing lock after three failures) and logged; every command that changes
+something is written to the audit log.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import ipaddress
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from guigui.common.codec import encode_frame
+from guigui.common.protocol import MessageType, SanctionKind
+from guigui.common.validation import login_problem
+from guigui.server.clock import now_ms
+from guigui.server.core.throttle import LoginLocked
+from guigui.server.moderation import Done, Moderation, run_on_loop
+from guigui.server.store import AdminRecord, AuditRecord, SanctionRecord
+from guigui.server.workers import Outcome
+
+if TYPE_CHECKING:
+    from guigui.server.chat_server import ChatServer
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class AdminError(Exception):
+    """A command that cannot be done; the message is shown to the admin as it is."""
+
+
+@dataclass(frozen=True)
+class ServerStatus:
+    """What the panel shows before and after login."""
+
+    address: str
+    uptime_seconds: float
+    connections: int
+    sessions: int
+    messages_stored: int
+    admin: str | None
+
+
+@dataclass(frozen=True)
+class ConnectedUser:
+    """A logged-in session."""
+
+    login: str
+    ip: str
+    connected_at: float
+    """Unix time (seconds)."""
+
+
+@dataclass(frozen=True)
+class RoomInfo:
+    """A room with its members."""
+
+    name: str
+    access: str
+    members: list[str]
+    online: list[str]
+
+
+@dataclass(frozen=True)
+class PendingRequest:
+    """An access request waiting for a decision."""
+
+    id: int
+    login: str
+    room: str
+    created_at: int
+
+
+def parse_target(text: str) -> tuple[str | None, str | None]:
+    """``(login, None)`` or ``(None, ip)``: what a sanction command names."""
+    try:
+        return None, str(ipaddress.ip_address(text))
+    except ValueError:
+        pass
+    if login_problem(text):
+        raise AdminError(f"{text!r} is neither a login nor an IP address")
+    return text, None
+
+
+def countdown_steps(seconds: int) -> list[int]:
+    """When to warn during a stop countdown: every 10 s, then every second from 10."""
+    return sorted(
+        {seconds, *range(min(seconds, 10), 0, -1), *range(0, seconds, 10)} - {0}, reverse=True
+    )
+
+
+class AdminAPI:
+    """One admin's view of the server. Thread-safe: every call runs on the loop."""
+
+    def __init__(self, server: ChatServer) -> None:
+        self.server = server
+        self.moderation = Moderation(server)
+        self.admin: str | None = None
+        self._throttle = server.admin_throttle
+
+    # ---- plumbing ------------------------------------------------------------
+
+    def _call(
+        self, action: Callable[[Done[T]], None], *, needs_login: bool = True
+    ) -> concurrent.futures.Future[T]:
+        def guarded(done: Done[T]) -> None:
+            if needs_login and self.admin is None:
+                raise AdminError("log in first (login)")
+            action(done)
+
+        return run_on_loop(self.server, guarded)
+
+    def _now(self, compute: Callable[[], T]) -> concurrent.futures.Future[T]:
+        return self._call(lambda done: done(compute()))
+
+    def _audit(self, action: str, target: str, details: str = "") -> None:
+        admin = self.admin or "?"
+        now = now_ms()
+        self.server.store_worker.submit(
+            lambda store: store.add_audit(admin, action, target, details, now),
+            lambda _outcome: None,
+        )
+
+    # ---- session -------------------------------------------------------------
+
+    def status(self) -> concurrent.futures.Future[ServerStatus]:
+        """Live figures (no login needed)."""
+        server = self.server
+
+        def compute(done: Done[ServerStatus]) -> None:
+            host, port = server.address
+            done(
+                ServerStatus(
+                    address=f"{host}:{port}",
+                    uptime_seconds=time.time() - server.started_at,
+                    connections=len(server.connections),
+                    sessions=len(server.sessions),
+                    messages_stored=server.messages_stored,
+                    admin=self.admin,
+                )
+            )
+
+        return self._call(compute, needs_login=False)
+
+    def login(self, login: str, password: str) -> concurrent.futures.Future[str]:
+        """Log in as an admin (bcrypt on a worker); throttled after failures."""
+        server = self.server
+
+        def start(done: Done[str]) -> None:
+            try:
+                self._throttle.check(login)
+            except LoginLocked as locked:
+                raise AdminError(str(locked)) from None
+
+            def found(outcome: Outcome[AdminRecord | None]) -> None:
+                if isinstance(outcome, BaseException):
+                    done(AdminError(f"the database is unavailable: {outcome}"))
+                    return
+                record = outcome
+                server.hashes_in_flight += 1
+
+                def checked(result: Outcome[bool]) -> None:
+                    server.hashes_in_flight -= 1
+                    if result is not True or record is None:
+                        self._throttle.failed(login)
+                        log.warning("failed admin login for %r", login)
+                        done(AdminError("wrong admin login or password"))
+                        return
+                    self._throttle.succeeded(login)
+                    self.admin = record.login
+                    log.info("admin %s logged in", record.login)
+                    self._audit("login", record.login)
+                    done(record.login)
+
+                server.hasher.check(
+                    password, None if record is None else record.password_hash, checked
+                )
+
+            server.store_worker.submit(lambda store: store.find_admin(login), found)
+
+        return self._call(start, needs_login=False)
+
+    def logout(self) -> concurrent.futures.Future[None]:
+        """Log out."""
+
+        def run(done: Done[None]) -> None:
+            self._audit("logout", self.admin or "?")
+            log.info("admin %s logged out", self.admin)
+            self.admin = None
+            done(None)
+
+        return self._call(run)
+
+    # ---- views ---------------------------------------------------------------
+
+    def users(self) -> concurrent.futures.Future[list[ConnectedUser]]:
+        """Logged-in sessions: login, IP, time connected."""
+        server = self.server
+        return self._now(
+            lambda: sorted(
+                (
+                    ConnectedUser(c.user.login, c.ip, c.connected_at)
+                    for c in server.sessions.all()
+                    if c.user is not None
+                ),
+                key=lambda user: (user.login.casefold(), user.connected_at),
+            )
+        )
+
+    def rooms(self) -> concurrent.futures.Future[list[RoomInfo]]:
+        """Rooms and their members (and who of them is online)."""
+        server = self.server
+
+        def compute() -> list[RoomInfo]:
+            result = []
+            for room in server.rooms.rooms():
+                members = sorted(
+                    (server.users.get(uid).login for uid in server.rooms.members(room.id)),
+                    key=str.casefold,
+                )
+                online = sorted(
+                    {c.user.login for c in server.sessions.in_room(room.id) if c.user},
+                    key=str.casefold,
+                )
+                result.append(RoomInfo(room.name, str(room.access), members, online))
+            return result
+
+        return self._now(compute)
+
+    def requests(self) -> concurrent.futures.Future[list[PendingRequest]]:
+        """Pending access requests, oldest first."""
+        server = self.server
+        return self._now(
+            lambda: [
+                PendingRequest(
+                    r.id,
+                    server.users.get(r.user_id).login,
+                    server.rooms.get(r.room_id).name,
+                    r.created_at,
+                )
+                for r in server.rooms.pending_requests()
+            ]
+        )
+
+    def sanctions(self) -> concurrent.futures.Future[list[SanctionRecord]]:
+        """Sanctions in force."""
+        return self._now(lambda: self.server.sanctions.active(now_ms()))
+
+    def audit(self, limit: int = 50) -> concurrent.futures.Future[list[AuditRecord]]:
+        """The newest audit lines."""
+
+        def run(done: Done[list[AuditRecord]]) -> None:
+            self.server.store_worker.submit(lambda store: store.list_audit(limit), done)
+
+        return self._call(run)
+
+    # ---- decisions -----------------------------------------------------------
+
+    def decide(self, request_id: int, granted: bool) -> concurrent.futures.Future[PendingRequest]:
+        """Accept or refuse a pending request; the user is told live."""
+        server = self.server
+
+        def run(done: Done[PendingRequest]) -> None:
+            try:
+                request = server.rooms.require_pending(request_id)
+            except LookupError:
+                raise AdminError(f"no pending request #{request_id}") from None
+            view = PendingRequest(
+                request.id,
+                server.users.get(request.user_id).login,
+                server.rooms.get(request.room_id).name,
+                request.created_at,
+            )
+            admin = self.admin or "?"
+
+            def decided(outcome: Outcome[Any]) -> None:
+                done(outcome if isinstance(outcome, BaseException) else view)
+
+            self.moderation.decide_request(request_id, granted, admin, decided)
+
+        return self._call(run)
+
+    # ---- sanctions -----------------------------------------------------------
+
+    def kick(
+        self, target: str, seconds: int, reason: str
+    ) -> concurrent.futures.Future[list[SanctionRecord]]:
+        """Kick a login (with the IPs of its live sessions) or an IP, for ``seconds``."""
+        return self._sanction(SanctionKind.KICK, target, seconds, reason, with_ips=True)
+
+    def ban(
+        self, target: str, seconds: int | None, reason: str, *, login_only: bool = False
+    ) -> concurrent.futures.Future[list[SanctionRecord]]:
+        """Ban a login (with its live IPs unless ``login_only``) or an IP; None: permanent."""
+        return self._sanction(SanctionKind.BAN, target, seconds, reason, with_ips=not login_only)
+
+    def _sanction(
+        self, kind: SanctionKind, target: str, seconds: int | None, reason: str, *, with_ips: bool
+    ) -> concurrent.futures.Future[list[SanctionRecord]]:
+        server = self.server
+        login, ip = parse_target(target)
+
+        def run(done: Done[list[SanctionRecord]]) -> None:
+            name = login
+            ips: list[str | None] = [ip]
+            if login is not None:
+                user = server.users.find(login)
+                if user is None:
+                    raise AdminError(f"no user named {login!r}")
+                name = user.login
+                live = sorted({c.ip for c in server.sessions.of_user(user.id)})
+                ips = list(live) if with_ips and live else [None]
+            records: list[SanctionRecord] = []
+            admin = self.admin or "?"
+
+            def next_one(outcome: Outcome[SanctionRecord] | None = None) -> None:
+                if isinstance(outcome, BaseException):
+                    done(outcome)
+                    return
+                if outcome is not None:
+                    records.append(outcome)
+                if len(records) == len(ips):
+                    done(records)
+                    return
+                target_ip = ips[len(records)]
+                self.moderation.sanction(kind, name, target_ip, seconds, reason, admin, next_one)
+
+            next_one()
+
+        return self._call(run)
+
+    def lift(
+        self, target: str, kind: SanctionKind | None
+    ) -> concurrent.futures.Future[list[SanctionRecord]]:
+        """Lift the bans (``unban``) or kicks (``unkick``) on a login or an IP."""
+        login, ip = parse_target(target)
+
+        def run(done: Done[list[SanctionRecord]]) -> None:
+            self.moderation.lift(login or ip or target, kind, self.admin or "?", done)
+
+        return self._call(run)
+
+    # ---- stopping --------------------------------------------------------------
+
+    def stop(self, seconds: int, reason: str) -> concurrent.futures.Future[None]:
+        """Warn every client with SHUTDOWN counting down, then stop cleanly."""
+        server = self.server
+
+        def run(done: Done[None]) -> None:
+            self._audit("stop", f"in {seconds} s", reason)
+            log.warning("admin %s: stopping in %d s (%s)", self.admin, seconds, reason)
+            server.stop_reason = reason or "the server is stopping"
+
+            def warn(remaining: int) -> None:
+                frame = encode_frame(
+                    MessageType.SHUTDOWN, {"in_seconds": remaining, "reason": server.stop_reason}
+                )
+                server.send_to(list(server.connections), frame)
+
+            for step in countdown_steps(seconds):
+                delay = seconds - step
+                server.loop.call_later(delay, lambda step=step: warn(step))  # type: ignore[misc]
+            server.loop.call_later(seconds, server.request_stop)
+            done(None)
+
+        return self._call(run)
+
+
+__all__ = [
+    "AdminAPI",
+    "AdminError",
+    "ConnectedUser",
+    "PendingRequest",
+    "RoomInfo",
+    "ServerStatus",
+    "countdown_steps",
+    "parse_target",
+]

@@ -1,0 +1,228 @@
+"""The admin console, driven through the standard input of a real ``run_server.py``."""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from guigui.common.protocol import MessageType
+from tests.support.wire import Address, WireClient
+
+ROOT = Path(__file__).resolve().parents[3]
+ADMIN_PASSWORD = "admin password 1"
+
+
+class ServerProcess:
+    """``run_server.py --headless``: commands in on stdin, console lines out on stdout."""
+
+    def __init__(self, data_dir: Path, database_url: str) -> None:
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env.pop("DISPLAY", None)
+        self.process = subprocess.Popen(
+            [sys.executable, str(ROOT / "run_server.py"), "--headless", "--port", "0",
+             "--bcrypt-cost", "4", "--data-dir", str(data_dir), "--db", database_url],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+            env=env,
+        )  # fmt: skip
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.log: list[str] = []
+        assert self.process.stdout is not None and self.process.stderr is not None
+        threading.Thread(
+            target=self._pump, args=(self.process.stdout, self.lines), daemon=True
+        ).start()
+        self.address = self._wait_listening()
+
+    @staticmethod
+    def _pump(stream: object, into: queue.Queue[str]) -> None:
+        for line in stream:  # type: ignore[attr-defined]
+            into.put(line.rstrip("\n"))
+
+    def _wait_listening(self) -> Address:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self.log.append(line)
+            found = re.search(r"listening on ([\d.]+):(\d+)", line)
+            if found:
+                threading.Thread(target=self._drain_stderr, daemon=True).start()
+                return Address(found.group(1), int(found.group(2)))
+        raise AssertionError("the server did not start:\n" + "".join(self.log))
+
+    def _drain_stderr(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self.log.append(line)
+
+    def send(self, line: str) -> None:
+        """Type a line into the console."""
+        assert self.process.stdin is not None
+        self.process.stdin.write(line + "\n")
+        self.process.stdin.flush()
+
+    def expect(self, pattern: str, timeout: float = 10.0) -> str:
+        """The next console line matching ``pattern`` (a regex)."""
+        deadline = time.monotonic() + timeout
+        seen = []
+        while True:
+            try:
+                line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                raise AssertionError(f"no line matching {pattern!r}; saw {seen}") from None
+            seen.append(line)
+            if re.search(pattern, line):
+                return line
+
+    def command(self, line: str, pattern: str) -> str:
+        """Type a command and wait for its answer."""
+        self.send(line)
+        return self.expect(pattern)
+
+    def login(self) -> None:
+        """Log the console in."""
+        self.send("login chief")
+        self.send(ADMIN_PASSWORD)
+        self.expect("logged in as chief")
+
+    def stop(self) -> None:
+        """End the process."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(15)
+
+
+@pytest.fixture
+def admin_server(tmp_path: Path, database_url: str) -> Iterator[ServerProcess]:
+    """A headless server with an admin account ``chief``."""
+    created = subprocess.run(
+        [sys.executable, str(ROOT / "run_server.py"), "create-admin", "chief", "--password-stdin",
+         "--bcrypt-cost", "4", "--data-dir", str(tmp_path), "--db", database_url],
+        input=ADMIN_PASSWORD + "\n", capture_output=True, text=True, cwd=ROOT,
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    server = ServerProcess(tmp_path, database_url)
+    yield server
+    server.stop()
+
+
+def user(address: Address, login: str, register: bool = True) -> WireClient:
+    client = WireClient(address)
+    client.hello()
+    if register:
+        client.register(login)
+    client.login(login)
+    return client
+
+
+def test_every_command_waits_for_the_admin_login(admin_server: ServerProcess) -> None:
+    for command in ("users", "rooms", "requests", "sanctions", "audit", "kick bob 1m", "stop"):
+        admin_server.command(command, "error: log in first")
+    admin_server.command("status", r"listening on 127\.0\.0\.1:\d+.*admin: \(none\)")
+    admin_server.send("login chief")
+    admin_server.send("not the password")
+    admin_server.expect("error: wrong admin login or password")
+    admin_server.login()
+    admin_server.command("users", r"^0 session\(s\)")
+    admin_server.command("frobnicate", "error: unknown command")
+    admin_server.command("logout", "logged out")
+    admin_server.command("users", "error: log in first")
+
+
+def test_failed_admin_logins_are_throttled(admin_server: ServerProcess) -> None:
+    for _ in range(3):
+        admin_server.send("login chief")
+        admin_server.send("wrong password")
+        admin_server.expect("error: wrong admin login or password")
+    admin_server.send("login chief")
+    admin_server.send(ADMIN_PASSWORD)
+    admin_server.expect("error: too many failed logins: try again in")
+
+
+def test_accept_and_refuse_reach_the_client_live(admin_server: ServerProcess) -> None:
+    alice = user(admin_server.address, "alice")
+    it = alice.ok(MessageType.JOIN, room="Informatique")["request_id"]
+    marketing = alice.ok(MessageType.JOIN, room="Marketing")["request_id"]
+    admin_server.login()
+    admin_server.command("requests", rf"#{it} alice asks for Informatique")
+    admin_server.command(f"accept {it}", f"accepted #{it}: alice for Informatique")
+    assert alice.next_event(MessageType.ACCESS_DECISION) == {
+        "room": "Informatique", "granted": True, "request_id": it,
+    }  # fmt: skip
+    admin_server.command(f"refuse {marketing}", f"refused #{marketing}")
+    assert alice.next_event(MessageType.ACCESS_DECISION)["granted"] is False
+    admin_server.command("requests", r"^0 pending request")
+    admin_server.command("rooms", r"^Informatique \(approval\): alice\*")
+    admin_server.command("audit", r"chief refuse alice")
+    alice.close()
+
+
+def test_kick_by_login_closes_sessions_and_refuses_logins_until_it_ends(
+    admin_server: ServerProcess,
+) -> None:
+    alice = user(admin_server.address, "alice")
+    admin_server.login()
+    admin_server.command("users", r"^alice\s+127\.0\.0\.1")
+    admin_server.command("kick alice 2s calm down", r"kicked: #\d+ kick alice 127\.0\.0\.1")
+    frames = alice.expect_closed()
+    assert any(f.type == MessageType.SANCTIONED and f.body["reason"] == "calm down" for f in frames)
+    again = WireClient(admin_server.address)
+    again.hello()
+    refused = again.error(MessageType.LOGIN, login="alice", password="correct horse")
+    assert refused["code"] == "kicked" and refused["until"]
+    time.sleep(2.2)
+    again.login("alice")  # the kick is over
+    again.close()
+
+
+def test_ban_by_ip_refuses_at_connect_until_unbanned(admin_server: ServerProcess) -> None:
+    alice = user(admin_server.address, "alice")
+    admin_server.login()
+    admin_server.command(
+        "ban 127.0.0.1 permanent flooding", r"banned: #\d+ ban 127\.0\.0\.1 until permanent"
+    )
+    assert any(f.type == MessageType.SANCTIONED for f in alice.expect_closed())
+    refused = WireClient(admin_server.address).expect_closed()
+    assert refused[0].body["code"] == "banned" and refused[0].body["reason"] == "flooding"
+    admin_server.command("sanctions", r"^1 sanction\(s\) in force")
+    admin_server.command("unban 127.0.0.1", "lifted 1 ban")
+    user(admin_server.address, "alice", register=False).close()
+
+
+def test_stop_counts_down_to_every_client(admin_server: ServerProcess) -> None:
+    alice = user(admin_server.address, "alice")
+    admin_server.login()
+    admin_server.command("stop 3 maintenance", "stopping in 3 s")
+    countdown = [alice.next_event(MessageType.SHUTDOWN, timeout=10) for _ in range(4)]
+    assert [event["in_seconds"] for event in countdown] == [3, 2, 1, 0]
+    assert {event["reason"] for event in countdown} == {"maintenance"}
+    alice.expect_closed()
+    assert admin_server.process.wait(15) == 0
+
+
+def test_sanctions_survive_a_restart(
+    tmp_path: Path, admin_server: ServerProcess, database_url: str
+) -> None:
+    user(admin_server.address, "mallory").close()
+    admin_server.login()
+    admin_server.command("ban mallory 1h spam --login-only", r"banned: #\d+ ban mallory until")
+    admin_server.stop()
+    restarted = ServerProcess(tmp_path, database_url)
+    try:
+        client = WireClient(restarted.address)
+        client.hello()
+        refused = client.error(MessageType.LOGIN, login="mallory", password="correct horse")
+        assert refused["code"] == "banned" and refused["reason"] == "spam"
+        client.close()
+    finally:
+        restarted.stop()
