@@ -74,7 +74,7 @@ class ServerProcess:
     def expect(self, pattern: str, timeout: float = 10.0) -> str:
         """The next console line matching ``pattern`` (a regex)."""
         deadline = time.monotonic() + timeout
-        seen = []
+        seen: list[str] = []
         while True:
             try:
                 line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))

@@ -1,0 +1,111 @@
+"""The admin panel, a real Tk window on Xvfb, against a real server.
+
+The test drives the panel through its widgets (typing in entries, selecting
+rows, invoking buttons) and saves screenshots for docs/ADMIN.md.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from guigui.common.protocol import MessageType
+from guigui.server.admin.api import AdminAPI
+from guigui.server.clock import now_ms
+from guigui.server.moderation import run_on_loop
+from guigui.server.workers import hash_password
+from tests.conftest import RunningServer
+from tests.support.display import display, screenshot
+from tests.support.wire import WireClient
+
+__all__ = ["display"]  # the fixture, used by name
+
+LoggedIn = Callable[[str], WireClient]
+
+
+@pytest.fixture
+def panel(display: str, running_server: RunningServer) -> Iterator[object]:
+    """The panel of ``running_server``, with an admin account ``chief``."""
+    from guigui.server.admin.panel import AdminPanel
+
+    server = running_server.server
+    password_hash = hash_password("chief password", 4)
+    run_on_loop(
+        server,
+        lambda done: server.store_worker.submit(
+            lambda store: store.create_admin("chief", password_hash, now_ms()), done
+        ),
+    ).result(10)
+    logging.getLogger("guigui").setLevel(logging.INFO)  # as run_server.py configures it
+    window = AdminPanel(server, AdminAPI(server))
+    yield window
+    window.destroy()
+    logging.getLogger("guigui").setLevel(logging.NOTSET)
+
+
+def pump(window: object, until: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Run Tk's event loop until ``until()`` holds."""
+    deadline = time.monotonic() + timeout
+    while not until():
+        assert time.monotonic() < deadline, "the panel did not get there in time"
+        window.update()  # type: ignore[attr-defined]
+        time.sleep(0.01)
+
+
+def window_id(window: object) -> int:
+    return int(window.wm_frame(), 16)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_log_in_accept_a_request_and_kick_a_user(
+    panel: object, logged_in: LoggedIn, running_server: RunningServer
+) -> None:
+    window = panel
+    alice = logged_in("alice")
+    request_id = alice.ok(MessageType.JOIN, room="Informatique")["request_id"]
+    pump(window, lambda: "1 connections" in window.status_text.get())  # type: ignore[attr-defined]
+    screenshot(window_id(window), "admin-login")
+
+    window.login_entry.insert(0, "chief")  # type: ignore[attr-defined]
+    window.password_entry.insert(0, "wrong password")  # type: ignore[attr-defined]
+    window.login_button.invoke()  # type: ignore[attr-defined]
+    pump(window, lambda: "wrong" in str(window.login_error.cget("text")))  # type: ignore[attr-defined]
+    window.login_entry.delete(0, "end")  # type: ignore[attr-defined]
+    window.login_entry.insert(0, "chief")  # type: ignore[attr-defined]
+    window.password_entry.insert(0, "chief password")  # type: ignore[attr-defined]
+    window.login_button.invoke()  # type: ignore[attr-defined]
+    pump(window, lambda: window.api.admin == "chief")  # type: ignore[attr-defined]
+
+    requests = window.requests_table  # type: ignore[attr-defined]
+    pump(window, lambda: str(request_id) in requests.tree.get_children())
+    window.tabs.select(2)  # type: ignore[attr-defined]
+    requests.tree.selection_set(str(request_id))
+    window.update()  # type: ignore[attr-defined]
+    screenshot(window_id(window), "admin-requests")
+    window.accept_button.invoke()  # type: ignore[attr-defined]
+    decision = alice.next_event(MessageType.ACCESS_DECISION)
+    assert decision == {"room": "Informatique", "granted": True, "request_id": request_id}
+
+    users = window.users_table  # type: ignore[attr-defined]
+    window.tabs.select(0)  # type: ignore[attr-defined]
+    pump(window, lambda: any(key.startswith("alice|") for key in users.tree.get_children()))
+    alice_row = next(key for key in users.tree.get_children() if key.startswith("alice|"))
+    users.tree.selection_set(alice_row)
+    window.duration.set("10m")  # type: ignore[attr-defined]
+    window.reason.insert(0, "too loud")  # type: ignore[attr-defined]
+    window.update()  # type: ignore[attr-defined]
+    screenshot(window_id(window), "admin-users")
+    window.kick_button.invoke()  # type: ignore[attr-defined]
+    frames = alice.expect_closed()
+    assert any(f.type == MessageType.SANCTIONED and f.body["kind"] == "kick" for f in frames)
+    pump(window, lambda: len(window.sanctions_table.tree.get_children()) == 1)  # type: ignore[attr-defined]
+    window.tabs.select(3)  # type: ignore[attr-defined]
+    window.update()  # type: ignore[attr-defined]
+    screenshot(window_id(window), "admin-sanctions")
+    pump(window, lambda: "kick" in window.log_view.get("1.0", "end"))  # type: ignore[attr-defined]
+    window.tabs.select(4)  # type: ignore[attr-defined]
+    window.update()  # type: ignore[attr-defined]
+    screenshot(window_id(window), "admin-log")

@@ -1,0 +1,66 @@
+"""A display for GUI tests: the tests start Xvfb themselves.
+
+Without Xvfb the GUI tests are skipped, except in CI (``CI=true``), where that
+is a failure (``.ci/run`` installs xvfb).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "docs" / "img"
+
+
+@pytest.fixture(scope="session")
+def display() -> Iterator[str]:
+    """A private Xvfb display (``:NN``), set as ``DISPLAY`` for the session."""
+    xvfb = shutil.which("Xvfb")
+    if xvfb is None:
+        message = "Xvfb is not installed (apt-get install xvfb)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{message}: .ci/run installs it")
+        pytest.skip(message)
+    number = 90 + os.getpid() % 100
+    while Path(f"/tmp/.X11-unix/X{number}").exists() or Path(f"/tmp/.X{number}-lock").exists():
+        number += 1
+    name = f":{number}"
+    process = subprocess.Popen(
+        [xvfb, name, "-screen", "0", "1280x860x24", "-nolisten", "tcp"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while not Path(f"/tmp/.X11-unix/X{number}").exists():
+        if time.monotonic() > deadline or process.poll() is not None:
+            pytest.fail("Xvfb did not start")
+        time.sleep(0.05)
+    previous = os.environ.get("DISPLAY")
+    os.environ["DISPLAY"] = name
+    yield name
+    if previous is None:
+        os.environ.pop("DISPLAY", None)
+    else:
+        os.environ["DISPLAY"] = previous
+    process.terminate()
+    process.wait(10)
+
+
+def screenshot(window_id: int, name: str) -> Path:
+    """Save a PNG of one window under docs/img/ (imagemagick's ``import``)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    subprocess.run(
+        ["import", "-window", hex(window_id), str(path)],
+        check=True,
+        capture_output=True,
+        env=os.environ,
+    )
+    return path
