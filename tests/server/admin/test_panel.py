@@ -15,7 +15,8 @@ import pytest
 from guigui.common.protocol import MessageType
 from guigui.server.admin.api import AdminAPI
 from guigui.server.clock import now_ms
-from guigui.server.moderation import run_on_loop
+from guigui.server.moderation import Done, run_on_loop
+from guigui.server.store import AdminRecord
 from guigui.server.workers import hash_password
 from tests.conftest import RunningServer
 from tests.support.display import display, screenshot
@@ -33,12 +34,13 @@ def panel(display: str, running_server: RunningServer) -> Iterator[object]:
 
     server = running_server.server
     password_hash = hash_password("chief password", 4)
-    run_on_loop(
-        server,
-        lambda done: server.store_worker.submit(
+
+    def create_admin(done: Done[AdminRecord]) -> None:
+        server.store_worker.submit(
             lambda store: store.create_admin("chief", password_hash, now_ms()), done
-        ),
-    ).result(10)
+        )
+
+    run_on_loop(server, create_admin).result(10)
     logging.getLogger("guigui").setLevel(logging.INFO)  # as run_server.py configures it
     window = AdminPanel(server, AdminAPI(server))
     yield window
