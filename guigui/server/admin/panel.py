@@ -301,6 +301,9 @@ class AdminPanel(ttk.App):
     # ---- live figures ------------------------------------------------------------------
 
     def _refresh(self) -> None:
+        if self.server.wait(0):  # stopped from elsewhere (a signal, the API): close too
+            self.destroy()
+            return
         self._when_done(self.api.status(), self._show_status, lambda _error: None)
         if self.api.admin is not None:
             self._refresh_tables()
