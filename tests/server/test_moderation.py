@@ -77,12 +77,12 @@ def test_ip_ban_and_unban(
         lambda m, done: m.sanction(SanctionKind.BAN, None, "127.0.0.1", None, "", "admin", done),
     )
     assert any(f.type == MessageType.SANCTIONED for f in alice.expect_closed())
-    client = connect()
-    client.hello()
-    error = client.error(MessageType.RESUME, token=token)
-    assert error["code"] == "banned" and error["until"] is None
+    refused = connect().expect_closed()  # a banned IP is refused as soon as it connects
+    assert refused[0].body["code"] == "banned" and refused[0].body["until"] is None
     lifted = moderate(running_server, lambda m, done: m.lift("127.0.0.1", None, "admin", done))
     assert len(lifted) == 1
+    client = connect()
+    client.hello()
     client.ok(MessageType.RESUME, token=token)
 
 

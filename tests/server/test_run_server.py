@@ -27,6 +27,7 @@ def start(data_dir: Path, *args: str) -> tuple[subprocess.Popen[str], Address]:
             "4",
             "--data-dir",
             str(data_dir),
+            "--headless",
             *args,
         ],
         stderr=subprocess.PIPE,
