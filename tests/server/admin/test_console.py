@@ -226,3 +226,18 @@ def test_sanctions_survive_a_restart(
         client.close()
     finally:
         restarted.stop()
+
+
+def test_kick_by_ip_and_ban_by_login_close_live_sessions(admin_server: ServerProcess) -> None:
+    alice = user(admin_server.address, "alice")
+    admin_server.login()
+    admin_server.command("kick 127.0.0.1 1s short break", r"kicked: #\d+ kick 127\.0\.0\.1 until")
+    assert any(f.type == MessageType.SANCTIONED for f in alice.expect_closed())
+    time.sleep(1.2)
+    bob = user(admin_server.address, "bob")  # the IP kick is over
+    admin_server.command("ban bob 1h spam", r"banned: #\d+ ban bob 127\.0\.0\.1 until")
+    sanctioned = [f.body for f in bob.expect_closed() if f.type == MessageType.SANCTIONED]
+    assert sanctioned == [{"kind": "ban", "until": sanctioned[0]["until"], "reason": "spam"}]
+    admin_server.command("unban bob", "lifted 1 ban")
+    admin_server.command("sanctions", r"^0 sanction\(s\) in force")
+    user(admin_server.address, "bob", register=False).close()
