@@ -18,6 +18,7 @@ import itertools
 import logging
 import queue
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -118,15 +119,20 @@ class ChatConnection:
         *,
         timeout: float = 10.0,
         client_name: str = f"guigui-cli/{__version__}",
+        tls: bool = False,
         on_event: Callable[[Any], None] | None = None,
         on_disconnect: Callable[[], None] | None = None,
     ) -> ChatConnection:
         """Connect, say HELLO and return the ready connection.
 
-        Raises ``OSError`` when the server cannot be reached and
+        With ``tls`` the stream is TLS, verified against the system's CAs.
+        Raises ``OSError`` when the server cannot be reached (``ssl.SSLError``
+        is one: a certificate that does not verify) and
         ``RequestFailed`` when it refuses the handshake.
         """
         sock = socket.create_connection((host, port), timeout=timeout)
+        if tls:  # certificate checks as the system's default context does them
+            sock = ssl.create_default_context().wrap_socket(sock, server_hostname=host)
         sock.settimeout(None)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         connection = cls(sock, on_event=on_event, on_disconnect=on_disconnect)

@@ -1,0 +1,333 @@
+"""What the desktop client shows, as plain Python (no Tk): testable without a display.
+
+``ChatModel`` holds the rooms with their state and unread counts, the
+conversations (rooms and direct ones) with their messages and the messages
+still pending, who is online, and the connection state. The Tk thread owns it:
+network results reach it through a queue, it changes, and it tells its
+listeners what changed so that the views redraw only that.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from guigui.common.objects import ChatMessage, Presence, Room
+from guigui.common.protocol import RoomAccess, Status
+
+
+@dataclass(frozen=True, order=True)
+class ConversationKey:
+    """A room (``kind`` "room") or a direct conversation with a user (``kind`` "dm")."""
+
+    kind: str
+    name: str
+
+    @classmethod
+    def room(cls, name: str) -> ConversationKey:
+        """The key of a room."""
+        return cls("room", name)
+
+    @classmethod
+    def direct(cls, login: str) -> ConversationKey:
+        """The key of a direct conversation with ``login``."""
+        return cls("dm", login)
+
+    def __str__(self) -> str:
+        return f"#{self.name}" if self.kind == "room" else f"@{self.name}"
+
+
+@dataclass
+class OutgoingMessage:
+    """A message typed by the user and not yet acknowledged by the server."""
+
+    nonce: str
+    key: ConversationKey
+    text: str
+    created: float = field(default_factory=time.time)
+    error: str | None = None
+    """Why the server refused it (it will not be sent again), if it did."""
+
+
+@dataclass
+class Conversation:
+    """The messages of a room or of a direct conversation."""
+
+    key: ConversationKey
+    messages: list[ChatMessage] = field(default_factory=list)
+    unread: int = 0
+    mentioned: bool = False
+    more_history: bool = True
+    loaded: bool = False
+
+    def add(self, message: ChatMessage) -> bool:
+        """Insert in id order; False if it was already there."""
+        if any(existing.id == message.id for existing in self.messages[-200:]):
+            return False
+        if self.messages and message.id < self.messages[-1].id:
+            if any(existing.id == message.id for existing in self.messages):
+                return False
+            self.messages.append(message)
+            self.messages.sort(key=lambda m: m.id)
+        else:
+            self.messages.append(message)
+        return True
+
+    @property
+    def oldest_id(self) -> int | None:
+        """The id of the oldest message held (for loading older ones)."""
+        return self.messages[0].id if self.messages else None
+
+    @property
+    def newest_id(self) -> int:
+        """The id of the newest message held, 0 if none."""
+        return self.messages[-1].id if self.messages else 0
+
+
+@dataclass(frozen=True)
+class DaySeparator:
+    """A line between the messages of two days."""
+
+    day: date
+
+
+@dataclass(frozen=True)
+class TimelineMessage:
+    """A message as the message view shows it."""
+
+    sender: str
+    clock: str
+    text: str
+    mine: bool
+    pending: bool = False
+    error: str | None = None
+    mentions_me: bool = False
+
+
+TimelineItem = DaySeparator | TimelineMessage
+Listener = Callable[[str, object], None]
+"""Called with what changed: "rooms", "conversation" (a key), "presence", "connection", "notice"."""
+
+
+def mentions(text: str, login: str) -> bool:
+    """Whether ``text`` names ``login`` (``@login`` or the login as a word, any case)."""
+    return re.search(rf"(?<![\w.-])@?{re.escape(login)}(?![\w-])", text, re.IGNORECASE) is not None
+
+
+class ChatModel:
+    """The client's state (owned by the Tk thread)."""
+
+    def __init__(self) -> None:
+        self.me: str | None = None
+        self.my_status = Status.ONLINE
+        self.rooms: dict[str, Room] = {}
+        self.conversations: dict[ConversationKey, Conversation] = {}
+        self.outgoing: dict[str, OutgoingMessage] = {}
+        self.online: dict[str, Status] = {}
+        self.selected: ConversationKey | None = None
+        self.connection = "offline"
+        self.notices: list[str] = []
+        self.listeners: list[Listener] = []
+
+    # ---- notifications --------------------------------------------------------
+
+    def _changed(self, what: str, detail: object = None) -> None:
+        for listener in list(self.listeners):
+            listener(what, detail)
+
+    def notice(self, text: str) -> None:
+        """A message for the user (access granted, kicked, server stopping...)."""
+        self.notices.append(text)
+        self._changed("notice", text)
+
+    def set_connection(self, state: str) -> None:
+        """``connecting``, ``online``, ``offline``..., shown in the status bar."""
+        self.connection = state
+        self._changed("connection", state)
+
+    # ---- session ------------------------------------------------------------------
+
+    def start_session(self, me: str, rooms: list[Room], online: list[Presence]) -> None:
+        """A login or resume succeeded: rooms and presence as the server says."""
+        self.me = me
+        self.rooms = {room.name: room for room in rooms}
+        self.online = {p.login: p.status for p in online if p.status is not Status.OFFLINE}
+        for room in rooms:
+            if room.member:
+                self.conversation(ConversationKey.room(room.name))
+        if self.selected is None:
+            self.selected = ConversationKey.room(rooms[0].name) if rooms else None
+        self._changed("rooms")
+        self._changed("presence")
+
+    def conversation(self, key: ConversationKey) -> Conversation:
+        """The conversation of that key (created empty when new)."""
+        if key not in self.conversations:
+            self.conversations[key] = Conversation(key)
+        return self.conversations[key]
+
+    def direct_conversations(self) -> list[Conversation]:
+        """Direct conversations, most recent first."""
+        directs = [c for c in self.conversations.values() if c.key.kind == "dm"]
+        return sorted(directs, key=lambda c: -c.newest_id)
+
+    # ---- selection ------------------------------------------------------------------
+
+    def select(self, key: ConversationKey) -> None:
+        """Show a conversation: its unread count and mention marker are cleared."""
+        self.selected = key
+        conversation = self.conversation(key)
+        conversation.unread = 0
+        conversation.mentioned = False
+        self._changed("rooms")
+        self._changed("conversation", key)
+
+    # ---- messages ----------------------------------------------------------------------
+
+    def key_of(self, message: ChatMessage) -> ConversationKey:
+        """The conversation a message belongs to."""
+        if message.room is not None:
+            return ConversationKey.room(message.room)
+        other = message.recipient if message.sender == self.me else message.sender
+        return ConversationKey.direct(other or message.sender)
+
+    def receive(self, message: ChatMessage) -> bool:
+        """A live message. Returns whether it deserves a notification (DM or mention)."""
+        key = self.key_of(message)
+        conversation = self.conversation(key)
+        if not conversation.add(message):
+            return False
+        mine = message.sender == self.me
+        named = not mine and self.me is not None and mentions(message.text, self.me)
+        if key != self.selected and not mine:
+            conversation.unread += 1
+            conversation.mentioned = conversation.mentioned or named
+        self._changed("rooms")
+        self._changed("conversation", key)
+        return not mine and (key.kind == "dm" or named)
+
+    def add_history(
+        self, key: ConversationKey, messages: list[ChatMessage], more: bool, *, older: bool
+    ) -> None:
+        """A page of history: older pages say whether even older ones exist."""
+        conversation = self.conversation(key)
+        for message in messages:
+            conversation.add(message)
+        if older or not conversation.loaded:
+            conversation.more_history = more
+        conversation.loaded = True
+        self._changed("conversation", key)
+
+    def queue_outgoing(self, key: ConversationKey, text: str, nonce: str) -> OutgoingMessage:
+        """The user sent a message: shown as pending until acknowledged."""
+        outgoing = OutgoingMessage(nonce, key, text)
+        self.outgoing[nonce] = outgoing
+        self._changed("conversation", key)
+        return outgoing
+
+    def acknowledged(self, nonce: str, message: ChatMessage) -> None:
+        """The server stored a message we sent."""
+        outgoing = self.outgoing.pop(nonce, None)
+        key = outgoing.key if outgoing else self.key_of(message)
+        self.conversation(key).add(message)
+        self._changed("conversation", key)
+
+    def refused(self, nonce: str, reason: str) -> None:
+        """The server refused a message for good (too long, not a member...)."""
+        outgoing = self.outgoing.get(nonce)
+        if outgoing is not None:
+            outgoing.error = reason
+            self._changed("conversation", outgoing.key)
+
+    def pending_in(self, key: ConversationKey) -> list[OutgoingMessage]:
+        """Messages of that conversation not yet acknowledged, oldest first."""
+        return sorted((o for o in self.outgoing.values() if o.key == key), key=lambda o: o.created)
+
+    # ---- rooms and people ------------------------------------------------------------
+
+    def room_joined(self, room: Room) -> None:
+        """We are a member now."""
+        self.rooms[room.name] = room
+        self.conversation(ConversationKey.room(room.name))
+        self._changed("rooms")
+
+    def room_pending(self, name: str) -> None:
+        """Our request to join is waiting for an admin."""
+        room = self.rooms.get(name)
+        if room is not None:
+            self.rooms[name] = Room(room.name, room.access, room.member, True)
+        self._changed("rooms")
+
+    def access_decided(self, name: str, granted: bool) -> None:
+        """An admin decided our request."""
+        room = self.rooms.get(name)
+        if room is not None:
+            self.rooms[name] = Room(room.name, room.access, granted, False)
+        if granted:
+            self.conversation(ConversationKey.room(name))
+        self._changed("rooms")
+
+    def set_presence(self, presence: Presence) -> None:
+        """Someone came, left or changed status."""
+        if presence.status is Status.OFFLINE:
+            self.online.pop(presence.login, None)
+        else:
+            self.online[presence.login] = presence.status
+        if presence.login == self.me and presence.status is not Status.OFFLINE:
+            self.my_status = presence.status
+        self._changed("presence")
+
+    def online_users(self) -> list[tuple[str, Status]]:
+        """Who is online, by login."""
+        return sorted(self.online.items(), key=lambda item: item[0].casefold())
+
+    def room_badge(self, room: Room) -> str:
+        """The state a sidebar shows next to a room's name."""
+        conversation = self.conversations.get(ConversationKey.room(room.name))
+        if room.member:
+            if conversation and conversation.unread:
+                marker = "@ " if conversation.mentioned else ""
+                return f"{marker}{conversation.unread}"
+            return ""
+        if room.pending:
+            return "pending"
+        return "🔒" if room.access is RoomAccess.APPROVAL else "join"
+
+    # ---- the message view ----------------------------------------------------------------
+
+    def timeline(self, key: ConversationKey) -> list[TimelineItem]:
+        """What the message view shows: day separators, messages, then pending ones."""
+        items: list[TimelineItem] = []
+        last_day: date | None = None
+        conversation = self.conversations.get(key) or Conversation(key)
+        for message in conversation.messages:
+            moment = datetime.fromtimestamp(message.ts / 1000)
+            if moment.date() != last_day:
+                last_day = moment.date()
+                items.append(DaySeparator(last_day))
+            mine = message.sender == self.me
+            named = not mine and self.me is not None and mentions(message.text, self.me)
+            items.append(
+                TimelineMessage(
+                    message.sender, moment.strftime("%H:%M"), message.text, mine, mentions_me=named
+                )
+            )
+        for outgoing in self.pending_in(key):
+            moment = datetime.fromtimestamp(outgoing.created)
+            if moment.date() != last_day:
+                last_day = moment.date()
+                items.append(DaySeparator(last_day))
+            items.append(
+                TimelineMessage(
+                    self.me or "",
+                    moment.strftime("%H:%M"),
+                    outgoing.text,
+                    True,
+                    pending=True,
+                    error=outgoing.error,
+                )
+            )
+        return items

@@ -1,0 +1,316 @@
+"""The desktop client's networking thread: commands in, updates out, never a lost message.
+
+The Tk thread never waits on the network. It puts commands on ``commands``
+(log in, send, load history...) and drains ``updates`` with ``after``; this
+thread does the blocking work with ``ChatConnection`` and puts back what
+happened as ``Update`` tuples.
+
+What the user typed is never lost: every message goes to an outbox with its
+``nonce`` and leaves it only when the server acknowledged it (or refused it
+for good). When the connection drops, the thread reconnects with backoff and
+RESUME, sends the outbox again (same nonces: the server stores each once), and
+the Tk side asks for what it missed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from guigui.client.model import ConversationKey
+from guigui.client.network import ChatConnection, ConnectionLost, RequestFailed
+from guigui.client.settings import ClientSettings
+from guigui.common.messages import Sanctioned, Shutdown
+from guigui.common.protocol import ErrorCode
+
+log = logging.getLogger(__name__)
+
+FIRST_RETRY, MAX_RETRY = 0.5, 10.0
+RETRY_LATER = {ErrorCode.UNAVAILABLE, ErrorCode.RATE_LIMITED}
+"""Refusals that mean "not now": the message stays in the outbox."""
+
+Update = tuple[Any, ...]
+"""``(kind, *details)`` for the Tk thread, e.g. ``("ack", nonce, message)``."""
+
+
+@dataclass
+class _Outgoing:
+    key: ConversationKey
+    text: str
+
+
+class ClientSession:
+    """Runs the connection on its own thread; talk to it with its methods (any thread)."""
+
+    def __init__(self, settings: ClientSettings, client_name: str = "guigui-desktop/0.1") -> None:
+        self.settings = settings
+        self.client_name = client_name
+        self.updates: queue.Queue[Update] = queue.Queue()
+        self._commands: queue.Queue[tuple[Any, ...]] = queue.Queue()
+        self._connection: ChatConnection | None = None
+        self._token: str | None = None
+        self._outbox: OrderedDict[str, _Outgoing] = OrderedDict()
+        self._retry_at = 0.0
+        self._retry_delay = FIRST_RETRY
+        self._reconnect = False
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="guigui-network", daemon=True)
+        self._thread.start()
+
+    # ---- commands (any thread) -------------------------------------------------
+
+    def register(
+        self, login: str, password: str, first_name: str, last_name: str, email: str
+    ) -> None:
+        """Create an account; ``("registered", user)`` or ``("register_failed", error)``."""
+        self._commands.put(("register", login, password, first_name, last_name, email))
+
+    def login(self, login: str, password: str) -> None:
+        """Log in; ``("session", session, False)`` or ``("login_failed", error)``."""
+        self._commands.put(("login", login, password))
+
+    def send(self, key: ConversationKey, text: str, nonce: str) -> None:
+        """Send a message (kept until acknowledged); ``("ack", nonce, message)`` later."""
+        self._commands.put(("send", key, text, nonce))
+
+    def history(self, key: ConversationKey, before: int | None, limit: int = 50) -> None:
+        """A page of history; ``("history", key, messages, more, older)``."""
+        self._commands.put(("history", key, before, limit))
+
+    def catch_up(self, key: ConversationKey, newest_id: int) -> None:
+        """Fetch what arrived after ``newest_id`` (after a reconnection)."""
+        self._commands.put(("catch_up", key, newest_id))
+
+    def join(self, room: str) -> None:
+        """Join a room or ask to; ``("joined", room)`` or ``("pending", name, request_id)``."""
+        self._commands.put(("join", room))
+
+    def set_status(self, status: str) -> None:
+        """Set our status."""
+        self._commands.put(("status", status))
+
+    def logout(self) -> None:
+        """Log out (the token is revoked)."""
+        self._commands.put(("logout",))
+
+    def close(self) -> None:
+        """Stop the thread and close the connection."""
+        self._stopping.set()
+        self._commands.put(("quit",))
+        self._thread.join(5)
+
+    @property
+    def unsent(self) -> int:
+        """Messages still waiting for an acknowledgement."""
+        return len(self._outbox)
+
+    # ---- the thread ------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            if self._reconnect and self._connection is None and time.monotonic() >= self._retry_at:
+                self._try_reconnect()
+            try:
+                command = self._commands.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            if command[0] == "quit":
+                break
+            try:
+                getattr(self, f"_do_{command[0]}")(*command[1:])
+            except ConnectionLost:
+                self._lost()
+            except Exception as error:  # never let the thread die: say it in words
+                log.exception("network command %s failed", command[0])
+                self.updates.put(("error", str(error)))
+        if self._connection is not None:
+            self._connection.close()
+
+    def _connect(self) -> ChatConnection:
+        if self._connection is None or self._connection.closed:
+            self.updates.put(("state", "connecting"))
+            try:
+                self._connection = ChatConnection.connect(
+                    self.settings.host,
+                    self.settings.port,
+                    timeout=5.0,
+                    client_name=self.client_name,
+                    tls=self.settings.tls,
+                    on_event=self._on_event,
+                    on_disconnect=self._on_disconnect,
+                )
+            except OSError as error:
+                self._connection = None
+                raise ConnectionLost(
+                    f"cannot reach {self.settings.host}:{self.settings.port}: {error}"
+                ) from error
+        return self._connection
+
+    def _on_event(self, event: Any) -> None:  # reader thread
+        self.updates.put(("event", event))
+        if isinstance(event, Sanctioned):
+            self._reconnect = False  # a kicked or banned user is not let back in by retrying
+        elif isinstance(event, Shutdown) and event.in_seconds == 0:
+            self._retry_delay = FIRST_RETRY
+
+    def _on_disconnect(self) -> None:  # reader thread
+        self._commands.put(("disconnected",))
+
+    def _do_disconnected(self) -> None:
+        self._lost()
+
+    def _lost(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+        self._connection = None
+        if self._token is not None and self._reconnect:
+            self._retry_at = time.monotonic() + self._retry_delay
+            self.updates.put(("state", f"offline: reconnecting in {self._retry_delay:.0f} s"))
+            self._retry_delay = min(self._retry_delay * 2, MAX_RETRY)
+        else:
+            self.updates.put(("state", "offline"))
+
+    def _try_reconnect(self) -> None:
+        try:
+            connection = self._connect()
+            session = connection.resume(self._token or "")
+        except ConnectionLost:
+            self._lost()
+            return
+        except RequestFailed as error:
+            if error.code in RETRY_LATER:
+                self._lost()
+                return
+            self._reconnect = False
+            self._token = None
+            self.updates.put(("session_refused", error.code, error.message, error.details))
+            self._lost()
+            return
+        self._retry_delay = FIRST_RETRY
+        self.updates.put(("state", "online"))
+        self.updates.put(("session", session, True))
+        self._flush_outbox()
+
+    # ---- commands, on the thread ---------------------------------------------------------
+
+    def _do_register(self, login: str, password: str, first: str, last: str, email: str) -> None:
+        try:
+            user = self._connect().register(login, password, first, last, email)
+        except RequestFailed as error:
+            self.updates.put(("register_failed", error.code, error.message, error.details))
+            return
+        except ConnectionLost as error:
+            self.updates.put(("register_failed", ErrorCode.UNAVAILABLE, str(error), {}))
+            return
+        self.updates.put(("registered", user))
+
+    def _do_login(self, login: str, password: str) -> None:
+        try:
+            session = self._connect().login(login, password)
+        except RequestFailed as error:
+            self.updates.put(("login_failed", error.code, error.message, error.details))
+            return
+        except ConnectionLost as error:
+            self.updates.put(("login_failed", ErrorCode.UNAVAILABLE, str(error), {}))
+            self.updates.put(("state", "offline"))
+            return
+        self._token = session.token
+        self._reconnect = True
+        self.updates.put(("state", "online"))
+        self.updates.put(("session", session, False))
+        self._flush_outbox()
+
+    def _do_send(self, key: ConversationKey, text: str, nonce: str) -> None:
+        self._outbox[nonce] = _Outgoing(key, text)
+        if self._connection is not None:
+            self._flush_outbox()
+
+    def _flush_outbox(self) -> None:
+        connection = self._connection
+        for nonce, outgoing in list(self._outbox.items()):
+            if connection is None:
+                return
+            try:
+                if outgoing.key.kind == "room":
+                    message = connection.say(outgoing.key.name, outgoing.text, nonce)
+                else:
+                    message = connection.direct(outgoing.key.name, outgoing.text, nonce)
+            except RequestFailed as error:
+                if error.code in RETRY_LATER:
+                    retry = float(error.details.get("retry_after_ms", 1000)) / 1000
+                    threading.Timer(retry, lambda: self._commands.put(("flush",))).start()
+                    return
+                del self._outbox[nonce]
+                self.updates.put(("refused", nonce, error.message))
+                continue
+            except (ConnectionLost, TimeoutError):
+                self._lost()
+                return
+            del self._outbox[nonce]
+            self.updates.put(("ack", nonce, message))
+
+    def _do_flush(self) -> None:
+        if self._connection is not None:
+            self._flush_outbox()
+
+    def _do_history(self, key: ConversationKey, before: int | None, limit: int) -> None:
+        if self._connection is None:
+            return
+        room, with_user = (key.name, None) if key.kind == "room" else (None, key.name)
+        try:
+            messages, more = self._connection.history(room, with_user, before, limit)
+        except RequestFailed as error:
+            self.updates.put(("error", error.message))
+            return
+        self.updates.put(("history", key, messages, more, before is not None))
+
+    def _do_catch_up(self, key: ConversationKey, newest_id: int) -> None:
+        """Page back from the newest message until the ones already held."""
+        if self._connection is None:
+            return
+        room, with_user = (key.name, None) if key.kind == "room" else (None, key.name)
+        before: int | None = None
+        while True:
+            try:
+                messages, more = self._connection.history(room, with_user, before, 100)
+            except RequestFailed:
+                return
+            self.updates.put(("history", key, messages, more, False))
+            if not more or not messages or messages[0].id <= newest_id:
+                return
+            before = messages[0].id
+
+    def _do_join(self, room: str) -> None:
+        if self._connection is None:
+            return
+        try:
+            reply = self._connection.join(room)
+        except RequestFailed as error:
+            self.updates.put(("error", error.message))
+            return
+        if reply.get("status") == "pending":
+            self.updates.put(("pending", room, reply.get("request_id")))
+        else:
+            self.updates.put(("joined", reply["room"]))
+
+    def _do_status(self, status: str) -> None:
+        if self._connection is not None:
+            try:
+                self._connection.set_status(status)
+            except RequestFailed as error:
+                self.updates.put(("error", error.message))
+
+    def _do_logout(self) -> None:
+        self._reconnect = False
+        if self._connection is not None:
+            with contextlib.suppress(RequestFailed):
+                self._connection.logout()
+        self._token = None
+        self._outbox.clear()
+        self.updates.put(("logged_out",))
