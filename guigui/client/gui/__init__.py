@@ -1,0 +1,1 @@
+"""The ttkbootstrap desktop client: thin views over guigui.client.model."""

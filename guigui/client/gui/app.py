@@ -1,0 +1,324 @@
+"""The desktop client's window: screens, the update pump, notifications, shortcuts.
+
+Tk lives in the main thread. The network thread (``ClientSession``) puts its
+results on a queue; ``_pump`` drains it every 50 ms with ``after`` and applies
+each update to the model, which tells the views what to redraw. Nothing in
+this module blocks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+from datetime import datetime
+from typing import Any
+
+import ttkbootstrap as ttk
+
+from guigui.client.gui.forms import ConnectForm, LoginForm, RegisterForm
+from guigui.client.gui.main_window import MainWindow
+from guigui.client.i18n import _, set_language
+from guigui.client.model import ChatModel, ConversationKey
+from guigui.client.network import Session
+from guigui.client.session import ClientSession
+from guigui.client.settings import THEMES, ClientSettings
+from guigui.common.messages import (
+    AccessDecision,
+    MessageEvent,
+    PresenceEvent,
+    RoomUpdate,
+    Sanctioned,
+    Shutdown,
+)
+from guigui.common.objects import Room
+
+PUMP_MS = 50
+
+ERRORS_IN_WORDS = {
+    "bad_credentials": "Wrong login or password.",
+    "login_taken": "This login is already taken.",
+    "email_taken": "This email address is already registered.",
+    "weak_password": "This password is too short (8 characters at least).",
+    "unavailable": "The server cannot be reached right now. Try again in a moment.",
+    "banned": "You are banned from this server.",
+    "kicked": "You have been kicked from this server for a while.",
+    "rate_limited": "Too many attempts: wait a little and try again.",
+}
+
+
+def _until(ms: Any) -> str:
+    if not ms:
+        return _("for good")
+    return _("until") + f" {datetime.fromtimestamp(int(ms) / 1000):%d/%m %H:%M}"
+
+
+class ClientApp(ttk.App):
+    """The GuiGui Chat desktop client."""
+
+    def __init__(
+        self, settings: ClientSettings | None = None, *, save_settings: bool = True
+    ) -> None:
+        self.settings = settings or ClientSettings.load()
+        self.save_settings = save_settings
+        set_language(self.settings.language)
+        super().__init__(
+            title="GuiGui Chat",
+            theme=THEMES[self.settings.theme],
+            size=(1040, 680),
+            minsize=(760, 480),
+        )
+        self.model = ChatModel()
+        self.session = ClientSession(self.settings)
+        self.screen: ttk.Frame | None = None
+        self._build_screens()
+        self.bind_all("<Control-k>", lambda _e: self.quick_switch())
+        self.protocol("WM_DELETE_WINDOW", self.quit_app)
+        self.show_login()
+        self.after(PUMP_MS, self._pump)
+
+    def _build_screens(self) -> None:
+        self.connect_form = ConnectForm(self)
+        self.login_form = LoginForm(self)
+        self.register_form = RegisterForm(self)
+        self.main_window = MainWindow(self)
+
+    # ---- screens ----------------------------------------------------------------------
+
+    def _show(self, screen: ttk.Frame) -> None:
+        if self.screen is not None:
+            self.screen.pack_forget()
+        self.main_window.status_bar.pack_forget()
+        self.screen = screen
+        if screen is self.main_window:
+            self.main_window.status_bar.pack(side="bottom", fill="x")
+            screen.pack(fill="both", expand=True)
+        else:
+            screen.pack(expand=True)
+
+    def show_login(self) -> None:
+        """The login screen."""
+        self.login_form.refresh()
+        self._show(self.login_form)
+
+    def show_register(self) -> None:
+        """The registration screen."""
+        self._show(self.register_form)
+
+    def show_settings(self) -> None:
+        """The connection settings screen."""
+        self._show(self.connect_form)
+
+    def apply_settings(self) -> None:
+        """Save the settings; switch theme and language at once."""
+        if self.save_settings:
+            self.settings.save()
+        self.style.theme_use(THEMES[self.settings.theme])
+        set_language(self.settings.language)
+        for screen in (self.connect_form, self.login_form, self.register_form, self.main_window):
+            screen.destroy()
+        self.main_window.status_bar.destroy()
+        self.model.listeners.clear()
+        self.screen = None
+        self._build_screens()
+        self.show_login()
+
+    # ---- the update pump ---------------------------------------------------------------
+
+    def _pump(self) -> None:
+        try:
+            while True:
+                update = self.session.updates.get_nowait()
+                self.apply(update)
+        except queue.Empty:
+            pass
+        self.after(PUMP_MS, self._pump)
+
+    def apply(self, update: tuple[Any, ...]) -> None:
+        """Apply one update from the network thread."""
+        kind, details = update[0], update[1:]
+        handler = getattr(self, f"_on_{kind}", None)
+        if handler is not None:
+            handler(*details)
+
+    def _on_state(self, state: str) -> None:
+        self.model.set_connection(state)
+
+    def _on_session(self, session: Session, resumed: bool) -> None:
+        self.model.start_session(session.user.login, session.rooms, session.online)
+        if self.save_settings:
+            self.settings.save()
+        self.title(f"GuiGui Chat — {session.user.login}")
+        if not resumed:
+            self._show(self.main_window)
+            self.main_window.draw_all()
+            if self.model.selected is not None:
+                self.open_conversation(self.model.selected)
+            return
+        for key, conversation in list(self.model.conversations.items()):
+            if conversation.loaded:
+                self.session.catch_up(key, conversation.newest_id)
+        self.model.notice(_("Reconnected."))
+
+    def _on_login_failed(self, code: str, message: str, details: dict[str, Any]) -> None:
+        words = _(ERRORS_IN_WORDS.get(str(code), message))
+        if details.get("until") is not None or str(code) in ("banned", "kicked"):
+            words += f" ({_until(details.get('until'))}: {details.get('reason') or '-'})"
+        self.login_form.failed(words)
+
+    def _on_registered(self, user: Any) -> None:
+        self.register_form.submit_button.configure(state="normal")
+        self.login_form.login.delete(0, "end")
+        self.login_form.login.insert(0, user.login)
+        self.show_login()
+        self.login_form.message.configure(
+            text=_("Account created: you can log in."), bootstyle="success"
+        )
+
+    def _on_register_failed(self, code: str, message: str, details: dict[str, Any]) -> None:
+        field = details.get("field")
+        if str(code) == "login_taken":
+            field = "login"
+        elif str(code) == "email_taken":
+            field = "email"
+        self.register_form.failed(field, _(ERRORS_IN_WORDS.get(str(code), message)))
+
+    def _on_session_refused(self, code: str, message: str, details: dict[str, Any]) -> None:
+        self.model.notice(_(ERRORS_IN_WORDS.get(str(code), message)))
+        self.show_login()
+        self._on_login_failed(code, message, details)
+
+    def _on_history(
+        self, key: ConversationKey, messages: list[Any], more: bool, older: bool
+    ) -> None:
+        self.model.add_history(key, messages, more, older=older)
+
+    def _on_ack(self, nonce: str, message: Any) -> None:
+        self.model.acknowledged(nonce, message)
+
+    def _on_refused(self, nonce: str, reason: str) -> None:
+        self.model.refused(nonce, reason)
+
+    def _on_joined(self, room: dict[str, Any]) -> None:
+        joined = Room.from_json(room)
+        self.model.room_joined(joined)
+        self.model.notice(_("You joined") + f" {joined.name}.")
+        self.open_conversation(ConversationKey.room(joined.name))
+
+    def _on_pending(self, name: str, request_id: Any) -> None:
+        self.model.room_pending(name)
+        self.model.notice(_("Your request to join") + f" {name} " + _("waits for an admin."))
+        self.main_window.draw_conversation()
+
+    def _on_logged_out(self) -> None:
+        self.model.__init__()  # type: ignore[misc]
+        self.model.listeners.append(self.main_window.on_model_changed)
+        self.show_login()
+
+    def _on_error(self, message: str) -> None:
+        self.model.notice(f"⚠ {message}")
+
+    def _on_event(self, event: Any) -> None:
+        model = self.model
+        if isinstance(event, MessageEvent):
+            if model.receive(event.message) and not self.focus_displayof():
+                self.toast(event.message.sender, event.message.text)
+        elif isinstance(event, PresenceEvent):
+            model.set_presence(event.presence)
+        elif isinstance(event, AccessDecision):
+            model.access_decided(event.room, event.granted)
+            verdict = _("granted") if event.granted else _("refused")
+            model.notice(_("Access to") + f" {event.room} {verdict}.")
+            if model.selected == ConversationKey.room(event.room):
+                self.open_conversation(model.selected)
+        elif isinstance(event, RoomUpdate):
+            model.room_joined(event.room) if event.room.member else model.rooms.update(
+                {event.room.name: event.room}
+            )
+        elif isinstance(event, Sanctioned):
+            what = _("banned") if str(event.kind) == "ban" else _("kicked")
+            text = _("You have been") + f" {what} {_until(event.until)}: {event.reason or '-'}"
+            model.notice(text)
+            ttk.Messagebox.show_warning(text, title="GuiGui Chat", parent=self)
+        elif isinstance(event, Shutdown):
+            model.notice(_("The server stops in") + f" {event.in_seconds} s: {event.reason}")
+
+    # ---- actions --------------------------------------------------------------------------
+
+    def open_conversation(self, key: ConversationKey) -> None:
+        """Show a conversation, loading its last messages the first time."""
+        self.model.select(key)
+        conversation = self.model.conversation(key)
+        room = self.model.rooms.get(key.name) if key.kind == "room" else None
+        if not conversation.loaded and (room is None or room.member):
+            self.session.history(key, None)
+        self.main_window.draw_conversation()
+        self.main_window.input.focus_set()
+
+    def toast(self, title: str, text: str) -> None:
+        """A notification for a direct message or a mention while the window is not focused."""
+        with contextlib.suppress(Exception):  # a toast is a nicety: never let it break the chat
+            toast = ttk.ToastNotification(
+                title=f"GuiGui — {title}", message=text[:200], duration=5000
+            )
+            toast.show_toast()
+
+    def quick_switch(self) -> None:
+        """Ctrl+K: type a few letters of a room or a person, Enter to open."""
+        if self.screen is not self.main_window:
+            return
+        dialog = ttk.Toplevel(title=_("Go to…"), transient=self, size=(320, 300))
+        entry = ttk.Entry(dialog)
+        entry.pack(fill="x", padx=8, pady=8)
+        choices = ttk.Treeview(dialog, show="tree", height=10)
+        choices.pack(fill="both", expand=True, padx=8, pady=(0, 8))
+
+        def candidates() -> list[ConversationKey]:
+            keys = [
+                ConversationKey.room(name) for name, room in self.model.rooms.items() if room.member
+            ]
+            keys += [c.key for c in self.model.direct_conversations()]
+            keys += [
+                ConversationKey.direct(login)
+                for login, _s in self.model.online_users()
+                if login != self.model.me
+            ]
+            return list(dict.fromkeys(keys))
+
+        def refresh(_event: object = None) -> None:
+            typed = entry.get().strip().casefold()
+            choices.delete(*choices.get_children())
+            for key in candidates():
+                if typed in key.name.casefold():
+                    choices.insert("", "end", iid=f"{key.kind}:{key.name}", text=str(key))
+            first = choices.get_children()
+            if first:
+                choices.selection_set(first[0])
+
+        def go(_event: object = None) -> None:
+            selection = choices.selection()
+            if selection:
+                kind, name = selection[0].split(":", 1)
+                self.open_conversation(ConversationKey(kind, name))
+            dialog.destroy()
+
+        entry.bind("<KeyRelease>", refresh)
+        entry.bind("<Return>", go)
+        choices.bind("<Double-1>", go)
+        dialog.bind("<Escape>", lambda _e: dialog.destroy())
+        refresh()
+        entry.focus_set()
+        self.quick_switcher = dialog
+
+    def log_out(self) -> None:
+        """Log out and go back to the login screen."""
+        self.session.logout()
+
+    def quit_app(self) -> None:
+        """Close the window and the connection."""
+        self.session.close()
+        self.destroy()
+
+
+def main() -> None:
+    """Run the desktop client."""
+    ClientApp().mainloop()

@@ -1,0 +1,335 @@
+"""The main window: rooms and people on the left, the conversation in the middle.
+
+A thin view of ``ChatModel``: it redraws the part the model says changed and
+forwards what the user does to the app (which talks to the network thread).
+"""
+
+from __future__ import annotations
+
+import tkinter as tk
+import uuid
+from typing import TYPE_CHECKING, Any
+
+import ttkbootstrap as ttk
+
+from guigui.client.i18n import _
+from guigui.client.model import ConversationKey, DaySeparator, TimelineMessage
+from guigui.common.protocol import DEFAULT_MAX_TEXT, Status
+
+if TYPE_CHECKING:
+    from guigui.client.gui.app import ClientApp
+
+STATUS_DOTS = {Status.ONLINE: "🟢", Status.AWAY: "🟡", Status.BUSY: "🔴", Status.OFFLINE: "⚪"}
+EMOJI_FONT = ("Symbola", "DejaVu Sans")
+
+
+class MessageView(ttk.Frame):
+    """The messages of one conversation, with day separators; older ones load at the top."""
+
+    def __init__(self, master: Any, on_scrolled_to_top: Any) -> None:
+        super().__init__(master)
+        self.text = tk.Text(
+            self, wrap="word", state="disabled", padx=10, pady=6, relief="flat", height=10
+        )
+        scrollbar = ttk.Scrollbar(self, orient="vertical", command=self.text.yview)
+        self.text.configure(yscrollcommand=self._scrolled(scrollbar))
+        self.text.pack(side="left", fill="both", expand=True)
+        scrollbar.pack(side="right", fill="y")
+        self.on_scrolled_to_top = on_scrolled_to_top
+        self.text.tag_configure(
+            "day", justify="center", foreground="#888888", spacing1=8, spacing3=4
+        )
+        self.text.tag_configure("sender", font="-weight bold")
+        self.text.tag_configure("mine", foreground="#0b5ed7")
+        self.text.tag_configure("clock", foreground="#888888", font="-size 8")
+        self.text.tag_configure("pending", foreground="#999999", font="-slant italic")
+        self.text.tag_configure("error", foreground="#dc3545")
+        self.text.tag_configure("mention", background="#fff3cd")
+        self.lines: list[str] = []
+
+    def _scrolled(self, scrollbar: ttk.Scrollbar) -> Any:
+        def update(first: str, last: str) -> None:
+            scrollbar.set(first, last)
+            if float(first) <= 0.0 and float(last) < 1.0:
+                self.on_scrolled_to_top()
+
+        return update
+
+    def show(self, items: list[Any], *, keep_position: bool = False) -> None:
+        """Redraw the timeline; stay at the bottom unless reading older messages."""
+        top_before = self.text.yview()[0]
+        at_bottom = self.text.yview()[1] >= 0.999
+        old_size = float(self.text.index("end"))
+        self.text.configure(state="normal")
+        self.text.delete("1.0", "end")
+        self.lines = []
+        for item in items:
+            if isinstance(item, DaySeparator):
+                line = f"— {item.day:%A %d %B %Y} —"
+                self.text.insert("end", line + "\n", ("day",))
+            else:
+                assert isinstance(item, TimelineMessage)
+                tags: tuple[str, ...] = ("mention",) if item.mentions_me else ()
+                self.text.insert("end", f"{item.clock} ", ("clock", *tags))
+                self.text.insert("end", item.sender, ("sender", "mine" if item.mine else "", *tags))
+                body_tags = tags + (("pending",) if item.pending else ())
+                suffix = ""
+                if item.pending:
+                    suffix = f"  ({_('not sent: ') + item.error if item.error else _('sending…')})"
+                    body_tags += ("error",) if item.error else ()
+                self.text.insert("end", f": {item.text}{suffix}\n", body_tags)
+                line = f"{item.clock} {item.sender}: {item.text}{suffix}"
+            self.lines.append(line)
+        self.text.configure(state="disabled")
+        if keep_position:
+            added = float(self.text.index("end")) - old_size
+            total = float(self.text.index("end"))
+            self.text.yview_moveto(max(0.0, top_before + added / max(total, 1.0)))
+        elif at_bottom or not keep_position:
+            self.text.see("end")
+
+
+class MainWindow(ttk.Frame):
+    """Sidebar, conversation, input and status bar."""
+
+    def __init__(self, app: ClientApp) -> None:
+        super().__init__(app)
+        self.app = app
+        self.model = app.model
+        self._build_sidebar()
+        self._build_conversation()
+        self._build_status_bar()
+        self.model.listeners.append(self.on_model_changed)
+        self._loading_older = False
+
+    # ---- layout ------------------------------------------------------------------
+
+    def _build_sidebar(self) -> None:
+        side = ttk.Frame(self, padding=(8, 8, 0, 8), width=230)
+        side.pack(side="left", fill="y")
+        top = ttk.Frame(side)
+        top.pack(fill="x")
+        self.me_label = ttk.Label(top, text="", font="-weight bold")
+        self.me_label.pack(side="left")
+        self.my_status = ttk.Combobox(
+            top, values=["online", "away", "busy"], state="readonly", width=7
+        )
+        self.my_status.set("online")
+        self.my_status.bind(
+            "<<ComboboxSelected>>", lambda _e: self.app.session.set_status(self.my_status.get())
+        )
+        self.my_status.pack(side="right")
+        ttk.Label(side, text=_("Rooms"), bootstyle="secondary").pack(anchor="w", pady=(10, 2))
+        self.room_list = ttk.Treeview(
+            side, columns=("badge",), show="tree", height=6, selectmode="browse"
+        )
+        self.room_list.column("#0", width=150)
+        self.room_list.column("badge", width=70, anchor="e")
+        self.room_list.pack(fill="x")
+        self.room_list.bind("<<TreeviewSelect>>", self._room_clicked)
+        ttk.Label(side, text=_("Direct messages"), bootstyle="secondary").pack(
+            anchor="w", pady=(10, 2)
+        )
+        self.direct_list = ttk.Treeview(
+            side, columns=("badge",), show="tree", height=5, selectmode="browse"
+        )
+        self.direct_list.column("#0", width=150)
+        self.direct_list.column("badge", width=70, anchor="e")
+        self.direct_list.pack(fill="x")
+        self.direct_list.bind("<<TreeviewSelect>>", self._direct_clicked)
+        ttk.Label(side, text=_("Online"), bootstyle="secondary").pack(anchor="w", pady=(10, 2))
+        self.people_list = ttk.Treeview(
+            side, columns=("status",), show="tree", height=8, selectmode="browse"
+        )
+        self.people_list.column("#0", width=150)
+        self.people_list.column("status", width=70, anchor="e")
+        self.people_list.pack(fill="both", expand=True)
+        self.people_list.bind("<<TreeviewSelect>>", self._person_clicked)
+        ttk.Button(
+            side, text=_("Log out"), bootstyle="secondary-link", command=self.app.log_out
+        ).pack(anchor="w")
+
+    def _build_conversation(self) -> None:
+        middle = ttk.Frame(self, padding=8)
+        middle.pack(side="left", fill="both", expand=True)
+        header = ttk.Frame(middle)
+        header.pack(fill="x")
+        self.title = ttk.Label(header, text="", font="-size 14 -weight bold")
+        self.title.pack(side="left")
+        self.join_button = ttk.Button(
+            header, text="", bootstyle="success", command=self._join_selected
+        )
+        self.message_view = MessageView(middle, self._load_older)
+        self.message_view.pack(fill="both", expand=True, pady=(6, 6))
+        composer = ttk.Frame(middle)
+        composer.pack(fill="x")
+        self.input = tk.Text(composer, height=3, wrap="word", relief="solid", borderwidth=1)
+        self.input.pack(side="left", fill="x", expand=True)
+        self.input.bind("<Return>", self._enter)
+        self.input.bind("<KP_Enter>", self._enter)
+        self.input.bind("<Control-Return>", self._enter)
+        self.input.bind("<Shift-Return>", lambda _e: None)  # Shift+Enter: a new line
+        self.input.bind("<KeyRelease>", lambda _e: self._count())
+        right = ttk.Frame(composer)
+        right.pack(side="left", padx=(6, 0))
+        self.send_button = ttk.Button(
+            right, text=_("Send"), bootstyle="primary", command=self.send_message
+        )
+        self.send_button.pack()
+        self.counter = ttk.Label(
+            right, text=f"0 / {DEFAULT_MAX_TEXT}", font="-size 8", bootstyle="secondary"
+        )
+        self.counter.pack()
+
+    def _build_status_bar(self) -> None:
+        self.status_bar = ttk.Label(
+            self.app, text="", padding=(8, 2), bootstyle="inverse-secondary"
+        )
+
+    # ---- redraw --------------------------------------------------------------------
+
+    def on_model_changed(self, what: str, detail: object) -> None:
+        """Redraw what the model says changed."""
+        if what == "rooms":
+            self.draw_rooms()
+        elif what == "presence":
+            self.draw_people()
+        elif what == "conversation" and detail == self.model.selected:
+            self.draw_conversation(keep_position=self._loading_older)
+            self._loading_older = False
+        elif what in ("connection", "notice"):
+            self.draw_status()
+
+    def draw_all(self) -> None:
+        """Redraw everything (after login)."""
+        self.me_label.configure(text=self.model.me or "")
+        self.my_status.set(str(self.model.my_status))
+        self.draw_rooms()
+        self.draw_people()
+        self.draw_conversation()
+        self.draw_status()
+
+    def draw_rooms(self) -> None:
+        """The rooms and direct conversations with their badges."""
+        selected = self.model.selected
+        self.room_list.delete(*self.room_list.get_children())
+        for room in self.model.rooms.values():
+            iid = f"room:{room.name}"
+            self.room_list.insert(
+                "", "end", iid=iid, text=f"# {room.name}", values=(self.model.room_badge(room),)
+            )
+        self.direct_list.delete(*self.direct_list.get_children())
+        for conversation in self.model.direct_conversations():
+            badge = str(conversation.unread) if conversation.unread else ""
+            self.direct_list.insert(
+                "",
+                "end",
+                iid=f"dm:{conversation.key.name}",
+                text=f"@ {conversation.key.name}",
+                values=(badge,),
+            )
+        if selected is not None:
+            target = self.room_list if selected.kind == "room" else self.direct_list
+            iid = f"{selected.kind}:{selected.name}"
+            if target.exists(iid) and target.selection() != (iid,):
+                target.selection_set(iid)
+
+    def draw_people(self) -> None:
+        """Who is online."""
+        self.people_list.delete(*self.people_list.get_children())
+        for login, status in self.model.online_users():
+            self.people_list.insert(
+                "",
+                "end",
+                iid=f"user:{login}",
+                text=login,
+                values=(f"{STATUS_DOTS[status]} {status}",),
+            )
+
+    def draw_conversation(self, keep_position: bool = False) -> None:
+        """The selected conversation (or the invitation to join its room)."""
+        key = self.model.selected
+        if key is None:
+            return
+        self.title.configure(text=str(key))
+        self.join_button.pack_forget()
+        room = self.model.rooms.get(key.name) if key.kind == "room" else None
+        if room is not None and not room.member:
+            text = _("Request access") if str(room.access) == "approval" else _("Join")
+            if room.pending:
+                text = _("Request pending…")
+            self.join_button.configure(text=text, state="disabled" if room.pending else "normal")
+            self.join_button.pack(side="right")
+        self.message_view.show(self.model.timeline(key), keep_position=keep_position)
+
+    def draw_status(self) -> None:
+        """Connection state and the last notice."""
+        notice = self.model.notices[-1] if self.model.notices else ""
+        state = {"online": _("connected"), "connecting": _("connecting…")}.get(
+            self.model.connection, self.model.connection
+        )
+        self.status_bar.configure(text=f"● {state}    {notice}")
+
+    # ---- actions ---------------------------------------------------------------------
+
+    def _room_clicked(self, _event: object) -> None:
+        selection = self.room_list.selection()
+        if selection:
+            self.app.open_conversation(ConversationKey.room(selection[0].split(":", 1)[1]))
+
+    def _direct_clicked(self, _event: object) -> None:
+        selection = self.direct_list.selection()
+        if selection:
+            self.app.open_conversation(ConversationKey.direct(selection[0].split(":", 1)[1]))
+
+    def _person_clicked(self, _event: object) -> None:
+        selection = self.people_list.selection()
+        if selection:
+            login = selection[0].split(":", 1)[1]
+            if login != self.model.me:
+                self.app.open_conversation(ConversationKey.direct(login))
+
+    def _join_selected(self) -> None:
+        key = self.model.selected
+        if key is not None and key.kind == "room":
+            self.app.session.join(key.name)
+
+    def _load_older(self) -> None:
+        key = self.model.selected
+        if key is None or self._loading_older:
+            return
+        conversation = self.model.conversations.get(key)
+        if (
+            conversation
+            and conversation.loaded
+            and conversation.more_history
+            and conversation.oldest_id
+        ):
+            self._loading_older = True
+            self.app.session.history(key, conversation.oldest_id)
+
+    def _count(self) -> None:
+        length = len(self.input.get("1.0", "end-1c"))
+        self.counter.configure(
+            text=f"{length} / {DEFAULT_MAX_TEXT}",
+            bootstyle="danger" if length > DEFAULT_MAX_TEXT else "secondary",
+        )
+
+    def _enter(self, event: tk.Event[Any]) -> str:
+        self.send_message()
+        return "break"  # no newline in the box
+
+    def send_message(self) -> None:
+        """Send what is in the input box to the selected conversation."""
+        key = self.model.selected
+        text = self.input.get("1.0", "end-1c").strip()
+        if key is None or not text:
+            return
+        if len(text) > DEFAULT_MAX_TEXT:
+            self.model.notice(_("A message has at most 4000 characters."))
+            return
+        nonce = uuid.uuid4().hex
+        self.model.queue_outgoing(key, text, nonce)
+        self.app.session.send(key, text, nonce)
+        self.input.delete("1.0", "end")
+        self._count()
