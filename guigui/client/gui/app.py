@@ -120,7 +120,11 @@ class ClientApp(ttk.App):
         self.model.listeners.clear()
         self.screen = None
         self._build_screens()
-        self.show_login()
+        if self.model.me is not None:  # logged in: stay in the chat
+            self._show(self.main_window)
+            self.main_window.draw_all()
+        else:
+            self.show_login()
 
     # ---- the update pump ---------------------------------------------------------------
 

@@ -19,8 +19,29 @@ from guigui.common.protocol import DEFAULT_MAX_TEXT, Status
 if TYPE_CHECKING:
     from guigui.client.gui.app import ClientApp
 
-STATUS_DOTS = {Status.ONLINE: "🟢", Status.AWAY: "🟡", Status.BUSY: "🔴", Status.OFFLINE: "⚪"}
-EMOJI_FONT = ("Symbola", "DejaVu Sans")
+STATUS_COLORS = {
+    Status.ONLINE: "#198754",
+    Status.AWAY: "#fd7e14",
+    Status.BUSY: "#dc3545",
+    Status.OFFLINE: "#888888",
+}
+TEXT_COLORS = {"light": ("#ffffff", "#212529"), "dark": ("#2b3035", "#e9ecef")}
+"""Background and text colours of the message view and the input box, per theme."""
+
+
+def _fill(tree: ttk.Treeview, rows: list[tuple[str, str, str]]) -> None:
+    """Make a one-column tree show ``(iid, text, value)`` rows, changing only what differs."""
+    wanted = [iid for iid, _text, _value in rows]
+    for iid in tree.get_children():
+        if iid not in wanted:
+            tree.delete(iid)
+    for index, (iid, text, value) in enumerate(rows):
+        if tree.exists(iid):
+            tree.item(iid, text=text, values=(value,))
+            if tree.index(iid) != index:
+                tree.move(iid, "", index)
+        else:
+            tree.insert("", index, iid=iid, text=text, values=(value,))
 
 
 class MessageView(ttk.Frame):
@@ -145,6 +166,8 @@ class MainWindow(ttk.Frame):
         self.people_list.column("status", width=70, anchor="e")
         self.people_list.pack(fill="both", expand=True)
         self.people_list.bind("<<TreeviewSelect>>", self._person_clicked)
+        for status, color in STATUS_COLORS.items():
+            self.people_list.tag_configure(str(status), foreground=color)
         ttk.Button(
             side, text=_("Log out"), bootstyle="secondary-link", command=self.app.log_out
         ).pack(anchor="w")
@@ -163,7 +186,18 @@ class MainWindow(ttk.Frame):
         self.message_view.pack(fill="both", expand=True, pady=(6, 6))
         composer = ttk.Frame(middle)
         composer.pack(fill="x")
-        self.input = tk.Text(composer, height=3, wrap="word", relief="solid", borderwidth=1)
+        background, foreground = TEXT_COLORS[self.app.settings.theme]
+        self.message_view.text.configure(background=background, foreground=foreground)
+        self.input = tk.Text(
+            composer,
+            height=3,
+            wrap="word",
+            relief="solid",
+            borderwidth=1,
+            background=background,
+            foreground=foreground,
+            insertbackground=foreground,
+        )
         self.input.pack(side="left", fill="x", expand=True)
         self.input.bind("<Return>", self._enter)
         self.input.bind("<KP_Enter>", self._enter)
@@ -182,9 +216,7 @@ class MainWindow(ttk.Frame):
         self.counter.pack()
 
     def _build_status_bar(self) -> None:
-        self.status_bar = ttk.Label(
-            self.app, text="", padding=(8, 2), bootstyle="inverse-secondary"
-        )
+        self.status_bar = ttk.Label(self.app, text="", padding=(8, 3), bootstyle="secondary")
 
     # ---- redraw --------------------------------------------------------------------
 
@@ -210,41 +242,32 @@ class MainWindow(ttk.Frame):
         self.draw_status()
 
     def draw_rooms(self) -> None:
-        """The rooms and direct conversations with their badges."""
+        """The rooms and direct conversations with their badges (rows updated in place)."""
+        rooms = [
+            (f"room:{room.name}", f"# {room.name}", self.model.room_badge(room))
+            for room in self.model.rooms.values()
+        ]
+        _fill(self.room_list, rooms)
+        directs = [
+            (f"dm:{c.key.name}", f"@ {c.key.name}", str(c.unread) if c.unread else "")
+            for c in self.model.direct_conversations()
+        ]
+        _fill(self.direct_list, directs)
         selected = self.model.selected
-        self.room_list.delete(*self.room_list.get_children())
-        for room in self.model.rooms.values():
-            iid = f"room:{room.name}"
-            self.room_list.insert(
-                "", "end", iid=iid, text=f"# {room.name}", values=(self.model.room_badge(room),)
-            )
-        self.direct_list.delete(*self.direct_list.get_children())
-        for conversation in self.model.direct_conversations():
-            badge = str(conversation.unread) if conversation.unread else ""
-            self.direct_list.insert(
-                "",
-                "end",
-                iid=f"dm:{conversation.key.name}",
-                text=f"@ {conversation.key.name}",
-                values=(badge,),
-            )
-        if selected is not None:
-            target = self.room_list if selected.kind == "room" else self.direct_list
-            iid = f"{selected.kind}:{selected.name}"
-            if target.exists(iid) and target.selection() != (iid,):
-                target.selection_set(iid)
+        for tree in (self.room_list, self.direct_list):
+            iid = f"{selected.kind}:{selected.name}" if selected else ""
+            wanted = (iid,) if tree.exists(iid) else ()
+            if tree.selection() != wanted:
+                tree.selection_set(wanted)
 
     def draw_people(self) -> None:
-        """Who is online."""
-        self.people_list.delete(*self.people_list.get_children())
-        for login, status in self.model.online_users():
-            self.people_list.insert(
-                "",
-                "end",
-                iid=f"user:{login}",
-                text=login,
-                values=(f"{STATUS_DOTS[status]} {status}",),
-            )
+        """Who is online, each coloured by status."""
+        online = self.model.online_users()
+        _fill(
+            self.people_list, [(f"user:{login}", login, f"● {status}") for login, status in online]
+        )
+        for login, status in online:
+            self.people_list.item(f"user:{login}", tags=(str(status),))
 
     def draw_conversation(self, keep_position: bool = False) -> None:
         """The selected conversation (or the invitation to join its room)."""
@@ -272,22 +295,27 @@ class MainWindow(ttk.Frame):
 
     # ---- actions ---------------------------------------------------------------------
 
+    def _open(self, key: ConversationKey) -> None:
+        # Selecting a row programmatically fires the same event: ignore what is already open.
+        if key != self.model.selected:
+            self.app.open_conversation(key)
+
     def _room_clicked(self, _event: object) -> None:
         selection = self.room_list.selection()
         if selection:
-            self.app.open_conversation(ConversationKey.room(selection[0].split(":", 1)[1]))
+            self._open(ConversationKey.room(selection[0].split(":", 1)[1]))
 
     def _direct_clicked(self, _event: object) -> None:
         selection = self.direct_list.selection()
         if selection:
-            self.app.open_conversation(ConversationKey.direct(selection[0].split(":", 1)[1]))
+            self._open(ConversationKey.direct(selection[0].split(":", 1)[1]))
 
     def _person_clicked(self, _event: object) -> None:
         selection = self.people_list.selection()
         if selection:
             login = selection[0].split(":", 1)[1]
             if login != self.model.me:
-                self.app.open_conversation(ConversationKey.direct(login))
+                self._open(ConversationKey.direct(login))
 
     def _join_selected(self) -> None:
         key = self.model.selected
