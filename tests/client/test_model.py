@@ -1,0 +1,132 @@
+"""What the client shows, without a display: ChatModel alone."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from guigui.client.model import ChatModel, ConversationKey, DaySeparator, TimelineMessage, mentions
+from guigui.common.objects import ChatMessage, Presence, Room
+from guigui.common.protocol import RoomAccess, Status
+
+GENERAL, BLABLA = ConversationKey.room("Général"), ConversationKey.room("Blabla")
+ROOMS = [
+    Room("Général", RoomAccess.OPEN, True, False),
+    Room("Blabla", RoomAccess.ON_REQUEST, True, False),
+    Room("Informatique", RoomAccess.APPROVAL, False, False),
+    Room("Marketing", RoomAccess.APPROVAL, False, True),
+]
+
+
+def ms(year: int, month: int, day: int, hour: int = 12) -> int:
+    return int(datetime(year, month, day, hour).timestamp() * 1000)
+
+
+def model() -> tuple[ChatModel, list[tuple[str, object]]]:
+    chat = ChatModel()
+    changes: list[tuple[str, object]] = []
+    chat.listeners.append(lambda what, detail: changes.append((what, detail)))
+    chat.start_session(
+        "alice", ROOMS, [Presence("alice", Status.ONLINE), Presence("bob", Status.AWAY)]
+    )
+    return chat, changes
+
+
+def say(message_id: int, text: str, sender: str = "bob", room: str | None = "Général",
+        to: str | None = None, ts: int | None = None) -> ChatMessage:  # fmt: skip
+    return ChatMessage(message_id, room, sender, to, text, ts or ms(2026, 11, 24))
+
+
+def test_session_selects_the_arrival_room_and_lists_presence() -> None:
+    chat, _ = model()
+    assert chat.selected == GENERAL
+    assert chat.online_users() == [("alice", Status.ONLINE), ("bob", Status.AWAY)]
+
+
+def test_room_badges() -> None:
+    chat, _ = model()
+    badges = {room.name: chat.room_badge(room) for room in chat.rooms.values()}
+    assert badges == {"Général": "", "Blabla": "", "Informatique": "🔒", "Marketing": "pending"}
+
+
+def test_unread_counts_and_mentions_outside_the_selected_room() -> None:
+    chat, _ = model()
+    assert chat.receive(say(1, "hello", room="Blabla")) is False
+    assert chat.receive(say(2, "@alice look", room="Blabla")) is True
+    conversation = chat.conversation(BLABLA)
+    assert (conversation.unread, conversation.mentioned) == (2, True)
+    assert chat.room_badge(chat.rooms["Blabla"]) == "@ 2"
+    chat.select(BLABLA)
+    assert (conversation.unread, conversation.mentioned) == (0, False)
+    assert chat.receive(say(3, "in view", room="Blabla")) is False
+    assert conversation.unread == 0
+
+
+def test_direct_messages_notify_and_are_keyed_by_the_other_user() -> None:
+    chat, _ = model()
+    assert chat.receive(say(1, "psst", room=None, to="alice")) is True
+    assert chat.receive(say(2, "mine", sender="alice", room=None, to="bob")) is False
+    [direct] = chat.direct_conversations()
+    assert direct.key == ConversationKey.direct("bob") and [m.id for m in direct.messages] == [1, 2]
+    assert direct.unread == 1
+
+
+def test_duplicates_are_ignored_and_order_is_by_id() -> None:
+    chat, _ = model()
+    chat.receive(say(5, "five"))
+    chat.add_history(
+        GENERAL, [say(3, "three"), say(4, "four"), say(5, "five")], more=True, older=True
+    )
+    assert [m.id for m in chat.conversation(GENERAL).messages] == [3, 4, 5]
+    assert chat.conversation(GENERAL).oldest_id == 3 and chat.conversation(GENERAL).more_history
+
+
+def test_pending_messages_until_acknowledged_or_refused() -> None:
+    chat, _ = model()
+    chat.queue_outgoing(GENERAL, "on its way", "n1")
+    chat.queue_outgoing(GENERAL, "too long", "n2")
+    first = chat.timeline(GENERAL)[1]
+    assert isinstance(first, TimelineMessage) and first.pending and first.mine
+    chat.refused("n2", "a message has at most 4000 characters")
+    timeline = chat.timeline(GENERAL)
+    assert isinstance(timeline[-1], TimelineMessage) and timeline[-1].error
+    chat.acknowledged("n1", say(9, "on its way", sender="alice"))
+    texts = [(i.text, i.pending) for i in chat.timeline(GENERAL) if isinstance(i, TimelineMessage)]
+    assert texts == [("on its way", False), ("too long", True)]
+
+
+def test_timeline_has_day_separators() -> None:
+    chat, _ = model()
+    chat.receive(say(1, "monday", ts=ms(2026, 11, 23)))
+    chat.receive(say(2, "tuesday", ts=ms(2026, 11, 24, 9)))
+    chat.receive(say(3, "tuesday again", ts=ms(2026, 11, 24, 10)))
+    kinds = [type(item).__name__ for item in chat.timeline(GENERAL)]
+    assert kinds == [
+        "DaySeparator",
+        "TimelineMessage",
+        "DaySeparator",
+        "TimelineMessage",
+        "TimelineMessage",
+    ]
+    first = chat.timeline(GENERAL)[0]
+    assert isinstance(first, DaySeparator) and first.day.day == 23
+
+
+def test_access_decisions_and_presence() -> None:
+    chat, changes = model()
+    chat.room_pending("Informatique")
+    assert chat.room_badge(chat.rooms["Informatique"]) == "pending"
+    chat.access_decided("Informatique", True)
+    assert (
+        chat.rooms["Informatique"].member
+        and ConversationKey.room("Informatique") in chat.conversations
+    )
+    chat.set_presence(Presence("bob", Status.OFFLINE))
+    assert "bob" not in chat.online
+    assert ("presence", None) in changes and ("rooms", None) in changes
+
+
+def test_mentions_are_whole_words() -> None:
+    assert mentions("hi @Alice!", "alice")
+    assert mentions("alice, look", "alice")
+    assert not mentions("malice aforethought", "alice")
+    assert not mentions("alice_b", "alice")
