@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DATA_DIR ?= data
 ARGS ?=
 
-.PHONY: run test lint typecheck unit bench-store clean
+.PHONY: run client install-desktop test lint typecheck unit bench-store clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,9 +17,22 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-## make run: start the server on the embedded SQLite store (data in ./data).
+## make run: the server on the embedded SQLite store (data in ./data), with its admin
+## panel and one client window beside it where there is a display (a console otherwise).
 run: $(STAMP)
+	@if [ -n "$$DISPLAY" ]; then $(BIN)/python run_client.py & fi; \
 	$(BIN)/python run_server.py --data-dir $(DATA_DIR) $(ARGS)
+
+## make client: one desktop client window.
+client: $(STAMP)
+	$(BIN)/python run_client.py
+
+## make install-desktop: a "GuiGui Chat" launcher in the desktop's applications menu.
+install-desktop: $(STAMP)
+	mkdir -p $(HOME)/.local/share/applications
+	sed -e "s|@PYTHON@|$(abspath $(BIN))/python|" -e "s|@ROOT@|$(CURDIR)|g" \
+		packaging/guigui-chat.desktop.in > $(HOME)/.local/share/applications/guigui-chat.desktop
+	@echo "installed $(HOME)/.local/share/applications/guigui-chat.desktop"
 
 ## make test: ruff, mypy, then the whole test suite.
 test: lint typecheck unit

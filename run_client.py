@@ -1,9 +1,9 @@
-"""Start a GuiGui Chat client: ``python run_client.py --help``.
+"""Start the GuiGui Chat desktop client (double-click, or ``python run_client.py``).
 
-For now this is the command-line client (``guigui.client.cli``).
+The command-line client is ``python -m guigui.client.cli``.
 """
 
-from guigui.client.cli import main
+from guigui.client.gui.app import main
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    main()

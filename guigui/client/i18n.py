@@ -53,7 +53,8 @@ def parse_po(text: str) -> dict[str, str]:
 
 
 def compile_mo(catalog: dict[str, str]) -> bytes:
-    """The GNU .mo bytes of a catalog (the format ``gettext`` reads)."""
+    """The GNU .mo bytes of a catalog (the format ``gettext`` reads), in UTF-8."""
+    catalog = {"": "Content-Type: text/plain; charset=UTF-8\n", **catalog}
     keys = sorted(catalog)
     ids = b"".join(k.encode() + b"\0" for k in keys)
     strs = b"".join(catalog[k].encode() + b"\0" for k in keys)

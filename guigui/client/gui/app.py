@@ -49,7 +49,7 @@ ERRORS_IN_WORDS = {
 def _until(ms: Any) -> str:
     if not ms:
         return _("for good")
-    return _("until") + f" {datetime.fromtimestamp(int(ms) / 1000):%d/%m %H:%M}"
+    return _("until {when}").format(when=f"{datetime.fromtimestamp(int(ms) / 1000):%d/%m %H:%M}")
 
 
 class ClientApp(ttk.App):
@@ -205,12 +205,12 @@ class ClientApp(ttk.App):
     def _on_joined(self, room: dict[str, Any]) -> None:
         joined = Room.from_json(room)
         self.model.room_joined(joined)
-        self.model.notice(_("You joined") + f" {joined.name}.")
+        self.model.notice(_("You joined {room}.").format(room=joined.name))
         self.open_conversation(ConversationKey.room(joined.name))
 
     def _on_pending(self, name: str, request_id: Any) -> None:
         self.model.room_pending(name)
-        self.model.notice(_("Your request to join") + f" {name} " + _("waits for an admin."))
+        self.model.notice(_("Your request to join {room} waits for an admin.").format(room=name))
         self.main_window.draw_conversation()
 
     def _on_logged_out(self) -> None:
@@ -231,7 +231,7 @@ class ClientApp(ttk.App):
         elif isinstance(event, AccessDecision):
             model.access_decided(event.room, event.granted)
             verdict = _("granted") if event.granted else _("refused")
-            model.notice(_("Access to") + f" {event.room} {verdict}.")
+            model.notice(_("Access to {room}: {verdict}.").format(room=event.room, verdict=verdict))
             if model.selected == ConversationKey.room(event.room):
                 self.open_conversation(model.selected)
         elif isinstance(event, RoomUpdate):
@@ -240,11 +240,14 @@ class ClientApp(ttk.App):
             )
         elif isinstance(event, Sanctioned):
             what = _("banned") if str(event.kind) == "ban" else _("kicked")
-            text = _("You have been") + f" {what} {_until(event.until)}: {event.reason or '-'}"
+            text = _("You have been {what} {until}: {reason}").format(
+                what=what, until=_until(event.until), reason=event.reason or "-"
+            )
             model.notice(text)
             ttk.Messagebox.show_warning(text, title="GuiGui Chat", parent=self)
         elif isinstance(event, Shutdown):
-            model.notice(_("The server stops in") + f" {event.in_seconds} s: {event.reason}")
+            stopping = _("The server stops in {seconds} s: {reason}")
+            model.notice(stopping.format(seconds=event.in_seconds, reason=event.reason))
 
     # ---- actions --------------------------------------------------------------------------
 

@@ -96,7 +96,12 @@ class MessageView(ttk.Frame):
                 body_tags = tags + (("pending",) if item.pending else ())
                 suffix = ""
                 if item.pending:
-                    suffix = f"  ({_('not sent: ') + item.error if item.error else _('sending…')})"
+                    state = (
+                        _("not sent: {reason}").format(reason=item.error)
+                        if item.error
+                        else _("sending…")
+                    )
+                    suffix = f"  ({state})"
                     body_tags += ("error",) if item.error else ()
                 self.text.insert("end", f": {item.text}{suffix}\n", body_tags)
                 line = f"{item.clock} {item.sender}: {item.text}{suffix}"

@@ -1,0 +1,57 @@
+"""French and English: every string the client translates has its French."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from guigui.client import i18n
+from guigui.client.gui.app import ERRORS_IN_WORDS
+from guigui.client.i18n import _, compile_mo, parse_po, set_language
+
+GUI = Path(i18n.__file__).parent / "gui"
+
+
+@pytest.fixture(autouse=True)
+def back_to_english() -> Iterator[None]:
+    yield
+    set_language("en")
+
+
+def test_french_is_used_when_chosen() -> None:
+    assert set_language("fr") == "fr"
+    assert _("Rooms") == "Salons"
+    assert _("You joined {room}.").format(room="Blabla") == "Vous avez rejoint Blabla."
+    assert set_language("en") == "en"
+    assert _("Rooms") == "Rooms"
+
+
+def test_the_system_locale_decides_in_auto(monkeypatch: pytest.MonkeyPatch) -> None:
+    for variable in ("LC_ALL", "LC_MESSAGES", "LANGUAGE"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("LANG", "fr_FR.UTF-8")
+    assert set_language("auto") == "fr"
+    monkeypatch.setenv("LANG", "en_GB.UTF-8")
+    assert set_language("auto") == "en"
+
+
+def test_every_translated_string_of_the_gui_has_its_french() -> None:
+    catalog = parse_po((i18n.LOCALE_DIR / "fr.po").read_text(encoding="utf-8"))
+    used = set()
+    for path in GUI.glob("*.py"):
+        used |= set(re.findall(r'_\("((?:[^"\\]|\\.)+)"\)', path.read_text(encoding="utf-8")))
+    used |= set(ERRORS_IN_WORDS.values())
+    missing = sorted(used - set(catalog))
+    assert missing == []
+
+
+def test_compiled_catalog_round_trips() -> None:
+    import gettext
+    import io
+
+    translations = gettext.GNUTranslations(io.BytesIO(compile_mo({"a": "b", "Été": "Summer"})))
+    assert translations.gettext("a") == "b" and translations.gettext("Été") == "Summer"
+    assert translations.gettext("unknown") == "unknown"
