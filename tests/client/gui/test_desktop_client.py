@@ -8,6 +8,7 @@ one application window per process.
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -62,6 +63,8 @@ def app(display: str, running_server: RunningServer) -> Iterator[ClientApp]:
     client = ClientApp(settings, save_settings=False)
     yield client
     client.quit_app()
+    del client
+    gc.collect()  # Tk objects must die in this (the Tk) thread, not in a later GC elsewhere
 
 
 def other_user(running: RunningServer, login: str) -> ChatConnection:

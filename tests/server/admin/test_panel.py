@@ -6,6 +6,7 @@ rows, invoking buttons) and saves screenshots for docs/ADMIN.md.
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -45,6 +46,8 @@ def panel(display: str, running_server: RunningServer) -> Iterator[object]:
     window = AdminPanel(server, AdminAPI(server))
     yield window
     window.destroy()
+    del window
+    gc.collect()  # Tk objects must die in this (the Tk) thread, not in a later GC elsewhere
     logging.getLogger("guigui").setLevel(logging.NOTSET)
 
 
