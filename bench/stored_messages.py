@@ -55,7 +55,7 @@ def start_server(url: str, log_path: Path) -> tuple[subprocess.Popen[bytes], int
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [sys.executable, str(ROOT / "run_server.py"), "--port", "0", "--db", url,
-             "--bcrypt-cost", str(BCRYPT_COST)],
+             "--bcrypt-cost", str(BCRYPT_COST), "--message-rate", "0", "--headless"],
             stderr=log,
             cwd=ROOT,
         )  # fmt: skip

@@ -48,6 +48,11 @@ def make_test_config(database_url: str, **overrides: object) -> ServerConfig:
         host="127.0.0.1",
         port=0,
         bcrypt_cost=TEST_BCRYPT_COST,
+        # Every test client comes from 127.0.0.1 and many send fast: the per-IP and
+        # per-connection limits are off here, and on in the tests of the limits.
+        message_rate=0,
+        registrations_per_ip_per_hour=0,
+        max_connections_per_ip=0,
     )
     return dataclasses.replace(config, **overrides)  # type: ignore[arg-type]
 

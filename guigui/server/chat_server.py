@@ -14,9 +14,11 @@ themselves are handled in ``guigui.server.handlers``.
 from __future__ import annotations
 
 import logging
+import math
 import socket
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -34,6 +36,7 @@ from guigui.server.clock import now_ms
 from guigui.server.config import ServerConfig
 from guigui.server.connection import Connection, Phase
 from guigui.server.core.accounts import UserDirectory
+from guigui.server.core.limits import FailureThrottle, SlidingWindow
 from guigui.server.core.presence import PresenceBook
 from guigui.server.core.rooms import RoomDirectory
 from guigui.server.core.sanctions import SanctionBook, sanction_error
@@ -42,6 +45,7 @@ from guigui.server.handlers import RequestHandler, build_handlers
 from guigui.server.loop import EventLoop
 from guigui.server.sessions import SessionRegistry
 from guigui.server.store import Snapshot, Store, StoredMessage, StoreError, open_store
+from guigui.server.tls import tls_server_context
 from guigui.server.workers import Outcome, PasswordHasher, StoreWorker
 
 log = logging.getLogger(__name__)
@@ -96,6 +100,15 @@ class ChatServer:
         self.started_at = time.time()
         self.stopping = False
         self.hashes_in_flight = 0
+        self.ip_connections: Counter[str] = Counter()
+        self.account_failures = FailureThrottle(
+            config.login_free_failures, config.login_first_lock, config.login_max_lock
+        )
+        self.ip_failures = FailureThrottle(
+            config.login_free_failures * 4, config.login_first_lock, config.login_max_lock
+        )
+        self.registrations = SlidingWindow(config.registrations_per_ip_per_hour, 3600.0)
+        self.tls_context = tls_server_context(config) if config.tls_cert else None
         self._last_message_id = 0
         self._handlers: dict[type, RequestHandler] = build_handlers(self)
         self._listener: _Listener | None = None
@@ -184,18 +197,43 @@ class ChatServer:
             return
         client.setblocking(False)
         client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if self.tls_context is not None:  # the handshake runs in the loop, without blocking
+            client = self.tls_context.wrap_socket(
+                client, server_side=True, do_handshake_on_connect=False
+            )
         connection = Connection(self, client, address)
         self.connections.add(connection)
+        self.ip_connections[connection.ip] += 1
         self.loop.add_reader(client, connection)
         ban = self.sanctions.blocking(None, connection.ip, now_ms())
+        limit = self.config.max_connections_per_ip
         if ban is not None and ban.kind is SanctionKind.BAN:
             log.info("%s: refused at connect (banned IP)", connection.peer)
             self.reject(connection, sanction_error(ban, fatal=True), None)
+        elif limit and self.ip_connections[connection.ip] > limit:
+            error = self.rate_limited(
+                f"more than {limit} connections from this IP", 10.0, connection
+            )
+            error.fatal = True
+            self.reject(connection, error, None)
+
+    def rate_limited(self, what: str, wait: float, connection: Connection) -> ProtocolError:
+        """The ``rate_limited`` error for a tripped limit, logged."""
+        log.warning("%s: rate limited: %s (retry in %.1f s)", connection.peer, what, wait)
+        return ProtocolError(
+            ErrorCode.RATE_LIMITED,
+            f"too many requests: {what}; try again in {wait:.0f} s",
+            retry_after_ms=max(1, math.ceil(wait * 1000)),
+        )
 
     def connection_closed(self, connection: Connection) -> None:
         """Forget a closed connection (called by ``Connection.close``)."""
         self.end_session(connection)
-        self.connections.discard(connection)
+        if connection in self.connections:
+            self.connections.discard(connection)
+            self.ip_connections[connection.ip] -= 1
+            if self.ip_connections[connection.ip] <= 0:
+                del self.ip_connections[connection.ip]
         self.pending_output.discard(connection)
 
     def _flush_pending_output(self) -> None:
@@ -330,15 +368,23 @@ class ChatServer:
     # ---- heartbeats ----------------------------------------------------------
 
     def _sweep_interval(self) -> float:
-        return min(1.0, self.config.heartbeat / 4)
+        return min(1.0, self.config.heartbeat / 4, self.config.hello_timeout / 4)
 
     def _heartbeat_sweep(self) -> None:
-        """PING the silent, close the silent for too long (PROTOCOL.md, PING)."""
+        """PING the silent, close the silent for too long, and those that never said HELLO."""
         now = time.monotonic()
         heartbeat = self.config.heartbeat
         for connection in list(self.connections):
             silence = now - connection.last_heard
-            if silence >= 3 * heartbeat:
+            if (
+                connection.phase is Phase.NEW
+                and now - connection.opened >= self.config.hello_timeout
+            ):
+                log.warning(
+                    "%s: closed, no HELLO within %.0f s", connection.peer, self.config.hello_timeout
+                )
+                connection.close("no HELLO in time")
+            elif silence >= 3 * heartbeat:
                 connection.close(f"silent for {silence:.0f} s")
             elif silence >= heartbeat and not connection.ping_outstanding:
                 connection.ping_outstanding = True

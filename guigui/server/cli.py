@@ -26,6 +26,7 @@ from guigui.server.clock import now_ms
 from guigui.server.config import DEFAULT_BCRYPT_COST, ServerConfig, default_data_dir
 from guigui.server.store import DuplicateKey, StoreError, default_database_url, open_store
 from guigui.server.store.provisioning import DEFAULT_APP_HOSTS, init_database
+from guigui.server.tls import generate_self_signed
 from guigui.server.workers import hash_password
 
 log = logging.getLogger("guigui.server")
@@ -66,6 +67,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--heartbeat", type=float, default=None, help="seconds of silence before a PING"
     )
     parser.add_argument(
+        "--message-rate",
+        type=float,
+        default=None,
+        help="messages per second per connection (default 10; 0: no limit)",
+    )
+    parser.add_argument(
+        "--max-connections-per-ip", type=int, default=None, help="default 64; 0: no limit"
+    )
+    parser.add_argument("--tls-cert", help="PEM certificate: clients must then use TLS")
+    parser.add_argument("--tls-key", help="PEM private key of --tls-cert")
+    parser.add_argument(
         "--headless",
         action="store_true",
         help="no admin window: the admin console reads commands on standard input",
@@ -77,6 +89,14 @@ def build_parser() -> argparse.ArgumentParser:
     admin.add_argument("login")
     admin.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    cert = commands.add_parser(
+        "gen-cert", help="make a self-signed TLS certificate for the server (for a LAN)"
+    )
+    cert.add_argument("--cert", type=Path, default=Path("data/server.crt"))
+    cert.add_argument("--key", type=Path, default=Path("data/server.key"))
+    cert.add_argument(
+        "names", nargs="*", default=["localhost", "127.0.0.1"], help="host names and IPs"
     )
     init = commands.add_parser(
         "init-db",
@@ -116,6 +136,10 @@ def main(argv: list[str] | None = None) -> int:
             return create_admin(args)
         if args.command == "init-db":
             return init_db(args)
+        if args.command == "gen-cert":
+            print(f"fingerprint (SHA-256): {generate_self_signed(args.cert, args.key, args.names)}")
+            print(f"start with: --tls-cert {args.cert} --tls-key {args.key}")
+            return 0
         return serve(args)
     except (StoreError, ValueError, OSError, pymysql.err.MySQLError) as error:
         log.error("%s", error)
@@ -131,6 +155,12 @@ def serve(args: argparse.Namespace) -> int:
         config = dataclasses.replace(config, port=args.port)
     if args.heartbeat is not None:
         config = dataclasses.replace(config, heartbeat=args.heartbeat)
+    if args.message_rate is not None:
+        config = dataclasses.replace(config, message_rate=args.message_rate)
+    if args.max_connections_per_ip is not None:
+        config = dataclasses.replace(config, max_connections_per_ip=args.max_connections_per_ip)
+    if args.tls_cert:
+        config = dataclasses.replace(config, tls_cert=args.tls_cert, tls_key=args.tls_key)
     if config.bcrypt_cost < DEFAULT_BCRYPT_COST:
         log.warning("bcrypt cost lowered to %d: for tests and benchmarks only", config.bcrypt_cost)
     server = ChatServer(config)

@@ -36,6 +36,26 @@ class ServerConfig:
     stop_timeout: float = 10.0
     """Seconds a clean stop waits for pending work (stores, flushes) before closing anyway."""
 
+    # ---- protections (see docs/SECURITY.md) -----------------------------------
+    hello_timeout: float = 10.0
+    """A connection that has not completed HELLO (and TLS) within this is closed (slowloris)."""
+    max_connections_per_ip: int = 64
+    """Open connections allowed from one IP address (0: no limit)."""
+    login_free_failures: int = 5
+    """Failed logins allowed per account before it is locked for a while (per IP: 4 times more)."""
+    login_first_lock: float = 2.0
+    """Seconds of the first lock; each further failure doubles it."""
+    login_max_lock: float = 300.0
+    registrations_per_ip_per_hour: int = 20
+    """Accounts one IP may create per hour (0: no limit)."""
+    message_rate: float = 10.0
+    """Messages (SAY, DIRECT) per second per connection, on average (0: no limit)."""
+    message_burst: int = 30
+    """Messages a connection may send at once before the rate applies."""
+    tls_cert: str | None = None
+    """PEM certificate (chain): with ``tls_key``, clients must speak TLS."""
+    tls_key: str | None = None
+
 
 def default_data_dir() -> Path:
     """Where the embedded database lives unless told otherwise: ``./data``."""

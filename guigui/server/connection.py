@@ -24,12 +24,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import socket
+import ssl
 import time
 from enum import Enum
 from typing import TYPE_CHECKING
 
 from guigui.common.codec import FrameDecoder
 from guigui.common.errors import ProtocolError
+from guigui.server.core.limits import TokenBucket
 from guigui.server.loop import EventLoop, TimerHandle
 
 if TYPE_CHECKING:
@@ -68,7 +70,11 @@ class Connection:
         self.output = bytearray()
         self.phase = Phase.NEW
         self.connected_at = time.time()
+        self.opened = time.monotonic()
         self.last_heard = time.monotonic()
+        self.message_bucket = TokenBucket(server.config.message_rate, server.config.message_burst)
+        self.handshaking = isinstance(sock, ssl.SSLSocket)
+        """A TLS connection reads nothing until its handshake is done."""
         self.ping_outstanding = False
         self.protocol_errors = 0
         self.closed = False
@@ -99,9 +105,15 @@ class Connection:
 
     def on_readable(self) -> None:
         """Read what the socket has and dispatch every complete frame."""
+        if self.handshaking:
+            self._handshake()
+            return
         try:
             data = self.sock.recv(READ_CHUNK)
-        except (BlockingIOError, InterruptedError):
+            if self.tls:  # decrypted bytes the selector cannot see: take them now
+                while pending := self.sock.pending():  # type: ignore[attr-defined]
+                    data += self.sock.recv(pending)
+        except (BlockingIOError, InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
             return
         except OSError as error:
             self.close(f"read failed: {error}")
@@ -123,6 +135,30 @@ class Connection:
             if frame is None:
                 break
             self.server.dispatch(self, frame)
+
+    @property
+    def tls(self) -> bool:
+        """Whether the connection is TLS."""
+        return isinstance(self.sock, ssl.SSLSocket)
+
+    def _handshake(self) -> None:
+        """Advance the TLS handshake without blocking; reads begin once it is done."""
+        assert isinstance(self.sock, ssl.SSLSocket)
+        try:
+            self.sock.do_handshake()
+        except ssl.SSLWantReadError:
+            self.loop.set_events(self.sock, self, write=False)
+            return
+        except ssl.SSLWantWriteError:
+            self.loop.set_events(self.sock, self, write=True)
+            return
+        except (ssl.SSLError, OSError) as error:
+            log.warning("%s: TLS handshake failed: %s", self.peer, error)
+            self.close("TLS handshake failed")
+            return
+        self.handshaking = False
+        self._writing = bool(self.output)
+        self.loop.set_events(self.sock, self, write=self._writing)
 
     # ---- writing -------------------------------------------------------------
 
@@ -155,9 +191,11 @@ class Connection:
         if self.too_slow:
             self.close("too slow: output buffer over its cap")
             return
+        if self.handshaking:
+            return  # sent once the handshake is done
         try:
             sent = self.sock.send(self.output) if self.output else 0
-        except (BlockingIOError, InterruptedError):
+        except (BlockingIOError, InterruptedError, ssl.SSLWantWriteError, ssl.SSLWantReadError):
             sent = 0
         except OSError as error:
             self.close(f"write failed: {error}")
@@ -176,7 +214,10 @@ class Connection:
             self._shut_down_writing()
 
     def on_writable(self) -> None:
-        """The kernel can take more of the output buffer."""
+        """The kernel can take more of the output buffer (or the handshake can go on)."""
+        if self.handshaking:
+            self._handshake()
+            return
         self.flush()
 
     # ---- closing -------------------------------------------------------------

@@ -10,6 +10,7 @@ stored the first time: the sender gets that one, and nobody is told twice.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +34,11 @@ class MessagingHandlers(HandlerFamily):
         """Request class to handler."""
         return {Say: self.say, Direct: self.direct, History: self.history}
 
+    def _check_rate(self, connection: Connection) -> None:
+        wait = connection.message_bucket.take(time.monotonic())
+        if wait:
+            raise self.server.rate_limited("too many messages", wait, connection)
+
     def _check_text(self, text: str) -> None:
         max_text = self.server.config.max_text
         if len(text) > max_text:
@@ -55,6 +61,7 @@ class MessagingHandlers(HandlerFamily):
         room = self.server.rooms.require(request.room)
         self.server.rooms.require_member(user.id, room)
         self._check_text(request.text)
+        self._check_rate(connection)
         message = StoredMessage(
             id=self.server.next_message_id(),
             room_id=room.id,
@@ -73,6 +80,7 @@ class MessagingHandlers(HandlerFamily):
         user = self.require_login(connection)
         recipient = self.server.users.require(request.to)
         self._check_text(request.text)
+        self._check_rate(connection)
         message = StoredMessage(
             id=self.server.next_message_id(),
             room_id=None,

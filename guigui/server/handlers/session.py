@@ -8,13 +8,15 @@ is refused with ``banned``/``kicked`` once the password has been checked.
 
 from __future__ import annotations
 
+import logging
+import time
 from typing import TYPE_CHECKING, Any
 
 from guigui import __version__
 from guigui.common.errors import ProtocolError
 from guigui.common.messages import Hello, Login, Logout, Register, Resume, SetStatus
 from guigui.common.protocol import PROTOCOL_VERSION, SETTABLE_STATUSES, ErrorCode, Status
-from guigui.common.validation import validate_registration
+from guigui.common.validation import login_key, validate_registration
 from guigui.server.clock import now_ms
 from guigui.server.connection import Phase
 from guigui.server.core.accounts import TOKEN_LIFETIME_MS, hash_token, new_token, public_user
@@ -25,6 +27,8 @@ from guigui.server.workers import Outcome
 
 if TYPE_CHECKING:
     from guigui.server.connection import Connection
+
+log = logging.getLogger(__name__)
 
 
 class SessionHandlers(HandlerFamily):
@@ -71,6 +75,11 @@ class SessionHandlers(HandlerFamily):
         validate_registration(
             request.login, request.password, request.first_name, request.last_name, request.email
         )
+        wait = self.server.registrations.hit(connection.ip, time.monotonic())
+        if wait:
+            raise self.server.rate_limited(
+                "too many accounts created from this IP", wait, connection
+            )
         users = self.server.users
         users.reserve(request.login, request.email)
         self.server.hashes_in_flight += 1
@@ -139,12 +148,32 @@ class SessionHandlers(HandlerFamily):
 
     def login(self, connection: Connection, request: Login) -> None:
         """Check the password on a worker, then open a session with a new token."""
+        server = self.server
+        account, now = login_key(request.login), time.monotonic()
+        wait = max(
+            server.account_failures.wait(account, now), server.ip_failures.wait(connection.ip, now)
+        )
+        if wait:
+            raise server.rate_limited("too many failed logins", wait, connection)
         self._begin_authentication(connection)
-        user = self.server.users.find(request.login)
-        self.server.hashes_in_flight += 1
+        user = server.users.find(request.login)
+        server.hashes_in_flight += 1
 
         def checked(outcome: Outcome[bool]) -> None:
-            self.server.hashes_in_flight -= 1
+            server.hashes_in_flight -= 1
+            if outcome is True and user is not None:
+                server.account_failures.succeeded(account)
+            elif not isinstance(outcome, BaseException):
+                later = time.monotonic()
+                locked = server.account_failures.failed(account, later)
+                locked = max(locked, server.ip_failures.failed(connection.ip, later))
+                if locked:
+                    log.warning(
+                        "failed logins: %r from %s locked for %.0f s",
+                        request.login,
+                        connection.ip,
+                        locked,
+                    )
             if not connection.active:
                 return
             if outcome is not True or user is None:
