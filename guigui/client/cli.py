@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from guigui.client.network import ChatConnection, ConnectionLost, RequestFailed, Session
+from guigui.client.trust import TrustPolicy
 from guigui.common.codec import Frame
 from guigui.common.messages import (
     AccessDecision,
@@ -100,8 +101,15 @@ def save_session(path: Path, data: dict[str, Any]) -> None:
 @contextmanager
 def connected(args: argparse.Namespace) -> Iterator[ChatConnection]:
     """A connection to the server named by the arguments, closed afterwards."""
+    trust = TrustPolicy(
+        cafile=args.cafile,
+        known_servers=config_dir() / "known_servers.json",
+        on_new_server=lambda server, fingerprint: print(
+            f"new server {server}: certificate fingerprint {fingerprint} (pinned)", file=sys.stderr
+        ),
+    )
     try:
-        connection = ChatConnection.connect(args.host, args.port)
+        connection = ChatConnection.connect(args.host, args.port, tls=args.tls, trust=trust)
     except (OSError, ConnectionLost) as error:
         raise CliError(
             f"cannot reach the server at {args.host}:{args.port}: {error}", EXIT_UNREACHABLE
@@ -319,6 +327,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="where the login's resume token is kept (default: the config dir)",
     )
     parser.add_argument("--json", action="store_true", help="one JSON object per line")
+    parser.add_argument("--tls", action="store_true", help="connect with TLS")
+    parser.add_argument(
+        "--cafile",
+        help="with --tls: the CA that signed the server's certificate"
+        " (default: trust the first certificate seen, then refuse any other)",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     register = commands.add_parser("register", help="create an account")

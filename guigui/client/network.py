@@ -18,7 +18,6 @@ import itertools
 import logging
 import queue
 import socket
-import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -27,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from guigui import __version__
+from guigui.client.trust import TrustPolicy
 from guigui.common.codec import Frame, FrameDecoder, encode_frame
 from guigui.common.errors import ProtocolError
 from guigui.common.messages import parse_event
@@ -120,19 +120,25 @@ class ChatConnection:
         timeout: float = 10.0,
         client_name: str = f"guigui-cli/{__version__}",
         tls: bool = False,
+        trust: TrustPolicy | None = None,
         on_event: Callable[[Any], None] | None = None,
         on_disconnect: Callable[[], None] | None = None,
     ) -> ChatConnection:
         """Connect, say HELLO and return the ready connection.
 
-        With ``tls`` the stream is TLS, verified against the system's CAs.
+        With ``tls`` the stream is TLS, its certificate checked by ``trust`` (a CA
+        file, or the fingerprint pinned at first use).
         Raises ``OSError`` when the server cannot be reached (``ssl.SSLError``
         is one: a certificate that does not verify) and
         ``RequestFailed`` when it refuses the handshake.
         """
         sock = socket.create_connection((host, port), timeout=timeout)
-        if tls:  # certificate checks as the system's default context does them
-            sock = ssl.create_default_context().wrap_socket(sock, server_hostname=host)
+        if tls:
+            try:
+                sock = (trust or TrustPolicy()).wrap(sock, host, port)
+            except BaseException:
+                sock.close()
+                raise
         sock.settimeout(None)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         connection = cls(sock, on_event=on_event, on_disconnect=on_disconnect)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import queue
+import ssl
 import threading
 import time
 from collections import OrderedDict
@@ -25,7 +26,8 @@ from typing import Any
 
 from guigui.client.model import ConversationKey
 from guigui.client.network import ChatConnection, ConnectionLost, RequestFailed
-from guigui.client.settings import ClientSettings
+from guigui.client.settings import ClientSettings, config_dir
+from guigui.client.trust import TrustPolicy
 from guigui.common.messages import Sanctioned, Shutdown
 from guigui.common.protocol import ErrorCode
 
@@ -43,6 +45,10 @@ Update = tuple[Any, ...]
 class _Outgoing:
     key: ConversationKey
     text: str
+
+
+class TlsRefused(ConnectionLost):
+    """The server's certificate failed the check (unknown CA, or a changed pin)."""
 
 
 class ClientSession:
@@ -142,15 +148,26 @@ class ClientSession:
                     timeout=5.0,
                     client_name=self.client_name,
                     tls=self.settings.tls,
+                    trust=TrustPolicy(
+                        cafile=self.settings.cafile or None,
+                        known_servers=config_dir() / "known_servers.json",
+                        on_new_server=self._on_new_server,
+                    ),
                     on_event=self._on_event,
                     on_disconnect=self._on_disconnect,
                 )
+            except ssl.SSLError as error:
+                self._connection = None
+                raise TlsRefused(f"the server's certificate is not trusted: {error}") from error
             except OSError as error:
                 self._connection = None
                 raise ConnectionLost(
                     f"cannot reach {self.settings.host}:{self.settings.port}: {error}"
                 ) from error
         return self._connection
+
+    def _on_new_server(self, server: str, fingerprint: str) -> None:
+        self.updates.put(("new_server", server, fingerprint))
 
     def _on_event(self, event: Any) -> None:  # reader thread
         self.updates.put(("event", event))
@@ -215,6 +232,9 @@ class ClientSession:
             session = self._connect().login(login, password)
         except RequestFailed as error:
             self.updates.put(("login_failed", error.code, error.message, error.details))
+            return
+        except TlsRefused as error:
+            self.updates.put(("login_failed", "tls", str(error), {}))
             return
         except ConnectionLost as error:
             self.updates.put(("login_failed", ErrorCode.UNAVAILABLE, str(error), {}))

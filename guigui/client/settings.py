@@ -28,6 +28,8 @@ class ClientSettings:
     host: str = "127.0.0.1"
     port: int = DEFAULT_PORT
     tls: bool = False
+    cafile: str = ""
+    """With TLS: the CA file to verify the server with (empty: pin the first certificate)."""
     theme: str = "light"
     language: str = "auto"
     last_login: str = ""

@@ -159,6 +159,9 @@ class Connection:
         self.handshaking = False
         self._writing = bool(self.output)
         self.loop.set_events(self.sock, self, write=self._writing)
+        # The client's first frame may have come with the end of the handshake and
+        # already sit decrypted in the TLS buffer, where the selector cannot see it.
+        self.on_readable()
 
     # ---- writing -------------------------------------------------------------
 

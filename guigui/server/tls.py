@@ -8,11 +8,12 @@ host names and addresses given, for ten years.
 from __future__ import annotations
 
 import datetime
-import hashlib
 import ipaddress
 import ssl
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from guigui.common.tls import fingerprint
 
 if TYPE_CHECKING:
     from guigui.server.config import ServerConfig
@@ -24,12 +25,6 @@ def tls_server_context(config: ServerConfig) -> ssl.SSLContext:
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.load_cert_chain(str(config.tls_cert), str(config.tls_key) if config.tls_key else None)
     return context
-
-
-def fingerprint(certificate_der: bytes) -> str:
-    """The SHA-256 fingerprint users compare: ``AB:CD:...``."""
-    digest = hashlib.sha256(certificate_der).hexdigest().upper()
-    return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
 
 
 def generate_self_signed(cert_path: Path, key_path: Path, names: list[str]) -> str:

@@ -218,6 +218,10 @@ class ClientApp(ttk.App):
         self.model.listeners.append(self.main_window.on_model_changed)
         self.show_login()
 
+    def _on_new_server(self, server: str, fingerprint: str) -> None:
+        text = _("New server {server}: its certificate is now trusted. Fingerprint: {fingerprint}")
+        self.model.notice(text.format(server=server, fingerprint=fingerprint))
+
     def _on_error(self, message: str) -> None:
         self.model.notice(f"⚠ {message}")
 
