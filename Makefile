@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DATA_DIR ?= data
 ARGS ?=
 
-.PHONY: run client install-desktop test lint typecheck unit bench-store clean
+.PHONY: run client install-desktop test lint typecheck unit fuzz bench-store clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,11 @@ typecheck: $(STAMP)
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest $(ARGS)
+
+## make fuzz: the stateful fuzz test, longer (GUIGUI_FUZZ_EXAMPLES, default 500 here).
+fuzz: $(STAMP)
+	GUIGUI_FUZZ_EXAMPLES=$${GUIGUI_FUZZ_EXAMPLES:-500} $(BIN)/python -m pytest \
+		tests/security/test_fuzz.py -k server_under_fuzz -o timeout=3600 $(ARGS)
 
 ## make bench-store: stored messages per second on SQLite and on MariaDB (bench/).
 bench-store: $(STAMP)
