@@ -173,10 +173,10 @@ class Resume:
 
 
 @dataclass(frozen=True, slots=True)
-class Logout:
-    """LOGOUT: end the session and revoke its token."""
+class _IdOnly:
+    """A request whose body is only its ``id``."""
 
-    TYPE: ClassVar[MessageType] = MessageType.LOGOUT
+    TYPE: ClassVar[MessageType]
     id: int
 
     def to_body(self) -> dict[str, Any]:
@@ -187,6 +187,13 @@ class Logout:
     def from_body(cls, body: Mapping[str, Any]) -> Self:
         """Parse a body, checking every field's type."""
         return cls(_request_id(body))
+
+
+class Logout(_IdOnly):
+    """LOGOUT: end the session and revoke its token."""
+
+    __slots__ = ()
+    TYPE = MessageType.LOGOUT
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,57 +214,43 @@ class SetStatus:
         return cls(_request_id(body), _str(body, "status"))
 
 
-@dataclass(frozen=True, slots=True)
-class ListRooms:
+class ListRooms(_IdOnly):
     """ROOMS: every room as this user sees it."""
 
-    TYPE: ClassVar[MessageType] = MessageType.ROOMS
+    __slots__ = ()
+    TYPE = MessageType.ROOMS
+
+
+@dataclass(frozen=True, slots=True)
+class _RoomRequest:
+    """A request naming a room."""
+
+    TYPE: ClassVar[MessageType]
     id: int
+    room: str
 
     def to_body(self) -> dict[str, Any]:
         """The JSON body."""
-        return {"id": self.id}
+        return {"id": self.id, "room": self.room}
 
     @classmethod
     def from_body(cls, body: Mapping[str, Any]) -> Self:
         """Parse a body, checking every field's type."""
-        return cls(_request_id(body))
+        return cls(_request_id(body), _str(body, "room"))
 
 
-@dataclass(frozen=True, slots=True)
-class Join:
+class Join(_RoomRequest):
     """JOIN: enter a room, or ask to."""
 
-    TYPE: ClassVar[MessageType] = MessageType.JOIN
-    id: int
-    room: str
-
-    def to_body(self) -> dict[str, Any]:
-        """The JSON body."""
-        return {"id": self.id, "room": self.room}
-
-    @classmethod
-    def from_body(cls, body: Mapping[str, Any]) -> Self:
-        """Parse a body, checking every field's type."""
-        return cls(_request_id(body), _str(body, "room"))
+    __slots__ = ()
+    TYPE = MessageType.JOIN
 
 
-@dataclass(frozen=True, slots=True)
-class Leave:
+class Leave(_RoomRequest):
     """LEAVE: stop being a member of a room."""
 
-    TYPE: ClassVar[MessageType] = MessageType.LEAVE
-    id: int
-    room: str
-
-    def to_body(self) -> dict[str, Any]:
-        """The JSON body."""
-        return {"id": self.id, "room": self.room}
-
-    @classmethod
-    def from_body(cls, body: Mapping[str, Any]) -> Self:
-        """Parse a body, checking every field's type."""
-        return cls(_request_id(body), _str(body, "room"))
+    __slots__ = ()
+    TYPE = MessageType.LEAVE
 
 
 @dataclass(frozen=True, slots=True)
@@ -382,10 +375,10 @@ def parse_request(frame: Frame) -> Request:
 
 
 @dataclass(frozen=True, slots=True)
-class Ping:
-    """PING: the peer answers PONG with the same ``nonce`` (any JSON value)."""
+class _Heartbeat:
+    """PING or PONG: a ``nonce`` (any JSON value) echoed back."""
 
-    TYPE: ClassVar[MessageType] = MessageType.PING
+    TYPE: ClassVar[MessageType]
     nonce: Any = None
 
     def to_body(self) -> dict[str, Any]:
@@ -398,21 +391,18 @@ class Ping:
         return cls(body.get("nonce"))
 
 
-@dataclass(frozen=True, slots=True)
-class Pong:
+class Ping(_Heartbeat):
+    """PING: the peer answers PONG with the same ``nonce``."""
+
+    __slots__ = ()
+    TYPE = MessageType.PING
+
+
+class Pong(_Heartbeat):
     """PONG: the answer to a PING."""
 
-    TYPE: ClassVar[MessageType] = MessageType.PONG
-    nonce: Any = None
-
-    def to_body(self) -> dict[str, Any]:
-        """The JSON body."""
-        return {"nonce": self.nonce}
-
-    @classmethod
-    def from_body(cls, body: Mapping[str, Any]) -> Self:
-        """Parse a body."""
-        return cls(body.get("nonce"))
+    __slots__ = ()
+    TYPE = MessageType.PONG
 
 
 # ---- replies (server to client) -------------------------------------------------

@@ -29,6 +29,19 @@ TEXT_COLORS = {"light": ("#ffffff", "#212529"), "dark": ("#2b3035", "#e9ecef")}
 """Background and text colours of the message view and the input box, per theme."""
 
 
+def _sidebar_list(
+    master: Any, title: str, height: int, on_select: Any, *, grow: bool = False
+) -> ttk.Treeview:
+    """A titled list of the sidebar: a name column and a short value on the right."""
+    ttk.Label(master, text=title, bootstyle="secondary").pack(anchor="w", pady=(10, 2))
+    tree = ttk.Treeview(master, columns=("value",), show="tree", height=height, selectmode="browse")
+    tree.column("#0", width=150)
+    tree.column("value", width=70, anchor="e")
+    tree.pack(fill="both" if grow else "x", expand=grow)
+    tree.bind("<<TreeviewSelect>>", on_select)
+    return tree
+
+
 def _fill(tree: ttk.Treeview, rows: list[tuple[str, str, str]]) -> None:
     """Make a one-column tree show ``(iid, text, value)`` rows, changing only what differs."""
     wanted = [iid for iid, _text, _value in rows]
@@ -145,32 +158,9 @@ class MainWindow(ttk.Frame):
             "<<ComboboxSelected>>", lambda _e: self.app.session.set_status(self.my_status.get())
         )
         self.my_status.pack(side="right")
-        ttk.Label(side, text=_("Rooms"), bootstyle="secondary").pack(anchor="w", pady=(10, 2))
-        self.room_list = ttk.Treeview(
-            side, columns=("badge",), show="tree", height=6, selectmode="browse"
-        )
-        self.room_list.column("#0", width=150)
-        self.room_list.column("badge", width=70, anchor="e")
-        self.room_list.pack(fill="x")
-        self.room_list.bind("<<TreeviewSelect>>", self._room_clicked)
-        ttk.Label(side, text=_("Direct messages"), bootstyle="secondary").pack(
-            anchor="w", pady=(10, 2)
-        )
-        self.direct_list = ttk.Treeview(
-            side, columns=("badge",), show="tree", height=5, selectmode="browse"
-        )
-        self.direct_list.column("#0", width=150)
-        self.direct_list.column("badge", width=70, anchor="e")
-        self.direct_list.pack(fill="x")
-        self.direct_list.bind("<<TreeviewSelect>>", self._direct_clicked)
-        ttk.Label(side, text=_("Online"), bootstyle="secondary").pack(anchor="w", pady=(10, 2))
-        self.people_list = ttk.Treeview(
-            side, columns=("status",), show="tree", height=8, selectmode="browse"
-        )
-        self.people_list.column("#0", width=150)
-        self.people_list.column("status", width=70, anchor="e")
-        self.people_list.pack(fill="both", expand=True)
-        self.people_list.bind("<<TreeviewSelect>>", self._person_clicked)
+        self.room_list = _sidebar_list(side, _("Rooms"), 6, self._room_clicked)
+        self.direct_list = _sidebar_list(side, _("Direct messages"), 5, self._direct_clicked)
+        self.people_list = _sidebar_list(side, _("Online"), 8, self._person_clicked, grow=True)
         for status, color in STATUS_COLORS.items():
             self.people_list.tag_configure(str(status), foreground=color)
         ttk.Button(
