@@ -12,7 +12,7 @@ from __future__ import annotations
 import concurrent.futures
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from guigui.common.codec import encode_frame
 from guigui.common.protocol import MessageType, SanctionKind
@@ -173,13 +173,3 @@ class Moderation:
             done(lifted)
 
         server.store_worker.submit(persist, persisted)
-
-    def overview(self) -> dict[str, Any]:
-        """What the admin sees at a glance: connections, sessions, requests, sanctions."""
-        server = self.server
-        return {
-            "connections": len(server.connections),
-            "sessions": len(server.sessions),
-            "pending_requests": server.rooms.pending_requests(),
-            "sanctions": server.sanctions.active(now_ms()),
-        }
