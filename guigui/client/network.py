@@ -17,7 +17,9 @@ import contextlib
 import itertools
 import logging
 import queue
+import select
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -97,6 +99,10 @@ class ChatConnection:
         self._sock = sock
         self._decoder = FrameDecoder(DEFAULT_MAX_FRAME)
         self._send_lock = threading.Lock()
+        # OpenSSL does not allow one TLS connection to be read and written by two
+        # threads at once (a HELLO written while the reader handled a session ticket
+        # was lost): with TLS, reads and writes take turns under this lock.
+        self._tls_lock = threading.Lock() if isinstance(sock, ssl.SSLSocket) else None
         self._pending: dict[int, Future[Frame]] = {}
         self._pending_lock = threading.Lock()
         self._ids = itertools.count(1)
@@ -174,7 +180,12 @@ class ChatConnection:
             return
         self._closed.set()
         with contextlib.suppress(OSError):
-            self._sock.shutdown(socket.SHUT_RDWR)
+            self._sock.shutdown(socket.SHUT_RDWR)  # wakes the reader thread
+        # Close the descriptor only once the reader has left recv(): closed earlier,
+        # its number could be reused by a new socket, and a reader about to call recv()
+        # would steal that socket's bytes (seen as failed TLS handshakes).
+        if threading.current_thread() is not self._reader:
+            self._reader.join(timeout=5)
         self._sock.close()
         self._fail_pending()
 
@@ -300,7 +311,7 @@ class ChatConnection:
 
     def _send(self, message_type: int, body: dict[str, Any]) -> None:
         data = encode_frame(message_type, body)
-        with self._send_lock:
+        with self._send_lock, self._tls_lock or contextlib.nullcontext():
             if self._closed.is_set():
                 raise ConnectionLost("the connection is closed")
             try:
@@ -309,10 +320,28 @@ class ChatConnection:
                 raise ConnectionLost(f"cannot send: {error}") from error
             self._last_sent = time.monotonic()
 
+    def _receive(self) -> bytes:
+        """The next bytes from the server (b"" at the end), taking turns with writers on TLS."""
+        if self._tls_lock is None:
+            return self._sock.recv(65536)
+        sock = self._sock
+        assert isinstance(sock, ssl.SSLSocket)
+        while True:
+            if not sock.pending():
+                select.select([sock], [], [], 1.0)  # wait for bytes without the lock
+            with self._tls_lock:
+                sock.setblocking(False)
+                try:
+                    return sock.recv(65536)
+                except (ssl.SSLWantReadError, BlockingIOError):
+                    continue  # a partial record, or no data after all
+                finally:
+                    sock.setblocking(True)
+
     def _read_loop(self) -> None:
         try:
             while True:
-                data = self._sock.recv(65536)
+                data = self._receive()
                 if not data:
                     break
                 self._decoder.feed(data)

@@ -109,10 +109,7 @@ class Connection:
             self._handshake()
             return
         try:
-            data = self.sock.recv(READ_CHUNK)
-            if self.tls:  # decrypted bytes the selector cannot see: take them now
-                while pending := self.sock.pending():  # type: ignore[attr-defined]
-                    data += self.sock.recv(pending)
+            data = self._tls_recv() if self.tls else self.sock.recv(READ_CHUNK)
         except (BlockingIOError, InterruptedError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
             return
         except OSError as error:
@@ -135,6 +132,13 @@ class Connection:
             if frame is None:
                 break
             self.server.dispatch(self, frame)
+
+    def _tls_recv(self) -> bytes:
+        """Read decrypted bytes, with those OpenSSL already holds (the selector cannot see them)."""
+        data: bytes = self.sock.recv(READ_CHUNK)
+        while pending := self.sock.pending():  # type: ignore[attr-defined]
+            data += self.sock.recv(pending)
+        return data
 
     @property
     def tls(self) -> bool:

@@ -138,9 +138,11 @@ def test_tail_prints_live_events(
             "--session-file", str(tmp_path / "bob.json"), "--json",
             "tail", "--count", "3", "--timeout", "20"]  # fmt: skip
     results: list[int] = []
+    while running_server.server.sessions:  # the login commands' sessions end first
+        time.sleep(0.02)
     tail = threading.Thread(target=lambda: results.append(main(argv)))
     tail.start()
-    while not running_server.server.sessions:  # wait until the tail's session is open
+    while not running_server.server.sessions:  # then the tail's session opens
         time.sleep(0.02)
     sender = ChatConnection.connect(running_server.host, running_server.port)
     sender.login("alice", "correct horse")
