@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DATA_DIR ?= data
 ARGS ?=
 
-.PHONY: run client install-desktop test lint typecheck unit fuzz bench-store clean
+.PHONY: run client install-desktop test lint typecheck unit fuzz bench bench-store clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,12 @@ unit: $(STAMP)
 fuzz: $(STAMP)
 	GUIGUI_FUZZ_EXAMPLES=$${GUIGUI_FUZZ_EXAMPLES:-500} $(BIN)/python -m pytest \
 		tests/security/test_fuzz.py -k server_under_fuzz -o timeout=3600 $(ARGS)
+
+## make bench: GuiGui and ngIRCd side by side (bench/fanout.py); QUICK=1 for a small run.
+bench: $(STAMP)
+	@command -v ngircd >/dev/null 2>&1 || [ -x /usr/sbin/ngircd ] || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ngircd)
+	$(BIN)/python -m bench.fanout $(if $(QUICK),--quick) $(ARGS)
 
 ## make bench-store: stored messages per second on SQLite and on MariaDB (bench/).
 bench-store: $(STAMP)

@@ -75,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--max-connections-per-ip", type=int, default=None, help="default 64; 0: no limit"
     )
+    parser.add_argument(
+        "--registrations-per-ip-per-hour", type=int, default=None, help="default 20; 0: no limit"
+    )
     parser.add_argument("--tls-cert", help="PEM certificate: clients must then use TLS")
     parser.add_argument("--tls-key", help="PEM private key of --tls-cert")
     parser.add_argument(
@@ -159,6 +162,10 @@ def serve(args: argparse.Namespace) -> int:
         config = dataclasses.replace(config, message_rate=args.message_rate)
     if args.max_connections_per_ip is not None:
         config = dataclasses.replace(config, max_connections_per_ip=args.max_connections_per_ip)
+    if args.registrations_per_ip_per_hour is not None:
+        config = dataclasses.replace(
+            config, registrations_per_ip_per_hour=args.registrations_per_ip_per_hour
+        )
     if args.tls_cert:
         config = dataclasses.replace(config, tls_cert=args.tls_cert, tls_key=args.tls_key)
     if config.bcrypt_cost < DEFAULT_BCRYPT_COST:
