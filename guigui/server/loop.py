@@ -41,9 +41,10 @@ class Handler(Protocol):
 
 
 class _Waker:
-    """The read end of the wake-up socketpair: reading it just empties it."""
+    """The read end of the wake-up socketpair: reading it empties it and re-arms the loop."""
 
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, loop: EventLoop, sock: socket.socket) -> None:
+        self.loop = loop
         self.sock = sock
 
     def on_readable(self) -> None:
@@ -52,6 +53,10 @@ class _Waker:
                 pass
         except BlockingIOError:
             pass
+        # Re-arm after reading, so no byte written from now on is swallowed. A
+        # callback queued before this point is in the inbox, which the loop runs
+        # later in this same iteration.
+        self.loop.rearm_wake_up()
 
     def on_writable(self) -> None:  # never registered for writing
         pass
@@ -85,7 +90,12 @@ class EventLoop:
         self._wake_reader, self._wake_writer = socket.socketpair()
         self._wake_reader.setblocking(False)
         self._wake_writer.setblocking(False)
-        self.selector.register(self._wake_reader, selectors.EVENT_READ, _Waker(self._wake_reader))
+        self._wake_lock = threading.Lock()
+        self._woken = False
+        """A wake-up byte is on its way and unread: queuing more need not write another."""
+        self.selector.register(
+            self._wake_reader, selectors.EVENT_READ, _Waker(self, self._wake_reader)
+        )
         self.after_events: Callback = lambda: None
 
     # ---- registration --------------------------------------------------------
@@ -109,9 +119,22 @@ class EventLoop:
     def call_soon_threadsafe(self, callback: Callback) -> None:
         """Run ``callback`` on the loop thread soon; callable from any thread."""
         self._inbox.append(callback)
+        # One byte per wake-up, not per callback: under load the store worker posts
+        # a batch while the loop is busy, and a byte already in flight wakes it
+        # anyway (it runs the whole inbox). This saves a send() here and a recv()
+        # on the loop per callback. The lock orders this test with the re-arming.
+        with self._wake_lock:
+            if self._woken:
+                return
+            self._woken = True
         # A full pair means the loop is already due to wake; a closed one, that it stopped.
         with contextlib.suppress(OSError):
             self._wake_writer.send(b"\0")
+
+    def rearm_wake_up(self) -> None:
+        """The wake-up bytes are read: the next ``call_soon_threadsafe`` writes one again."""
+        with self._wake_lock:
+            self._woken = False
 
     def call_later(self, delay: float, callback: Callback) -> TimerHandle:
         """Run ``callback`` on the loop thread after ``delay`` seconds (loop thread only)."""
