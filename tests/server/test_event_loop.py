@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import random
 import threading
 import time
@@ -26,7 +27,7 @@ def test_callbacks_from_many_threads_all_run_without_a_lost_wake_up() -> None:
     def produce(offset: int) -> None:
         pace = random.Random(offset)
         for n in range(per_producer):
-            loop.call_soon_threadsafe(lambda value=offset + n: record(value))
+            loop.call_soon_threadsafe(functools.partial(record, offset + n))
             if pace.random() < 0.01:  # now and then let the loop fall asleep
                 time.sleep(0.0005)
 
