@@ -43,6 +43,7 @@ from guigui.server.core.sanctions import SanctionBook, sanction_error
 from guigui.server.core.throttle import LoginThrottle
 from guigui.server.handlers import RequestHandler, build_handlers
 from guigui.server.loop import EventLoop
+from guigui.server.room_fanout import RoomFanout
 from guigui.server.sessions import SessionRegistry
 from guigui.server.store import Snapshot, Store, StoredMessage, StoreError, open_store
 from guigui.server.tls import tls_server_context
@@ -91,7 +92,8 @@ class ChatServer:
         self.rooms = RoomDirectory()
         self.presence = PresenceBook()
         self.sanctions = SanctionBook()
-        self.sessions = SessionRegistry()
+        self.room_fanout = RoomFanout()
+        self.sessions = SessionRegistry(before_change=self.room_fanout.flush)
         self.connections: set[Connection] = set()
         self.pending_output: set[Connection] = set()
         self.hasher = PasswordHasher(self.loop, config.bcrypt_cost)
@@ -238,6 +240,7 @@ class ChatServer:
 
     def _flush_pending_output(self) -> None:
         """Write every connection that has output, once per loop iteration."""
+        self.room_fanout.flush()
         if not self.pending_output:
             return
         pending, self.pending_output = self.pending_output, set()

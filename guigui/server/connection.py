@@ -68,6 +68,7 @@ class Connection:
         self.port = address[1]
         self.decoder = FrameDecoder(server.config.max_frame)
         self.output = bytearray()
+        self._room_fanout = server.room_fanout
         self.phase = Phase.NEW
         self.connected_at = time.time()
         self.opened = time.monotonic()
@@ -178,6 +179,8 @@ class Connection:
         """
         if self.closed or self.too_slow:
             return
+        if self._room_fanout.pending:  # room messages gathered earlier go out first
+            self._room_fanout.flush()
         if not self.output:
             self.server.pending_output.add(self)
         self.output += data
