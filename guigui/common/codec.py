@@ -38,7 +38,17 @@ class Frame:
 
 def encode_frame(message_type: int, body: Mapping[str, Any]) -> bytes:
     """The bytes of one frame: length prefix, type byte, compact UTF-8 JSON."""
-    payload = _encode_json(body).encode("utf-8")
+    return encode_json_frame(message_type, _encode_json(body))
+
+
+def encode_json(value: Any) -> str:
+    """Compact JSON text, as frames carry it (for splicing one part into several frames)."""
+    return _encode_json(value)
+
+
+def encode_json_frame(message_type: int, body_json: str) -> bytes:
+    """The bytes of one frame whose body is already JSON text (a JSON object)."""
+    payload = body_json.encode("utf-8")
     return _LENGTH.pack(len(payload) + 1) + bytes((message_type,)) + payload
 
 

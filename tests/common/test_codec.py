@@ -8,7 +8,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from guigui.common.codec import Frame, FrameDecoder, encode_frame
+from guigui.common.codec import (
+    Frame,
+    FrameDecoder,
+    encode_frame,
+    encode_json,
+    encode_json_frame,
+)
 from guigui.common.errors import ProtocolError
 from guigui.common.protocol import ErrorCode, MessageType
 
@@ -161,3 +167,9 @@ def test_round_trip_with_emoji_and_sql_metacharacters(body: dict[str, object]) -
     decoder = FrameDecoder(max_frame=1 << 20)
     decoder.feed(encode_frame(MessageType.SAY, body))
     assert decoder.next_frame() == Frame(MessageType.SAY, body)
+
+
+def test_a_frame_spliced_from_json_text_equals_the_encoded_one() -> None:
+    message = {"id": 7, "room": "Général", "text": 'été 🎉 "quoted"', "ts": 1}
+    spliced = encode_json_frame(0x02, f'{{"id":3,"message":{encode_json(message)}}}')
+    assert spliced == encode_frame(0x02, {"id": 3, "message": message})

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from guigui.common.codec import encode_frame
+from guigui.common.codec import encode_json, encode_json_frame
 from guigui.common.errors import ProtocolError
 from guigui.common.messages import Direct, History, Say
 from guigui.common.protocol import ErrorCode, MessageType
@@ -71,9 +71,7 @@ class MessagingHandlers(HandlerFamily):
             ts=now_ms(),
             nonce=request.nonce,
         )
-        self._store_and_deliver(
-            connection, request.id, message, lambda: self.server.sessions.in_room(room.id)
-        )
+        self._store_and_deliver(connection, request.id, message, None)
 
     def direct(self, connection: Connection, request: Direct) -> None:
         """Store a direct message, then deliver it to both users' other sessions."""
@@ -102,8 +100,9 @@ class MessagingHandlers(HandlerFamily):
         connection: Connection,
         request_id: int,
         message: StoredMessage,
-        audience: Callable[[], Iterable[Connection]],
+        direct_audience: Callable[[], Iterable[Connection]] | None,
     ) -> None:
+        """Store, then reply and fan out: to the room's sessions, or to ``direct_audience()``."""
         server = self.server
 
         def stored(outcome: Outcome[StoredMessage]) -> None:
@@ -111,12 +110,25 @@ class MessagingHandlers(HandlerFamily):
                 return
             assert isinstance(outcome, StoredMessage)
             public = server.public_message(outcome).to_json()
-            server.reply(connection, request_id, message=public)
-            if outcome.id != message.id:
-                return  # a repeated nonce: already delivered the first time
+            if outcome.id != message.id:  # a repeated nonce: delivered the first time
+                server.reply(connection, request_id, message=public)
+                return
             server.messages_stored += 1
-            event = encode_frame(MessageType.MESSAGE, {"message": public})
-            server.send_to((c for c in audience() if c is not connection), event)
+            # The message's JSON is encoded once and spliced into both frames.
+            message_json = encode_json(public)
+            event = encode_json_frame(MessageType.MESSAGE, f'{{"message":{message_json}}}')
+            reply = encode_json_frame(
+                MessageType.OK, f'{{"id":{request_id:d},"message":{message_json}}}'
+            )
+            if direct_audience is None:
+                assert message.room_id is not None
+                # Gathered with the other messages of this group commit for the
+                # room: each session then gets them all in one chunk (room_fanout).
+                audience = server.sessions.in_room(message.room_id)
+                server.room_fanout.add(message.room_id, audience, connection, event, reply)
+            else:
+                connection.send(reply)
+                server.send_to((c for c in direct_audience() if c is not connection), event)
 
         server.store_worker.save_message(message, stored)
 
