@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 import socket
 import struct
 import tempfile
@@ -170,6 +171,7 @@ class ServerUnderFuzz(RuleBasedStateMachine):
             for client in self.clients.values():
                 client.close()
             self.running.server.stop(timeout=15)
+            shutil.rmtree(self.directory, ignore_errors=True)
 
 
 ServerUnderFuzz.TestCase.settings = settings(
