@@ -96,6 +96,11 @@ class ChatServer:
         self.sessions = SessionRegistry(before_change=self.room_fanout.flush)
         self.connections: set[Connection] = set()
         self.pending_output: set[Connection] = set()
+        self.held_back: set[Connection] = set()
+        """Connections not read from while the store worker catches up."""
+        self._last_hold_back_log = -math.inf
+        self.hold_backs = 0
+        """Times a connection was held back since start (flow control at work)."""
         self.hasher = PasswordHasher(self.loop, config.bcrypt_cost)
         self.store_worker = StoreWorker(self.loop, self.store)
         self.address: tuple[str, int] = (config.host, config.port)
@@ -237,9 +242,43 @@ class ChatServer:
             if self.ip_connections[connection.ip] <= 0:
                 del self.ip_connections[connection.ip]
         self.pending_output.discard(connection)
+        self.held_back.discard(connection)
+
+    # ---- flow control --------------------------------------------------------
+
+    def store_backlogged(self) -> bool:
+        """Whether the store worker is so far behind that readers should wait."""
+        return self.store_worker.pending > self.config.store_high_water
+
+    def hold_back(self, connection: Connection) -> None:
+        """Stop reading from ``connection`` until the store worker has caught up.
+
+        Past ``store_high_water`` jobs waiting for the store, the connections
+        that feed it are no longer read; below ``store_low_water`` they are read
+        again. Their requests wait in TCP, which slows the senders down, instead
+        of a queue (and every message's latency) growing without bound when
+        messages come faster than the database stores them.
+        """
+        now = time.monotonic()
+        if not self.held_back and now - self._last_hold_back_log > 10:
+            self._last_hold_back_log = now
+            log.warning(
+                "the store is %d jobs behind: not reading the senders until it catches up",
+                self.store_worker.pending,
+            )
+        connection.pause_reading()
+        self.held_back.add(connection)
+        self.hold_backs += 1
+
+    def _release_held_back(self) -> None:
+        if self.held_back and self.store_worker.pending <= self.config.store_low_water:
+            held, self.held_back = self.held_back, set()
+            for connection in held:
+                connection.resume_reading()
 
     def _flush_pending_output(self) -> None:
         """Write every connection that has output, once per loop iteration."""
+        self._release_held_back()
         self.room_fanout.flush()
         if not self.pending_output:
             return

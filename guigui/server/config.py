@@ -31,7 +31,11 @@ class ServerConfig:
     heartbeat: float = DEFAULT_HEARTBEAT
     """Seconds of silence before the server sends PING; 3 times that closes the connection."""
     output_cap: int = 1024 * 1024
-    """Unsent bytes a connection may have queued before it is closed as too slow."""
+    """Unsent bytes a connection may keep after a write attempt before it is closed as too slow."""
+    store_high_water: int = 2048
+    """Jobs waiting for the store worker past which the loop stops reading the senders."""
+    store_low_water: int = 512
+    """... and below which it reads them again (flow control, see ``ChatServer.hold_back``)."""
     backlog: int = 1024
     stop_timeout: float = 10.0
     """Seconds a clean stop waits for pending work (stores, flushes) before closing anyway."""

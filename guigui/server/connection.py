@@ -69,6 +69,9 @@ class Connection:
         self.decoder = FrameDecoder(server.config.max_frame)
         self.output = bytearray()
         self._room_fanout = server.room_fanout
+        self.output_cap = server.config.output_cap
+        self.reading_paused = False
+        """Flow control: not read while the store worker is too far behind."""
         self.phase = Phase.NEW
         self.connected_at = time.time()
         self.opened = time.monotonic()
@@ -133,6 +136,8 @@ class Connection:
             if frame is None:
                 break
             self.server.dispatch(self, frame)
+        if self.server.store_backlogged():
+            self.server.hold_back(self)
 
     def _tls_recv(self) -> bytes:
         """Read decrypted bytes, with those OpenSSL already holds (the selector cannot see them)."""
@@ -171,31 +176,27 @@ class Connection:
     # ---- writing -------------------------------------------------------------
 
     def send(self, data: bytes) -> None:
-        """Queue bytes for the client; they go out at the end of this loop iteration.
-
-        A client that lets more than ``output_cap`` bytes pile up is marked too
-        slow; it is closed at the next flush (not here, because the caller may be
-        iterating over the very set of connections that closing would change).
-        """
+        """Queue bytes for the client; they go out at the end of this loop iteration."""
         if self.closed or self.too_slow:
             return
         if self._room_fanout.pending:  # room messages gathered earlier go out first
             self._room_fanout.flush()
-        if not self.output:
+        output = self.output
+        if not output:
             self.server.pending_output.add(self)
-        self.output += data
-        if len(self.output) > self.server.config.output_cap:
-            log.warning(
-                "%s: closing, %d bytes unsent (the client does not read)",
-                self.peer,
-                len(self.output),
-            )
-            self.too_slow = True
-            self.output.clear()
+        output += data
+        if len(output) > self.output_cap:  # over the cap: this iteration's flush checks it
             self.server.pending_output.add(self)
 
     def flush(self) -> None:
-        """Write as much pending output as the kernel takes; watch for writability if not all."""
+        """Write as much pending output as the kernel takes; watch for writability if not all.
+
+        What the kernel does not take stays in the buffer; a client that lets
+        more than ``output_cap`` bytes stay there does not read, and is closed.
+        The cap is checked here, after trying to write, and not as bytes are
+        queued: a burst queued in one iteration (a backlog of stored messages
+        delivered at once) is not a slow client, as long as it reads it.
+        """
         if self.closed:
             return
         if self.too_slow:
@@ -213,15 +214,42 @@ class Connection:
         if sent:
             del self.output[:sent]
         if self.output:
+            if len(self.output) > self.output_cap:
+                log.warning(
+                    "%s: closing, %d bytes unsent (the client does not read)",
+                    self.peer,
+                    len(self.output),
+                )
+                self.too_slow = True
+                self.output.clear()
+                self.close("too slow: output buffer over its cap")
+                return
             if not self._writing:
                 self._writing = True
-                self.loop.set_events(self.sock, self, write=True)
+                self._watch()
             return
         if self._writing:
             self._writing = False
-            self.loop.set_events(self.sock, self, write=False)
+            self._watch()
         if self.closing:
             self._shut_down_writing()
+
+    # ---- flow control ----------------------------------------------------------
+
+    def pause_reading(self) -> None:
+        """Read nothing more from the client until ``resume_reading`` (its data waits in TCP)."""
+        if not self.reading_paused and not self.closed:
+            self.reading_paused = True
+            self._watch()
+
+    def resume_reading(self) -> None:
+        """Read from the client again."""
+        if self.reading_paused and not self.closed:
+            self.reading_paused = False
+            self._watch()
+
+    def _watch(self) -> None:
+        self.loop.set_events(self.sock, self, read=not self.reading_paused, write=self._writing)
 
     def on_writable(self) -> None:
         """The kernel can take more of the output buffer (or the handshake can go on)."""

@@ -104,10 +104,21 @@ class EventLoop:
         """Watch ``sock`` for reading; ``handler.on_readable`` is called when it is ready."""
         self.selector.register(sock, selectors.EVENT_READ, handler)
 
-    def set_events(self, sock: socket.socket, handler: Handler, *, write: bool) -> None:
-        """Watch ``sock`` for reading, and for writing too when ``write`` is true."""
-        events = selectors.EVENT_READ | (selectors.EVENT_WRITE if write else 0)
-        self.selector.modify(sock, events, handler)
+    def set_events(
+        self, sock: socket.socket, handler: Handler, *, write: bool, read: bool = True
+    ) -> None:
+        """Watch ``sock`` for reading (unless ``read`` is false) and for writing if ``write``.
+
+        Neither: the socket stays open but unwatched until the next call.
+        """
+        events = (selectors.EVENT_READ if read else 0) | (selectors.EVENT_WRITE if write else 0)
+        if not events:
+            self.remove(sock)
+            return
+        try:
+            self.selector.modify(sock, events, handler)
+        except KeyError:  # unwatched since a call with neither
+            self.selector.register(sock, events, handler)
 
     def remove(self, sock: socket.socket) -> None:
         """Stop watching ``sock`` (no error if it is not registered)."""

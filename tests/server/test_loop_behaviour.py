@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Callable
+from typing import Any
 
 from guigui.common.codec import encode_frame
 from guigui.common.protocol import MessageType
@@ -89,3 +90,40 @@ def test_stop_stores_every_acknowledged_message(server_factory: ServerFactory) -
         before = page["messages"][0]["id"]
     assert acknowledged <= stored
     reader.close()
+
+
+def test_a_slow_store_holds_the_senders_back_and_loses_nothing(
+    server_factory: ServerFactory,
+) -> None:
+    running = server_factory(store_high_water=20, store_low_water=5)
+    server = running.server
+    store_save = server.store.save_messages
+
+    def slow_save(messages: Any) -> Any:
+        time.sleep(0.01)  # a database far slower than the senders
+        return store_save(messages)
+
+    server.store.save_messages = slow_save  # type: ignore[method-assign]
+    sender = WireClient(running.address)
+    hello_and_login(sender, "sender")
+    watcher = WireClient(running.address)
+    hello_and_login(watcher, "watcher")
+    count = 400
+    frames = b"".join(
+        encode_frame(MessageType.SAY, {"id": 100 + n, "room": "Général", "text": f"m{n}"})
+        for n in range(count)
+    )
+    sender.sock.sendall(frames)  # all at once, without waiting for answers
+    replies: dict[int, str] = {}
+    deadline = time.monotonic() + 30
+    while len(replies) < count:
+        assert time.monotonic() < deadline, f"{len(replies)} replies of {count}"
+        frame = sender.receive(timeout=10)
+        if frame.type in (MessageType.OK, MessageType.ERROR):
+            replies[frame.body["id"]] = frame.body["message"]["text"]
+    assert server.hold_backs > 0, "the sender was never held back"
+    assert replies == {100 + n: f"m{n}" for n in range(count)}  # each stored, none lost
+    watcher.send(MessageType.PING, {"nonce": "still served"})
+    while (frame := watcher.receive(timeout=10)).type != MessageType.PONG:
+        assert frame.type == MessageType.MESSAGE
+    assert not server.held_back
