@@ -7,7 +7,9 @@ ngIRCd (anti-flood penalties off, no connection caps, no DNS/Ident/PAM) and
 GuiGui (SQLite, message and connection limits off, bcrypt cost 4 for the
 logins), both on loopback and started afresh for every scenario, with their
 soft limit on open files raised to the hard limit. It reads each server's CPU
-from ``/proc/PID/stat`` and its memory from ``/proc/PID/status``, prints one
+from ``/proc/PID/stat`` over the traffic only (from every client logged in to
+the last delivery, not the logins and logouts) and its memory from
+``/proc/PID/status``, prints one
 table with the GuiGui/ngIRCd ratio of each figure and writes
 ``bench/RESULTS.md`` (``--quick`` writes nothing).
 
@@ -320,11 +322,14 @@ class LoadGen:
 
 # ---- scenarios -----------------------------------------------------------------
 
+SETTLE_SECONDS = 0.5
+"""Pause between the last login and the traffic, before the server's CPU is read."""
+
 
 def run_fanout(protocol: str, server: Server, scenario: Scenario, directory: Path) -> Figures:
     """A fan-out scenario (with its idle connections first) against one running server."""
     pid = server.pid
-    rss_before, cpu_before = rss_kib(pid), cpu_seconds(pid)
+    rss_before = rss_kib(pid)
     loadgen = LoadGen(
         ["fanout", protocol, HOST, str(server.port), str(scenario.clients),
          str(scenario.senders), str(scenario.rate), str(scenario.seconds), str(scenario.idle)],
@@ -334,15 +339,24 @@ def run_fanout(protocol: str, server: Server, scenario: Scenario, directory: Pat
         rss_idle = rss_before
         if scenario.idle:
             loadgen.expect("IDLE_READY")
-            rss_idle, cpu_before = rss_kib(pid), cpu_seconds(pid)
+            rss_idle = rss_kib(pid)
             loadgen.go()
+        # The server's CPU is read around the traffic only: not while clients log
+        # in or out (each login or logout tells every session, N² for both servers).
+        loadgen.expect("READY")
+        time.sleep(SETTLE_SECONDS)  # the last logins' presence events drain
+        cpu_before = cpu_seconds(pid)
+        loadgen.go()
+        loadgen.expect("DONE")
+        server_cpu = cpu_seconds(pid) - cpu_before
+        rss_after = rss_kib(pid)
+        loadgen.go()
         figures = loadgen.figures()
     finally:
         loadgen.kill()
-    server_cpu = cpu_seconds(pid) - cpu_before
     figures["server_cpu_percent"] = 100 * server_cpu / figures["seconds"]
     figures["server_cpu_us_per_delivery"] = 1e6 * server_cpu / max(1, figures["deliveries"])
-    figures["server_rss_kib_per_client"] = (rss_kib(pid) - rss_idle) / scenario.clients
+    figures["server_rss_kib_per_client"] = (rss_after - rss_idle) / scenario.clients
     if scenario.idle:
         figures["server_rss_kib_per_idle"] = (rss_idle - rss_before) / scenario.idle
     return figures

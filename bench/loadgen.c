@@ -24,6 +24,10 @@
  *   and waits for a line on standard input before it goes on, so that the
  *   driver can read the server's memory in between. Idle connections only
  *   answer PINGs; the JSON says how many of them were still open at the end.
+ *   Around the traffic it also prints "READY" (every client logged in) and
+ *   "DONE" (last deliveries drained, nobody disconnected yet), each time
+ *   waiting for a line: the driver reads the server's CPU at those two points,
+ *   so logging in and logging out (presence to everyone) are not counted.
  *
  * reconnect: CLIENTS clients log in (GuiGui: REGISTER and LOGIN, keeping the
  *   session token; IRC: NICK/USER and JOIN). Then loadgen prints "LOGGED_IN"
@@ -527,6 +531,7 @@ static int fanout(const char *protocol, int senders, double rate, double seconds
         wait_for_driver("IDLE_READY");
     }
     double ready_s = set_up(0, n_clients, &n_ready);
+    wait_for_driver("READY");                 /* the driver reads the server's CPU here ... */
 
     struct rusage before;
     getrusage(RUSAGE_SELF, &before);
@@ -564,6 +569,7 @@ static int fanout(const char *protocol, int senders, double rate, double seconds
     double elapsed = seconds_since(start);
     struct rusage after;
     getrusage(RUSAGE_SELF, &after);
+    wait_for_driver("DONE");                  /* ... and here, before anyone disconnects */
     double cpu = (double)(after.ru_utime.tv_sec - before.ru_utime.tv_sec + after.ru_stime.tv_sec - before.ru_stime.tv_sec)
                + (double)(after.ru_utime.tv_usec - before.ru_utime.tv_usec + after.ru_stime.tv_usec - before.ru_stime.tv_usec) / 1e6;
     /* Stored messages per second: over the time until the last OK. */
