@@ -133,7 +133,13 @@ class StoreWorker:
 
     @property
     def pending(self) -> int:
-        """Jobs submitted whose callback has not been posted yet."""
+        """Jobs submitted whose callback has not run yet (callbacks run on the loop).
+
+        Counted down on the loop thread as the callbacks run, so what the loop
+        reads is exact: 0 means every result is handled (the clean stop waits for
+        it), and flow control sees the backlog shrink in the very iteration that
+        handles the results.
+        """
         return self._pending
 
     def stop(self) -> None:
@@ -186,13 +192,11 @@ class StoreWorker:
         callbacks = [save.callback for save in batch]
 
         def deliver() -> None:
+            self._done(len(callbacks))
             for callback, outcome in zip(callbacks, outcomes, strict=True):
                 callback(outcome)
 
-        # Post before counting the jobs done: whoever sees ``pending`` reach 0
-        # on the loop thread finds the callbacks already in the loop's inbox.
         self._loop.call_soon_threadsafe(deliver)
-        self._done(len(batch))
 
     def _run_job(self, job: _Job[Any]) -> None:
         outcome: Any
@@ -203,5 +207,9 @@ class StoreWorker:
                 log.error("store job failed: %s", error)
             outcome = error
         callback = job.callback
-        self._loop.call_soon_threadsafe(lambda: callback(outcome))
-        self._done(1)
+
+        def deliver() -> None:
+            self._done(1)
+            callback(outcome)
+
+        self._loop.call_soon_threadsafe(deliver)
