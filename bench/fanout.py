@@ -43,7 +43,6 @@ import json
 import os
 import platform
 import re
-import resource
 import shutil
 import socket
 import subprocess
@@ -56,6 +55,7 @@ from typing import Any, Literal
 
 from bench.stored_messages import drop_mysql_database, mysql_database
 from guigui.server.config import DEFAULT_BCRYPT_COST
+from guigui.server.open_files import open_file_ceiling, raise_open_file_limit
 
 ROOT = Path(__file__).resolve().parents[1]
 LOADGEN = ROOT / "bench" / "loadgen"
@@ -114,22 +114,27 @@ class Scenario:
         return text
 
 
-SCENARIOS = {
-    "A": Scenario("A", "fanout", 100, 5, 1000, 10),
-    "A-max": Scenario("A-max", "fanout", 100, 5, 20000, 10),
-    "B": Scenario("B", "fanout", 1000, 10, 100, 10),
-    "C": Scenario("C", "fanout", 100, 5, 1000, 10, idle=10000),
-    "D": Scenario("D", "reconnect", 1000),
-    "E": Scenario("E", "stores", 100, 5, 20000, 10),
-}
-QUICK = {
-    "A": Scenario("A", "fanout", 20, 2, 200, 2),
-    "A-max": Scenario("A-max", "fanout", 20, 2, 2000, 2),
-    "B": Scenario("B", "fanout", 100, 4, 50, 2),
-    "C": Scenario("C", "fanout", 20, 2, 200, 2, idle=200),
-    "D": Scenario("D", "reconnect", 50),
-    "E": Scenario("E", "stores", 20, 2, 500, 2),
-}
+def by_name(*scenarios: Scenario) -> dict[str, Scenario]:
+    """Scenarios keyed by their name, in the order given."""
+    return {scenario.name: scenario for scenario in scenarios}
+
+
+SCENARIOS = by_name(
+    Scenario("A", "fanout", 100, 5, 1000, 10),
+    Scenario("A-max", "fanout", 100, 5, 20000, 10),
+    Scenario("B", "fanout", 1000, 10, 100, 10),
+    Scenario("C", "fanout", 100, 5, 1000, 10, idle=10000),
+    Scenario("D", "reconnect", 1000),
+    Scenario("E", "stores", 100, 5, 20000, 10),
+)
+QUICK = by_name(  # the same scenarios, small: to check that they run
+    Scenario("A", "fanout", 20, 2, 200, 2),
+    Scenario("A-max", "fanout", 20, 2, 2000, 2),
+    Scenario("B", "fanout", 100, 4, 50, 2),
+    Scenario("C", "fanout", 20, 2, 200, 2, idle=200),
+    Scenario("D", "reconnect", 50),
+    Scenario("E", "stores", 20, 2, 500, 2),
+)
 
 
 # ---- processes -----------------------------------------------------------------
@@ -148,18 +153,6 @@ def build_loadgen() -> None:
     if LOADGEN.exists() and LOADGEN.stat().st_mtime >= source.stat().st_mtime:
         return
     subprocess.run(["gcc", "-O2", "-Wall", "-o", str(LOADGEN), str(source)], check=True)
-
-
-def open_files_limit() -> int:
-    """The hard limit on open files: as far as a process of ours may raise its soft limit."""
-    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
-    return 1 << 20 if hard == resource.RLIM_INFINITY else hard
-
-
-def raise_open_files() -> None:
-    """Soft limit on open files up to the hard one (run in a server process before exec)."""
-    with contextlib.suppress(ValueError, OSError):
-        resource.setrlimit(resource.RLIMIT_NOFILE, (open_files_limit(), open_files_limit()))
 
 
 def cpu_seconds(pid: int) -> float:
@@ -199,7 +192,7 @@ class Server:
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 self.command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                cwd=ROOT, preexec_fn=raise_open_files,
+                cwd=ROOT, preexec_fn=raise_open_file_limit,
             )  # fmt: skip
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -403,11 +396,11 @@ def run_scenario(scenario: Scenario, directory: Path) -> Result:
         return run_stores(scenario, directory)
     notes = []
     if scenario.idle:
-        allowed = open_files_limit() - scenario.clients - 100
+        allowed = open_file_ceiling() - scenario.clients - 100
         if allowed < scenario.idle:
             notes.append(
                 f"{scenario.name}: {allowed:,} idle connections instead of {scenario.idle:,}"
-                f" (the limit on open files is {open_files_limit():,})"
+                f" (the limit on open files is {open_file_ceiling():,})"
             )
             scenario = dataclasses.replace(scenario, idle=allowed)
     run = run_reconnect if scenario.kind == "reconnect" else run_fanout

@@ -12,7 +12,6 @@ import gc
 import getpass
 import logging
 import os
-import resource
 import signal
 import sys
 import threading
@@ -26,6 +25,7 @@ from guigui.server.admin.console import AdminConsole, stdin_lines, terminal_pass
 from guigui.server.chat_server import ChatServer
 from guigui.server.clock import now_ms
 from guigui.server.config import DEFAULT_BCRYPT_COST, ServerConfig, default_data_dir
+from guigui.server.open_files import raise_open_file_limit
 from guigui.server.store import DuplicateKey, StoreError, default_database_url, open_store
 from guigui.server.store.provisioning import DEFAULT_APP_HOSTS, init_database
 from guigui.server.tls import generate_self_signed
@@ -172,7 +172,7 @@ def serve(args: argparse.Namespace) -> int:
         config = dataclasses.replace(config, tls_cert=args.tls_cert, tls_key=args.tls_key)
     if config.bcrypt_cost < DEFAULT_BCRYPT_COST:
         log.warning("bcrypt cost lowered to %d: for tests and benchmarks only", config.bcrypt_cost)
-    raise_open_file_limit()
+    log.info("open-file limit: %d (about as many clients)", raise_open_file_limit())
     server = ChatServer(config)
     server.start()
     # What exists now (modules, the loaded users and rooms) lives as long as the
@@ -201,26 +201,6 @@ def serve(args: argparse.Namespace) -> int:
     while not server.wait(0.2):
         pass
     return 0
-
-
-def raise_open_file_limit() -> int:
-    """Raise the soft limit on open files to the hard one; return the limit now in force.
-
-    Every client is one descriptor, and distributions often start processes with a
-    soft limit of 1,024 under a hard one of many thousands (as Redis and nginx do,
-    the server takes what the system allows, and says so).
-    """
-    unlimited = resource.RLIM_INFINITY
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft != unlimited and (hard == unlimited or soft < hard):
-        wanted = hard if hard != unlimited else max(soft, 1 << 20)
-        try:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
-            soft = wanted
-        except (ValueError, OSError) as error:
-            log.warning("cannot raise the open-file limit from %d: %s", soft, error)
-    log.info("open-file limit: %s (about as many clients)", soft)
-    return int(soft)
 
 
 def _read_password(from_stdin: bool) -> str:

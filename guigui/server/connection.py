@@ -9,8 +9,12 @@ the output buffer and marks the connection as having pending output; the
 server flushes every such connection once per loop iteration, so fifty
 messages for one client in one iteration cost one ``send`` call. Only when the
 kernel does not take everything is write interest registered; it is removed
-as soon as the buffer drains. A client that stops reading cannot make the
-buffer grow past ``output_cap``: it is closed instead.
+as soon as the buffer drains. A client that leaves more than ``output_cap``
+bytes unsent after a write attempt does not read: it is closed instead.
+
+Flow control: while the store worker is too far behind, the server stops
+reading the connections that feed it (``pause_reading``/``resume_reading``;
+see ``ChatServer.hold_back``).
 
 Closing politely (after a fatal ERROR, or SANCTIONED): the last bytes are
 flushed, the write side is shut down, and what the client still sends is read
@@ -83,7 +87,6 @@ class Connection:
         self.protocol_errors = 0
         self.closed = False
         self.closing = False
-        self.too_slow = False
         self._writing = False
         self._linger_timer: TimerHandle | None = None
         # The session, once logged in.
@@ -168,7 +171,7 @@ class Connection:
             return
         self.handshaking = False
         self._writing = bool(self.output)
-        self.loop.set_events(self.sock, self, write=self._writing)
+        self._watch()
         # The client's first frame may have come with the end of the handshake and
         # already sit decrypted in the TLS buffer, where the selector cannot see it.
         self.on_readable()
@@ -177,7 +180,7 @@ class Connection:
 
     def send(self, data: bytes) -> None:
         """Queue bytes for the client; they go out at the end of this loop iteration."""
-        if self.closed or self.too_slow:
+        if self.closed:
             return
         if self._room_fanout.pending:  # room messages gathered earlier go out first
             self._room_fanout.flush()
@@ -199,9 +202,6 @@ class Connection:
         """
         if self.closed:
             return
-        if self.too_slow:
-            self.close("too slow: output buffer over its cap")
-            return
         if self.handshaking:
             return  # sent once the handshake is done
         try:
@@ -220,7 +220,6 @@ class Connection:
                     self.peer,
                     len(self.output),
                 )
-                self.too_slow = True
                 self.output.clear()
                 self.close("too slow: output buffer over its cap")
                 return

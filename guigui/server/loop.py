@@ -3,8 +3,9 @@
 One thread runs ``EventLoop.run``. Every registered socket carries its handler
 object in ``SelectorKey.data`` (no side table from fd to state). Other threads
 never touch sockets or chat state: they hand a callable to
-``call_soon_threadsafe``, which queues it and writes one byte to a wake-up
-socketpair registered in the same selector, so the loop wakes and runs it.
+``call_soon_threadsafe``, which queues it and, unless a wake-up byte is already
+unread, writes one byte to a wake-up socketpair registered in the same
+selector, so the loop wakes and runs everything queued.
 
 After each round of events the loop calls its ``after_events`` hook: the server
 uses it to flush every connection with pending output once per iteration, the

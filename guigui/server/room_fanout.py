@@ -36,14 +36,17 @@ if TYPE_CHECKING:
 class RoomFanout:
     """The frames of consecutive messages for one room, not yet given to connections."""
 
-    __slots__ = ("_audience", "_items", "_room_id", "pending")
+    __slots__ = ("_audience", "_items", "_room_id")
 
     def __init__(self) -> None:
         self._room_id: int | None = None
         self._audience: set[Connection] = set()
         self._items: list[tuple[Connection, bytes, bytes]] = []
-        self.pending = False
+
+    @property
+    def pending(self) -> bool:
         """Frames are waiting: ``flush`` before anything else is written."""
+        return bool(self._items)
 
     def add(
         self,
@@ -63,7 +66,6 @@ class RoomFanout:
         self._room_id = room_id
         self._audience = audience
         self._items.append((sender, event, reply))
-        self.pending = True
 
     def flush(self) -> None:
         """Give every connection its frames, in order; nothing waits afterwards."""
@@ -71,7 +73,7 @@ class RoomFanout:
             return
         items, audience = self._items, self._audience
         # Reset first: Connection.send flushes a pending run, and must find none.
-        self._items, self._audience, self._room_id, self.pending = [], set(), None, False
+        self._items, self._audience, self._room_id = [], set(), None
         senders = {sender for sender, _, _ in items}
         shared = b"".join(event for _, event, _ in items)
         for connection in audience:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from guigui.server.cli import raise_open_file_limit
+from guigui.server.open_files import raise_open_file_limit
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ stored the first time: the sender gets that one, and nobody is told twice.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from guigui.common.codec import encode_json, encode_json_frame
@@ -71,7 +71,15 @@ class MessagingHandlers(HandlerFamily):
             ts=now_ms(),
             nonce=request.nonce,
         )
-        self._store_and_deliver(connection, request.id, message, None)
+        server = self.server
+
+        def deliver(event: bytes, reply: bytes) -> None:
+            # Gathered with the other messages of this group commit for the room:
+            # each session then gets them all in one chunk (see room_fanout).
+            audience = server.sessions.in_room(room.id)
+            server.room_fanout.add(room.id, audience, connection, event, reply)
+
+        self._store_and_deliver(connection, request.id, message, deliver)
 
     def direct(self, connection: Connection, request: Direct) -> None:
         """Store a direct message, then deliver it to both users' other sessions."""
@@ -88,21 +96,26 @@ class MessagingHandlers(HandlerFamily):
             ts=now_ms(),
             nonce=request.nonce,
         )
-        sessions = self.server.sessions
+        server = self.server
 
-        def audience() -> Iterable[Connection]:
-            return sessions.of_user(recipient.id) | sessions.of_user(user.id)
+        def deliver(event: bytes, reply: bytes) -> None:
+            connection.send(reply)
+            audience = server.sessions.of_user(recipient.id) | server.sessions.of_user(user.id)
+            server.send_to((c for c in audience if c is not connection), event)
 
-        self._store_and_deliver(connection, request.id, message, audience)
+        self._store_and_deliver(connection, request.id, message, deliver)
 
     def _store_and_deliver(
         self,
         connection: Connection,
         request_id: int,
         message: StoredMessage,
-        direct_audience: Callable[[], Iterable[Connection]] | None,
+        deliver: Callable[[bytes, bytes], None],
     ) -> None:
-        """Store, then reply and fan out: to the room's sessions, or to ``direct_audience()``."""
+        """Store, then ``deliver(event, reply)``: the MESSAGE for the others, the OK for the sender.
+
+        A repeated nonce gets its reply only: the message was delivered the first time.
+        """
         server = self.server
 
         def stored(outcome: Outcome[StoredMessage]) -> None:
@@ -120,15 +133,7 @@ class MessagingHandlers(HandlerFamily):
             reply = encode_json_frame(
                 MessageType.OK, f'{{"id":{request_id:d},"message":{message_json}}}'
             )
-            if direct_audience is None:
-                assert message.room_id is not None
-                # Gathered with the other messages of this group commit for the
-                # room: each session then gets them all in one chunk (room_fanout).
-                audience = server.sessions.in_room(message.room_id)
-                server.room_fanout.add(message.room_id, audience, connection, event, reply)
-            else:
-                connection.send(reply)
-                server.send_to((c for c in direct_audience() if c is not connection), event)
+            deliver(event, reply)
 
         server.store_worker.save_message(message, stored)
 
