@@ -21,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from guigui.client.network import ChatConnection, ConnectionLost, RequestFailed, Session
+from guigui.client.network import ChatConnection, ConnectionLost, RequestFailed
 from guigui.client.trust import TrustPolicy
 from guigui.common.codec import Frame
 from guigui.common.messages import (
@@ -29,6 +29,7 @@ from guigui.common.messages import (
     MessageEvent,
     PresenceEvent,
     Sanctioned,
+    SessionOk,
     Shutdown,
 )
 from guigui.common.objects import ChatMessage
@@ -121,7 +122,7 @@ def connected(args: argparse.Namespace) -> Iterator[ChatConnection]:
 
 
 @contextmanager
-def resumed(args: argparse.Namespace) -> Iterator[tuple[ChatConnection, Session]]:
+def resumed(args: argparse.Namespace) -> Iterator[tuple[ChatConnection, SessionOk]]:
     """A connection with the saved session resumed."""
     saved = load_session(args.session_file)
     with connected(args) as connection:
@@ -184,11 +185,12 @@ def cmd_join(args: argparse.Namespace, out: Output) -> None:
     """Join a room (or ask to)."""
     with resumed(args) as (connection, _):
         reply = connection.join(args.room)
-    if reply["status"] == "pending":
-        text = f"request #{reply['request_id']} to join {args.room} is pending an admin's decision"
+    if reply.status == "pending":
+        text = f"request #{reply.request_id} to join {args.room} is pending an admin's decision"
     else:
         text = f"joined {args.room}"
-    out.emit(text, {"room": args.room, **{k: v for k, v in reply.items() if k != "id"}})
+    details = {k: v for k, v in reply.to_json().items() if k != "id"}
+    out.emit(text, {"room": args.room, **details})
 
 
 def cmd_leave(args: argparse.Namespace, out: Output) -> None:
@@ -246,14 +248,11 @@ def describe_event(event: Any, out: Output) -> None:
     if isinstance(event, MessageEvent):
         out.message(event.message)
     elif isinstance(event, PresenceEvent):
-        presence = event.presence
-        out.emit(
-            f"* {presence.login} is {presence.status}", {"event": "presence", **presence.to_json()}
-        )
+        out.emit(f"* {event.login} is {event.status}", {"event": "presence", **event.to_json()})
     elif isinstance(event, AccessDecision):
         verdict = "granted" if event.granted else "refused"
         out.emit(
-            f"* access to {event.room} {verdict}", {"event": "access_decision", **event.to_body()}
+            f"* access to {event.room} {verdict}", {"event": "access_decision", **event.to_json()}
         )
     elif isinstance(event, Sanctioned):
         if event.until is None:
@@ -262,12 +261,12 @@ def describe_event(event: Any, out: Output) -> None:
             until = f"until {datetime.fromtimestamp(event.until / 1000):%Y-%m-%d %H:%M}"
         out.emit(
             f"* you were {event.kind}ed {until}: {event.reason}",
-            {"event": "sanctioned", **event.to_body()},
+            {"event": "sanctioned", **event.to_json()},
         )
     elif isinstance(event, Shutdown):
         out.emit(
             f"* the server stops in {event.in_seconds} s: {event.reason}",
-            {"event": "shutdown", **event.to_body()},
+            {"event": "shutdown", **event.to_json()},
         )
     elif isinstance(event, Frame):
         out.emit(f"* {event.body}", {"event": "other", "type": event.type, "body": event.body})

@@ -27,16 +27,49 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
+
 from guigui import __version__
 from guigui.client.trust import TrustPolicy
-from guigui.common.codec import Frame, FrameDecoder, encode_frame
+from guigui.common.codec import Frame, FrameDecoder
 from guigui.common.errors import ProtocolError
-from guigui.common.messages import parse_event
-from guigui.common.objects import ChatMessage, Presence, Room, User
+from guigui.common.messages import (
+    Direct,
+    Error,
+    Hello,
+    HelloOk,
+    History,
+    HistoryOk,
+    Join,
+    JoinOk,
+    Leave,
+    ListRooms,
+    Login,
+    Logout,
+    Message,
+    MessageOk,
+    Ping,
+    Pong,
+    Register,
+    RegisterOk,
+    Request,
+    Resume,
+    RoomsOk,
+    Say,
+    SessionOk,
+    SetStatus,
+    decode_as,
+    decode_event,
+    decode_reply,
+    encode,
+    request_id_of,
+)
+from guigui.common.objects import ChatMessage, Room, User
 from guigui.common.protocol import (
     DEFAULT_HEARTBEAT,
     DEFAULT_MAX_FRAME,
     DEFAULT_MAX_TEXT,
+    HISTORY_DEFAULT_LIMIT,
     MAX_REQUEST_ID,
     PROTOCOL_VERSION,
     ErrorCode,
@@ -54,26 +87,6 @@ class ConnectionLost(Exception):
 
 class RequestFailed(ProtocolError):
     """The server answered a request with ERROR; ``code``, ``message``, ``details`` say why."""
-
-
-@dataclass(frozen=True)
-class Session:
-    """What LOGIN and RESUME return: who we are, our token, our rooms, who is online."""
-
-    user: User
-    token: str
-    rooms: list[Room]
-    online: list[Presence]
-
-    @classmethod
-    def from_reply(cls, body: dict[str, Any]) -> Session:
-        """Parse the OK body of LOGIN or RESUME."""
-        return cls(
-            user=User.from_json(body["user"]),
-            token=str(body["token"]),
-            rooms=[Room.from_json(room) for room in body["rooms"]],
-            online=[Presence.from_json(presence) for presence in body["online"]],
-        )
 
 
 @dataclass(frozen=True)
@@ -149,19 +162,17 @@ class ChatConnection:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         connection = cls(sock, on_event=on_event, on_disconnect=on_disconnect)
         try:
-            reply = connection.request(
-                MessageType.HELLO,
-                {"version": PROTOCOL_VERSION, "client": client_name},
-                timeout=timeout,
+            reply: HelloOk = connection.request(
+                Hello(0, PROTOCOL_VERSION, client_name), timeout=timeout
             )
         except BaseException:
             connection.close()
             raise
         connection.info = ServerInfo(
-            server=str(reply.get("server", "?")),
-            max_frame=int(reply.get("max_frame", DEFAULT_MAX_FRAME)),
-            max_text=int(reply.get("max_text", DEFAULT_MAX_TEXT)),
-            heartbeat=float(reply.get("heartbeat", DEFAULT_HEARTBEAT)),
+            server=reply.server,
+            max_frame=reply.max_frame,
+            max_text=reply.max_text,
+            heartbeat=reply.heartbeat,
         )
         connection._decoder.max_frame = max(connection.info.max_frame, DEFAULT_MAX_FRAME)
         threading.Thread(
@@ -191,11 +202,10 @@ class ChatConnection:
 
     # ---- requests --------------------------------------------------------------
 
-    def request(
-        self, message_type: int, fields: dict[str, Any], timeout: float = DEFAULT_TIMEOUT
-    ) -> dict[str, Any]:
-        """Send a request and wait for its reply; returns the OK body.
+    def request(self, request: Request, timeout: float = DEFAULT_TIMEOUT) -> Any:
+        """Send a request and wait for its reply; returns the typed OK (``REPLY_TYPES``).
 
+        The request's ``id`` is replaced by a fresh one (build it with ``id=0``).
         Raises ``RequestFailed`` (ERROR), ``ConnectionLost`` or ``TimeoutError``.
         """
         request_id = self._next_id()
@@ -203,72 +213,61 @@ class ChatConnection:
         with self._pending_lock:
             self._pending[request_id] = future
         try:
-            self._send(message_type, {"id": request_id, **fields})
+            self._send(msgspec.structs.replace(request, id=request_id))
             try:
-                reply = future.result(timeout)
+                frame = future.result(timeout)
             except TimeoutError:
                 raise TimeoutError(f"no reply from the server within {timeout:.0f} s") from None
         finally:
             with self._pending_lock:
                 self._pending.pop(request_id, None)
-        if reply.type == MessageType.ERROR:
-            body = dict(reply.body)
-            code = str(body.pop("code", "internal"))
-            message = str(body.pop("message", ""))
-            body.pop("id", None)
+        reply = decode_reply(frame, type(request))
+        if isinstance(reply, Error):
             try:
-                error_code = ErrorCode(code)
+                error_code = ErrorCode(reply.code)
             except ValueError:
                 error_code = ErrorCode.INTERNAL
-            raise RequestFailed(error_code, message or code, **body)
-        return reply.body
+            raise RequestFailed(error_code, reply.message or reply.code, **reply.details())
+        return reply
 
     def register(
         self, login: str, password: str, first_name: str, last_name: str, email: str
     ) -> User:
         """Create an account (does not log in)."""
-        body = self.request(
-            MessageType.REGISTER,
-            {
-                "login": login,
-                "password": password,
-                "first_name": first_name,
-                "last_name": last_name,
-                "email": email,
-            },
-        )
-        return User.from_json(body["user"])
+        reply: RegisterOk = self.request(Register(0, login, password, first_name, last_name, email))
+        return reply.user
 
-    def login(self, login: str, password: str) -> Session:
+    def login(self, login: str, password: str) -> SessionOk:
         """Open a session with a password."""
-        return Session.from_reply(
-            self.request(MessageType.LOGIN, {"login": login, "password": password})
-        )
+        reply: SessionOk = self.request(Login(0, login, password))
+        return reply
 
-    def resume(self, token: str) -> Session:
+    def resume(self, token: str) -> SessionOk:
         """Open a session with the token of an earlier login."""
-        return Session.from_reply(self.request(MessageType.RESUME, {"token": token}))
+        reply: SessionOk = self.request(Resume(0, token))
+        return reply
 
     def logout(self) -> None:
         """End the session and revoke its token."""
-        self.request(MessageType.LOGOUT, {})
+        self.request(Logout(0))
 
     def set_status(self, status: str) -> None:
         """``online``, ``away`` or ``busy``."""
-        self.request(MessageType.SET_STATUS, {"status": status})
+        self.request(SetStatus(0, status))
 
     def rooms(self) -> list[Room]:
         """Every room, as this user sees it."""
-        body = self.request(MessageType.ROOMS, {})
-        return [Room.from_json(room) for room in body["rooms"]]
+        reply: RoomsOk = self.request(ListRooms(0))
+        return reply.rooms
 
-    def join(self, room: str) -> dict[str, Any]:
-        """Join a room: ``{"status": "joined", "room": ...}`` or ``{"status": "pending", ...}``."""
-        return self.request(MessageType.JOIN, {"room": room})
+    def join(self, room: str) -> JoinOk:
+        """Join a room: status ``joined`` (with the room) or ``pending`` (with the request's id)."""
+        reply: JoinOk = self.request(Join(0, room))
+        return reply
 
     def leave(self, room: str) -> None:
         """Leave a room."""
-        self.request(MessageType.LEAVE, {"room": room})
+        self.request(Leave(0, room))
 
     def history(
         self,
@@ -278,39 +277,27 @@ class ChatConnection:
         limit: int | None = None,
     ) -> tuple[list[ChatMessage], bool]:
         """A page of history, oldest first, and whether older messages exist."""
-        fields: dict[str, Any] = {}
-        if room is not None:
-            fields["room"] = room
-        if with_user is not None:
-            fields["with"] = with_user
-        if before is not None:
-            fields["before"] = before
-        if limit is not None:
-            fields["limit"] = limit
-        body = self.request(MessageType.HISTORY, fields)
-        return [ChatMessage.from_json(m) for m in body["messages"]], bool(body["more"])
+        request = History(0, room, with_user, before, limit or HISTORY_DEFAULT_LIMIT)
+        reply: HistoryOk = self.request(request)
+        return reply.messages, reply.more
 
     def say(self, room: str, text: str, nonce: str | None = None) -> ChatMessage:
         """Send a message to a room; returns it as stored."""
-        fields: dict[str, Any] = {"room": room, "text": text}
-        if nonce is not None:
-            fields["nonce"] = nonce
-        return ChatMessage.from_json(self.request(MessageType.SAY, fields)["message"])
+        reply: MessageOk = self.request(Say(0, room, text, nonce))
+        return reply.message
 
     def direct(self, to: str, text: str, nonce: str | None = None) -> ChatMessage:
         """Send a direct message; returns it as stored."""
-        fields: dict[str, Any] = {"to": to, "text": text}
-        if nonce is not None:
-            fields["nonce"] = nonce
-        return ChatMessage.from_json(self.request(MessageType.DIRECT, fields)["message"])
+        reply: MessageOk = self.request(Direct(0, to, text, nonce))
+        return reply.message
 
     # ---- internals -----------------------------------------------------------
 
     def _next_id(self) -> int:
         return next(self._ids) % MAX_REQUEST_ID + 1
 
-    def _send(self, message_type: int, body: dict[str, Any]) -> None:
-        data = encode_frame(message_type, body)
+    def _send(self, message: Message) -> None:
+        data = encode(message)
         with self._send_lock, self._tls_lock or contextlib.nullcontext():
             if self._closed.is_set():
                 raise ConnectionLost("the connection is closed")
@@ -357,25 +344,26 @@ class ChatConnection:
                 self.on_disconnect()
 
     def _handle(self, frame: Frame) -> None:
-        request_id = frame.body.get("id")
-        if frame.type in (MessageType.OK, MessageType.ERROR) and request_id is not None:
-            with self._pending_lock:
-                future = self._pending.get(request_id)
-            if future is None:
-                log.warning("reply to unknown request %r ignored", request_id)
-            elif not future.done():
-                future.set_result(frame)
-            return
+        if frame.type in (MessageType.OK, MessageType.ERROR):
+            request_id = request_id_of(frame)
+            if request_id is not None:
+                with self._pending_lock:
+                    future = self._pending.get(request_id)
+                if future is None:
+                    log.warning("reply to unknown request %r ignored", request_id)
+                elif not future.done():
+                    future.set_result(frame)
+                return
         if frame.type == MessageType.PING:
-            with contextlib.suppress(ConnectionLost):
-                self._send(MessageType.PONG, {"nonce": frame.body.get("nonce")})
+            with contextlib.suppress(ConnectionLost, ProtocolError):
+                self._send(Pong(decode_as(Ping, frame.payload).nonce))
             return
         if frame.type == MessageType.PONG:
             return
         # An ERROR with no id, or an event this client does not know, is passed on raw.
         event: Any = frame
         with contextlib.suppress(ProtocolError):
-            event = parse_event(frame)
+            event = decode_event(frame)
         self.events.put(event)
         if self.on_event is not None:
             self.on_event(event)
@@ -385,7 +373,7 @@ class ChatConnection:
         while not self._closed.wait(interval / 4):
             if time.monotonic() - self._last_sent >= interval:
                 try:
-                    self._send(MessageType.PING, {"nonce": int(time.time())})
+                    self._send(Ping(msgspec.Raw(b"%d" % time.time())))
                 except ConnectionLost:
                     return
 

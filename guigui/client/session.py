@@ -314,10 +314,10 @@ class ClientSession:
         except RequestFailed as error:
             self.updates.put(("error", error.message))
             return
-        if reply.get("status") == "pending":
-            self.updates.put(("pending", room, reply.get("request_id")))
+        if reply.status == "pending":
+            self.updates.put(("pending", room, reply.request_id))
         else:
-            self.updates.put(("joined", reply["room"]))
+            self.updates.put(("joined", reply.room))
 
     def _do_status(self, status: str) -> None:
         if self._connection is not None:

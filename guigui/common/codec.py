@@ -10,59 +10,121 @@ A frame on the wire (PROTOCOL.md section 1)::
 The server and the clients wrap ``FrameDecoder`` in their own I/O: they feed it
 whatever the socket gave them and pull complete frames out, so the same code
 handles a frame split over many reads or many frames in one read.
+
+The codec cuts the stream into frames and nothing more: a ``Frame`` carries its
+body as the bytes received. Turning a body into a typed message, with every
+field checked, is the job of ``guigui.common.messages``; ``Frame.body`` gives
+the plain JSON object, for tools and tests that want to look at any frame.
 """
 
 from __future__ import annotations
 
-import json
+import re
 import struct
-from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
+import msgspec
+
 from guigui.common.errors import ProtocolError
-from guigui.common.protocol import DEFAULT_MAX_FRAME, HEADER_SIZE, ErrorCode
+from guigui.common.protocol import DEFAULT_MAX_FRAME, HEADER_SIZE, MAX_JSON_DEPTH, ErrorCode
 
 _LENGTH = struct.Struct(">I")
-_encode_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-_decode_json = json.JSONDecoder().decode
+_json_encoder = msgspec.json.Encoder()
+
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*(?:"|\\?\Z)', re.DOTALL)
+"""A JSON string, or an unterminated one up to the end: it always matches in one pass."""
+_INNERMOST_PAIR = re.compile(rb"[\[{][\]}]")
+_NOT_A_BRACKET = bytes(set(range(256)) - set(b"[]{}"))
 
 
-@dataclass(frozen=True, slots=True)
 class Frame:
-    """One decoded frame: its type byte (maybe unknown) and its JSON object."""
+    """One frame as received: its type byte (maybe unknown) and its body's bytes."""
 
-    type: int
-    body: dict[str, Any]
+    __slots__ = ("payload", "type")
+
+    def __init__(self, message_type: int, payload: bytes) -> None:
+        self.type = message_type
+        self.payload = payload
+
+    def __repr__(self) -> str:
+        return f"Frame(0x{self.type:02x}, {self.payload[:200]!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Frame):
+            return NotImplemented
+        return (self.type, self.payload) == (other.type, other.payload)
+
+    def __hash__(self) -> int:
+        return hash((self.type, self.payload))
+
+    @property
+    def body(self) -> dict[str, Any]:
+        """The body as a plain JSON object; ``ProtocolError(bad_json)`` if it is none."""
+        return decode_json_object(self.payload)
 
 
-def encode_frame(message_type: int, body: Mapping[str, Any]) -> bytes:
-    """The bytes of one frame: length prefix, type byte, compact UTF-8 JSON."""
-    return encode_json_frame(message_type, _encode_json(body))
+def encode_frame(message_type: int, body: Any) -> bytes:
+    """The bytes of one frame: length prefix, type byte, compact UTF-8 JSON.
 
-
-def encode_json(value: Any) -> str:
-    """Compact JSON text, as frames carry it (for splicing one part into several frames)."""
-    return _encode_json(value)
-
-
-def encode_json_frame(message_type: int, body_json: str) -> bytes:
-    """The bytes of one frame whose body is already JSON text (a JSON object)."""
-    payload = body_json.encode("utf-8")
+    ``body`` is anything msgspec encodes as a JSON object: a message Struct
+    (see ``guigui.common.messages.encode``) or, in tests and tools, a dict.
+    """
+    payload = _json_encoder.encode(body)
     return _LENGTH.pack(len(payload) + 1) + bytes((message_type,)) + payload
+
+
+def frame_size(payload_size: int) -> int:
+    """Bytes on the wire of a frame whose body has ``payload_size`` bytes."""
+    return HEADER_SIZE + 1 + payload_size
+
+
+def nesting_problem(payload: bytes) -> str | None:
+    """Why a JSON body nests too deeply (more than ``MAX_JSON_DEPTH`` levels), or None.
+
+    A JSON parser follows nesting by recursion, so a body of 10,000 ``[`` must
+    be refused before it is parsed. Few brackets cannot nest deeply: the
+    common case costs two ``count`` calls. Otherwise the strings are cut out
+    (brackets inside them do not nest), the brackets kept, and the innermost
+    pairs removed, one level per pass: whatever is left after
+    ``MAX_JSON_DEPTH`` passes was nested deeper. Every step runs in C, in time
+    linear in the body's size.
+    """
+    if payload.count(b"[") + payload.count(b"{") <= MAX_JSON_DEPTH:
+        return None
+    brackets = _JSON_STRING.sub(b"", payload).translate(None, _NOT_A_BRACKET)
+    for _ in range(MAX_JSON_DEPTH):
+        if not brackets:
+            return None
+        brackets = _INNERMOST_PAIR.sub(b"", brackets)
+    if brackets:
+        return f"the body is nested deeper than {MAX_JSON_DEPTH} levels"
+    return None
+
+
+def decode_json_object(payload: bytes) -> dict[str, Any]:
+    """A frame body as a plain JSON object; ``ProtocolError(bad_json)`` if it is none."""
+    problem = nesting_problem(payload)
+    if problem is not None:
+        raise ProtocolError(ErrorCode.BAD_JSON, problem)
+    try:
+        body = msgspec.json.decode(payload)
+    except msgspec.DecodeError as error:
+        raise ProtocolError(ErrorCode.BAD_JSON, f"the body is not UTF-8 JSON: {error}") from None
+    if not isinstance(body, dict):
+        raise ProtocolError(ErrorCode.BAD_JSON, "the body must be a JSON object")
+    return body
 
 
 class FrameDecoder:
     """Turns a byte stream into frames, enforcing ``max_frame``.
 
     Feed it bytes with ``feed``; call ``next_frame`` until it returns None.
-    Errors are raised as ``ProtocolError``:
-
-    - a header announcing 0 bytes (``bad_frame``) or more than ``max_frame``
-      (``frame_too_large``) is fatal, detected from the 4 header bytes alone;
-      the decoder then stays broken and raises the same error again;
-    - a body that is not a UTF-8 JSON object (``bad_json``) is consumed, so the
-      stream stays in sync and decoding can go on.
+    A header announcing 0 bytes (``bad_frame``) or more than ``max_frame``
+    (``frame_too_large``) is fatal, detected from the 4 header bytes alone and
+    raised as ``ProtocolError``; the decoder then stays broken and raises the
+    same error again. Anything after the header is the body's business: a
+    frame whose body is not JSON is still a frame, and the stream stays in
+    sync.
     """
 
     def __init__(self, max_frame: int = DEFAULT_MAX_FRAME) -> None:
@@ -98,12 +160,12 @@ class FrameDecoder:
         if len(buffer) < end:
             return None
         message_type = buffer[start + HEADER_SIZE]
-        raw = bytes(buffer[start + HEADER_SIZE + 1 : end])
+        payload = bytes(buffer[start + HEADER_SIZE + 1 : end])
         self._start = end
         if end == len(buffer):  # the common case: everything consumed
             buffer.clear()
             self._start = 0
-        return Frame(message_type, _decode_body(raw))
+        return Frame(message_type, payload)
 
     def _header_error(self, length: int) -> ProtocolError:
         if length == 0:
@@ -113,13 +175,3 @@ class FrameDecoder:
             f"a frame of {length} bytes is over the limit of {self.max_frame}",
             fatal=True,
         )
-
-
-def _decode_body(raw: bytes) -> dict[str, Any]:
-    try:
-        body = _decode_json(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as error:
-        raise ProtocolError(ErrorCode.BAD_JSON, f"the body is not UTF-8 JSON: {error}") from None
-    if not isinstance(body, dict):
-        raise ProtocolError(ErrorCode.BAD_JSON, "the body must be a JSON object")
-    return body

@@ -1,501 +1,337 @@
-"""One small immutable class per message type of PROTOCOL.md section 3.
+"""One typed definition per message of PROTOCOL.md section 3, used by both ends.
 
-Each class knows its ``TYPE``, turns itself into a JSON body (``to_body``) and
-parses one strictly (``from_body``): a missing or mistyped field raises
-``ProtocolError(bad_request, field=NAME)``. Only the shape is checked here;
-rules about values (a valid login, a text not too long) belong to whoever
+Each message is a frozen ``msgspec.Struct`` with its frame ``TYPE``. The same
+class decodes and validates what arrives (``decode_request``, ``decode_event``,
+``decode_reply``) and encodes what is sent (``encode``): the server, the
+clients and the docs share one definition, and there is no hand-written parser.
+
+Decoding is strict: a missing or mistyped field, a bool where an integer is
+expected, or an integer outside its range (the ``Annotated`` ranges below)
+raises ``ProtocolError(bad_request, field=NAME)``; a body that is not a UTF-8
+JSON object (a lone surrogate escape such as ``"\\ud800"`` included) or that
+nests deeper than ``MAX_JSON_DEPTH`` raises ``ProtocolError(bad_json)``.
+Rules about values (a valid login, a text not too long) belong to whoever
 applies them (``guigui.common.validation``, the server).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, ClassVar, Self
+import re
+from typing import Annotated, Any, ClassVar, TypeAlias, TypeVar
 
-from guigui.common.codec import Frame, encode_frame
+import msgspec
+
+from guigui.common.codec import Frame, encode_frame, nesting_problem
 from guigui.common.errors import ProtocolError
-from guigui.common.objects import ChatMessage, Presence, Room
+from guigui.common.objects import ChatMessage, JsonObject, Presence, Room, User
 from guigui.common.protocol import (
     HISTORY_DEFAULT_LIMIT,
     HISTORY_MAX_LIMIT,
+    MAX_BIG_INT,
+    MAX_NONCE_LENGTH,
     MAX_REQUEST_ID,
     ErrorCode,
     MessageType,
     SanctionKind,
 )
 
-MAX_NONCE_LENGTH = 128
-
-
-def _bad(name: str, why: str = "is missing or mistyped") -> ProtocolError:
-    return ProtocolError(ErrorCode.BAD_REQUEST, f"field {name!r} {why}", field=name)
-
-
-def _str(body: Mapping[str, Any], name: str) -> str:
-    value = body.get(name)
-    if not isinstance(value, str):
-        raise _bad(name)
-    return value
-
-
-def _int(body: Mapping[str, Any], name: str) -> int:
-    value = body.get(name)
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise _bad(name)
-    return value
-
-
-def _optional_int(body: Mapping[str, Any], name: str) -> int | None:
-    return None if body.get(name) is None else _int(body, name)
-
-
-def request_id_of(body: Mapping[str, Any]) -> int | None:
-    """The body's ``id`` if it is a valid request id (1 to 2^31-1), else None."""
-    value = body.get("id")
-    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_REQUEST_ID:
-        return value
-    return None
-
-
-def _request_id(body: Mapping[str, Any]) -> int:
-    request_id = request_id_of(body)
-    if request_id is None:
-        raise _bad("id", f"must be an integer from 1 to {MAX_REQUEST_ID}")
-    return request_id
-
-
-def _nonce(body: Mapping[str, Any]) -> str | None:
-    """A client's deduplication key: a string of 1 to 128 characters or an integer."""
-    value = body.get("nonce")
-    if value is None:
-        return None
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    if isinstance(value, str) and 1 <= len(value) <= MAX_NONCE_LENGTH:
-        return value
-    raise _bad("nonce", f"must be a string of 1 to {MAX_NONCE_LENGTH} characters or an integer")
+RequestId = Annotated[int, msgspec.Meta(ge=1, le=MAX_REQUEST_ID)]
+"""A request's ``id``: 1 to 2^31-1."""
+MessageId = Annotated[int, msgspec.Meta(ge=0, le=MAX_BIG_INT)]
+"""A message id as a client may send it (``before``): 0 to 2^63-1."""
+Nonce = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_NONCE_LENGTH)] | MessageId
+"""A client's deduplication key: a string of 1 to 128 characters, or an integer 0 to 2^63-1."""
+Version = Annotated[int, msgspec.Meta(ge=0, le=MAX_REQUEST_ID)]
+HistoryLimit = Annotated[int, msgspec.Meta(ge=1, le=HISTORY_MAX_LIMIT)]
 
 
 # ---- requests (client to server) ---------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Hello:
+class Request(JsonObject, frozen=True, omit_defaults=True):
+    """What every request has: its ``id``, echoed by the one reply it gets."""
+
+    TYPE: ClassVar[MessageType]
+    id: RequestId
+
+
+class Hello(Request, frozen=True, omit_defaults=True):
     """HELLO: the first frame of every connection."""
 
-    TYPE: ClassVar[MessageType] = MessageType.HELLO
-    id: int
-    version: int
+    TYPE = MessageType.HELLO
+    version: Version
     client: str
 
-    def to_body(self) -> dict[str, Any]:
-        """The JSON body."""
-        return {"id": self.id, "version": self.version, "client": self.client}
 
-    @classmethod
-    def from_body(cls, body: Mapping[str, Any]) -> Self:
-        """Parse a body, checking every field's type."""
-        return cls(_request_id(body), _int(body, "version"), _str(body, "client"))
-
-
-@dataclass(frozen=True, slots=True)
-class Register:
+class Register(Request, frozen=True, omit_defaults=True):
     """REGISTER: create an account (does not log in)."""
 
-    TYPE: ClassVar[MessageType] = MessageType.REGISTER
-    id: int
+    TYPE = MessageType.REGISTER
     login: str
     password: str
     first_name: str
     last_name: str
     email: str
 
-    def to_body(self) -> dict[str, Any]:
-        """The JSON body."""
-        return {
-            "id": self.id,
-            "login": self.login,
-            "password": self.password,
-            "first_name": self.first_name,
-            "last_name": self.last_name,
-            "email": self.email,
-        }
 
-    @classmethod
-    def from_body(cls, body: Mapping[str, Any]) -> Self:
-        """Parse a body, checking every field's type."""
-        return cls(
-            _request_id(body),
-            _str(body, "login"),
-            _str(body, "password"),
-            _str(body, "first_name"),
-            _str(body, "last_name"),
-            _str(body, "email"),
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class Login:
+class Login(Request, frozen=True, omit_defaults=True):
     """LOGIN: open a session with a login and a password."""
 
-    TYPE: ClassVar[MessageType] = MessageType.LOGIN
-    id: int
+    TYPE = MessageType.LOGIN
     login: str
     password: str
 
-    def to_body(self) -> dict[str, Any]:
-        """The JSON body."""
-        return {"id": self.id, "login": self.login, "password": self.password}
 
-    @classmethod
-    def from_body(cls, body: Mapping[str, Any]) -> Self:
-        """Parse a body, checking every field's type."""
-        return cls(_request_id(body), _str(body, "login"), _str(body, "password"))
-
-
-@dataclass(frozen=True, slots=True)
-class Resume:
+class Resume(Request, frozen=True, omit_defaults=True):
     """RESUME: open a session with the token of an earlier LOGIN."""
 
-    TYPE: ClassVar[MessageType] = MessageType.RESUME
-    id: int
+    TYPE = MessageType.RESUME
     token: str
 
-    def to_body(self) -> dict[str, Any]:
-        """The JSON body."""
-        return {"id": self.id, "token": self.token}
 
-    @classmethod
-    def from_body(cls, body: Mapping[str, Any]) -> Self:
-        """Parse a body, checking every field's type."""
-        return cls(_request_id(body), _str(body, "token"))
-
-
-@dataclass(frozen=True, slots=True)
-class _IdOnly:
-    """A request whose body is only its ``id``."""
-
-    TYPE: ClassVar[MessageType]
-    id: int
-
-    def to_body(self) -> dict[str, Any]:
-        """The JSON body."""
-        return {"id": self.id}
-
-    @classmethod
-    def from_body(cls, body: Mapping[str, Any]) -> Self:
-        """Parse a body, checking every field's type."""
-        return cls(_request_id(body))
-
-
-class Logout(_IdOnly):
+class Logout(Request, frozen=True, omit_defaults=True):
     """LOGOUT: end the session and revoke its token."""
 
-    __slots__ = ()
     TYPE = MessageType.LOGOUT
 
 
-@dataclass(frozen=True, slots=True)
-class SetStatus:
+class SetStatus(Request, frozen=True, omit_defaults=True):
     """SET_STATUS: ``online``, ``away`` or ``busy`` (checked by the server)."""
 
-    TYPE: ClassVar[MessageType] = MessageType.SET_STATUS
-    id: int
+    TYPE = MessageType.SET_STATUS
     status: str
 
-    def to_body(self) -> dict[str, Any]:
-        """The JSON body."""
-        return {"id": self.id, "status": self.status}
 
-    @classmethod
-    def from_body(cls, body: Mapping[str, Any]) -> Self:
-        """Parse a body, checking every field's type."""
-        return cls(_request_id(body), _str(body, "status"))
-
-
-class ListRooms(_IdOnly):
+class ListRooms(Request, frozen=True, omit_defaults=True):
     """ROOMS: every room as this user sees it."""
 
-    __slots__ = ()
     TYPE = MessageType.ROOMS
 
 
-@dataclass(frozen=True, slots=True)
-class _RoomRequest:
-    """A request naming a room."""
-
-    TYPE: ClassVar[MessageType]
-    id: int
-    room: str
-
-    def to_body(self) -> dict[str, Any]:
-        """The JSON body."""
-        return {"id": self.id, "room": self.room}
-
-    @classmethod
-    def from_body(cls, body: Mapping[str, Any]) -> Self:
-        """Parse a body, checking every field's type."""
-        return cls(_request_id(body), _str(body, "room"))
-
-
-class Join(_RoomRequest):
+class Join(Request, frozen=True, omit_defaults=True):
     """JOIN: enter a room, or ask to."""
 
-    __slots__ = ()
     TYPE = MessageType.JOIN
+    room: str
 
 
-class Leave(_RoomRequest):
+class Leave(Request, frozen=True, omit_defaults=True):
     """LEAVE: stop being a member of a room."""
 
-    __slots__ = ()
     TYPE = MessageType.LEAVE
+    room: str
 
 
-@dataclass(frozen=True, slots=True)
-class History:
+class History(Request, frozen=True, omit_defaults=True):
     """HISTORY: a page of a room's messages or of a direct conversation (key ``with``)."""
 
-    TYPE: ClassVar[MessageType] = MessageType.HISTORY
-    id: int
+    TYPE = MessageType.HISTORY
     room: str | None = None
-    with_user: str | None = None
-    before: int | None = None
-    limit: int = HISTORY_DEFAULT_LIMIT
+    with_user: str | None = msgspec.field(name="with", default=None)
+    before: MessageId | None = None
+    limit: HistoryLimit = HISTORY_DEFAULT_LIMIT
 
-    def to_body(self) -> dict[str, Any]:
-        """The JSON body."""
-        body: dict[str, Any] = {"id": self.id, "limit": self.limit}
-        if self.room is not None:
-            body["room"] = self.room
-        if self.with_user is not None:
-            body["with"] = self.with_user
-        if self.before is not None:
-            body["before"] = self.before
-        return body
-
-    @classmethod
-    def from_body(cls, body: Mapping[str, Any]) -> Self:
-        """Parse a body: exactly one of ``room`` and ``with``; ``limit`` from 1 to 100."""
-        request_id = _request_id(body)
-        room = None if body.get("room") is None else _str(body, "room")
-        with_user = None if body.get("with") is None else _str(body, "with")
-        if (room is None) == (with_user is None):
-            raise _bad("room", "or 'with' must be given, not both")
-        limit = body.get("limit", HISTORY_DEFAULT_LIMIT)
-        if not isinstance(limit, int) or isinstance(limit, bool):
-            raise _bad("limit")
-        if not 1 <= limit <= HISTORY_MAX_LIMIT:
-            raise _bad("limit", f"must be from 1 to {HISTORY_MAX_LIMIT}")
-        return cls(request_id, room, with_user, _optional_int(body, "before"), limit)
+    def __post_init__(self) -> None:
+        """Exactly one of ``room`` and ``with``."""
+        if (self.room is None) == (self.with_user is None):
+            raise ProtocolError(
+                ErrorCode.BAD_REQUEST, "give 'room' or 'with', not both", field="room"
+            )
 
 
-@dataclass(frozen=True, slots=True)
-class Say:
+class Say(Request, frozen=True, omit_defaults=True):
     """SAY: a message to a room."""
 
-    TYPE: ClassVar[MessageType] = MessageType.SAY
-    id: int
+    TYPE = MessageType.SAY
     room: str
     text: str
-    nonce: str | None = None
-
-    def to_body(self) -> dict[str, Any]:
-        """The JSON body."""
-        body: dict[str, Any] = {"id": self.id, "room": self.room, "text": self.text}
-        if self.nonce is not None:
-            body["nonce"] = self.nonce
-        return body
-
-    @classmethod
-    def from_body(cls, body: Mapping[str, Any]) -> Self:
-        """Parse a body, checking every field's type."""
-        return cls(_request_id(body), _str(body, "room"), _str(body, "text"), _nonce(body))
+    nonce: Nonce | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Direct:
+class Direct(Request, frozen=True, omit_defaults=True):
     """DIRECT: a private message to one user."""
 
-    TYPE: ClassVar[MessageType] = MessageType.DIRECT
-    id: int
+    TYPE = MessageType.DIRECT
     to: str
     text: str
-    nonce: str | None = None
-
-    def to_body(self) -> dict[str, Any]:
-        """The JSON body."""
-        body: dict[str, Any] = {"id": self.id, "to": self.to, "text": self.text}
-        if self.nonce is not None:
-            body["nonce"] = self.nonce
-        return body
-
-    @classmethod
-    def from_body(cls, body: Mapping[str, Any]) -> Self:
-        """Parse a body, checking every field's type."""
-        return cls(_request_id(body), _str(body, "to"), _str(body, "text"), _nonce(body))
+    nonce: Nonce | None = None
 
 
-Request = (
-    Hello
-    | Register
-    | Login
-    | Resume
-    | Logout
-    | SetStatus
-    | ListRooms
-    | Join
-    | Leave
-    | History
-    | Say
-    | Direct
-)
-"""Any request a client may send."""
-
-REQUEST_CLASSES: dict[int, Any] = {
+REQUEST_TYPES: dict[int, type[Request]] = {
     cls.TYPE: cls
     for cls in (
         Hello, Register, Login, Resume, Logout, SetStatus, ListRooms, Join, Leave, History, Say,
         Direct,
     )
 }  # fmt: skip
+"""Frame type byte to request class."""
 
+SESSION_CHANGING: frozenset[type[Request]] = frozenset(
+    {Register, Login, Resume, Logout, Join, Leave}
+)
+"""Requests whose effect later requests may depend on (who is logged in, which rooms).
 
-def parse_request(frame: Frame) -> Request:
-    """The request a frame carries; ``unknown_type`` when it is not a request type."""
-    cls = REQUEST_CLASSES.get(frame.type)
-    if cls is None:
-        raise ProtocolError(ErrorCode.UNKNOWN_TYPE, f"0x{frame.type:02x} is not a request type")
-    request: Request = cls.from_body(frame.body)
-    return request
+The server handles such a request only once every earlier request of the
+connection is answered, and nothing after it until it is answered, so that
+pipelined requests take effect in the order they were sent.
+"""
 
 
 # ---- both ways ----------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class _Heartbeat:
-    """PING or PONG: a ``nonce`` (any JSON value) echoed back."""
+class Ping(JsonObject, frozen=True):
+    """PING: the peer answers PONG with the same ``nonce``.
 
-    TYPE: ClassVar[MessageType]
-    nonce: Any = None
+    The nonce is kept as the raw JSON received (``msgspec.Raw``) and echoed
+    as it is: the PONG is never longer than the PING.
+    """
 
-    def to_body(self) -> dict[str, Any]:
-        """The JSON body."""
-        return {"nonce": self.nonce}
-
-    @classmethod
-    def from_body(cls, body: Mapping[str, Any]) -> Self:
-        """Parse a body."""
-        return cls(body.get("nonce"))
+    TYPE: ClassVar[MessageType] = MessageType.PING
+    nonce: msgspec.Raw = msgspec.Raw(b"null")
 
 
-class Ping(_Heartbeat):
-    """PING: the peer answers PONG with the same ``nonce``."""
+class Pong(JsonObject, frozen=True):
+    """PONG: the answer to a PING, with its ``nonce``."""
 
-    __slots__ = ()
-    TYPE = MessageType.PING
-
-
-class Pong(_Heartbeat):
-    """PONG: the answer to a PING."""
-
-    __slots__ = ()
-    TYPE = MessageType.PONG
+    TYPE: ClassVar[MessageType] = MessageType.PONG
+    nonce: msgspec.Raw = msgspec.Raw(b"null")
 
 
 # ---- replies (server to client) -------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Ok:
-    """OK: a request succeeded; ``result`` holds the reply's other fields."""
+class Reply(JsonObject, frozen=True, omit_defaults=True):
+    """OK: a request succeeded. The subclasses say what each request gets back."""
 
     TYPE: ClassVar[MessageType] = MessageType.OK
-    id: int | None
-    result: dict[str, Any] = field(default_factory=dict)
-
-    def to_body(self) -> dict[str, Any]:
-        """The JSON body."""
-        return {"id": self.id, **self.result}
-
-    @classmethod
-    def from_body(cls, body: Mapping[str, Any]) -> Self:
-        """Parse a body."""
-        result = {key: value for key, value in body.items() if key != "id"}
-        return cls(_optional_int(body, "id"), result)
+    id: int
 
 
-@dataclass(frozen=True, slots=True)
-class Error:
-    """ERROR: a request failed (or, with ``id`` None, a frame that was no request)."""
+class Ok(Reply, frozen=True, omit_defaults=True):
+    """``OK {id}``: LOGOUT, SET_STATUS and LEAVE."""
+
+
+class HelloOk(Reply, frozen=True, omit_defaults=True):
+    """The answer to HELLO: the server's name and limits."""
+
+    version: int
+    server: str
+    max_frame: int
+    max_text: int
+    heartbeat: float
+
+
+class RegisterOk(Reply, frozen=True, omit_defaults=True):
+    """The answer to REGISTER: the new account (with its email)."""
+
+    user: User
+
+
+class SessionOk(Reply, frozen=True, omit_defaults=True):
+    """The answer to LOGIN and RESUME.
+
+    ``online`` holds as many presences as fit in one frame; the server sends
+    the others right after, as PRESENCE events.
+    """
+
+    user: User
+    token: str
+    rooms: list[Room]
+    online: list[Presence]
+
+
+class RoomsOk(Reply, frozen=True, omit_defaults=True):
+    """The answer to ROOMS."""
+
+    rooms: list[Room]
+
+
+class JoinOk(Reply, frozen=True, omit_defaults=True):
+    """The answer to JOIN: ``joined`` (with ``room``) or ``pending`` (with ``request_id``)."""
+
+    status: str
+    room: Room | None = None
+    request_id: int | None = None
+
+
+class HistoryOk(Reply, frozen=True, omit_defaults=True):
+    """The answer to HISTORY: a page, oldest first, and whether older messages exist."""
+
+    messages: list[ChatMessage]
+    more: bool
+
+
+class MessageOk(Reply, frozen=True, omit_defaults=True):
+    """The answer to SAY and DIRECT: the message as stored."""
+
+    message: ChatMessage
+
+
+class Error(JsonObject, frozen=True):
+    """ERROR: a request failed (or, with ``id`` None, a frame that was no request).
+
+    The details a code carries (section 5) are present only when set.
+    """
 
     TYPE: ClassVar[MessageType] = MessageType.ERROR
     id: int | None
     code: str
     message: str
-    details: dict[str, Any] = field(default_factory=dict)
-
-    def to_body(self) -> dict[str, Any]:
-        """The JSON body."""
-        return {"id": self.id, "code": self.code, "message": self.message, **self.details}
+    field: str | msgspec.UnsetType = msgspec.UNSET
+    reason: str | msgspec.UnsetType = msgspec.UNSET
+    retry_after_ms: int | msgspec.UnsetType = msgspec.UNSET
+    until: int | msgspec.UnsetType | None = msgspec.UNSET
+    max_text: int | msgspec.UnsetType = msgspec.UNSET
 
     @classmethod
-    def from_body(cls, body: Mapping[str, Any]) -> Self:
-        """Parse a body."""
-        details = {k: v for k, v in body.items() if k not in ("id", "code", "message")}
-        message = body.get("message")
-        return cls(
-            _optional_int(body, "id"),
-            _str(body, "code"),
-            message if isinstance(message, str) else "",
-            details,
-        )
+    def of(cls, error: ProtocolError, request_id: int | None) -> Error:
+        """The ERROR answering ``request_id`` (None: no request) with ``error``."""
+        return cls(request_id, str(error.code), error.message, **error.details)
+
+    def details(self) -> dict[str, Any]:
+        """The detail fields that are set."""
+        return {
+            name: value
+            for name in ("field", "reason", "retry_after_ms", "until", "max_text")
+            if (value := getattr(self, name)) is not msgspec.UNSET
+        }
+
+
+REPLY_TYPES: dict[type[Request], type[Reply]] = {
+    Hello: HelloOk,
+    Register: RegisterOk,
+    Login: SessionOk,
+    Resume: SessionOk,
+    Logout: Ok,
+    SetStatus: Ok,
+    ListRooms: RoomsOk,
+    Join: JoinOk,
+    Leave: Ok,
+    History: HistoryOk,
+    Say: MessageOk,
+    Direct: MessageOk,
+}
+"""What an OK to each request carries."""
 
 
 # ---- events (server to client) --------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class MessageEvent:
+class MessageEvent(JsonObject, frozen=True):
     """MESSAGE: a new message in a room of the user, or a direct one."""
 
     TYPE: ClassVar[MessageType] = MessageType.MESSAGE
     message: ChatMessage
 
-    def to_body(self) -> dict[str, Any]:
-        """The JSON body."""
-        return {"message": self.message.to_json()}
 
-    @classmethod
-    def from_body(cls, body: Mapping[str, Any]) -> Self:
-        """Parse a body."""
-        data = body.get("message")
-        if not isinstance(data, Mapping):
-            raise _bad("message")
-        return cls(ChatMessage.from_json(data))
-
-
-@dataclass(frozen=True, slots=True)
-class PresenceEvent:
+class PresenceEvent(Presence, frozen=True):
     """PRESENCE: someone logged in, changed status or went offline (the body IS a Presence)."""
 
     TYPE: ClassVar[MessageType] = MessageType.PRESENCE
-    presence: Presence
-
-    def to_body(self) -> dict[str, Any]:
-        """The JSON body."""
-        return self.presence.to_json()
-
-    @classmethod
-    def from_body(cls, body: Mapping[str, Any]) -> Self:
-        """Parse a body."""
-        return cls(Presence.from_json(body))
 
 
-@dataclass(frozen=True, slots=True)
-class AccessDecision:
+class AccessDecision(JsonObject, frozen=True):
     """ACCESS_DECISION: an admin granted or refused a request to join a room."""
 
     TYPE: ClassVar[MessageType] = MessageType.ACCESS_DECISION
@@ -503,41 +339,15 @@ class AccessDecision:
     granted: bool
     request_id: int
 
-    def to_body(self) -> dict[str, Any]:
-        """The JSON body."""
-        return {"room": self.room, "granted": self.granted, "request_id": self.request_id}
 
-    @classmethod
-    def from_body(cls, body: Mapping[str, Any]) -> Self:
-        """Parse a body."""
-        granted = body.get("granted")
-        if not isinstance(granted, bool):
-            raise _bad("granted")
-        return cls(_str(body, "room"), granted, _int(body, "request_id"))
-
-
-@dataclass(frozen=True, slots=True)
-class RoomUpdate:
+class RoomUpdate(JsonObject, frozen=True):
     """ROOM_UPDATE: a room was added or changed."""
 
     TYPE: ClassVar[MessageType] = MessageType.ROOM_UPDATE
     room: Room
 
-    def to_body(self) -> dict[str, Any]:
-        """The JSON body."""
-        return {"room": self.room.to_json()}
 
-    @classmethod
-    def from_body(cls, body: Mapping[str, Any]) -> Self:
-        """Parse a body."""
-        data = body.get("room")
-        if not isinstance(data, Mapping):
-            raise _bad("room")
-        return cls(Room.from_json(data))
-
-
-@dataclass(frozen=True, slots=True)
-class Sanctioned:
+class Sanctioned(JsonObject, frozen=True):
     """SANCTIONED: sent just before the server closes a kicked or banned session."""
 
     TYPE: ClassVar[MessageType] = MessageType.SANCTIONED
@@ -545,56 +355,115 @@ class Sanctioned:
     until: int | None
     reason: str
 
-    def to_body(self) -> dict[str, Any]:
-        """The JSON body."""
-        return {"kind": str(self.kind), "until": self.until, "reason": self.reason}
 
-    @classmethod
-    def from_body(cls, body: Mapping[str, Any]) -> Self:
-        """Parse a body."""
-        try:
-            kind = SanctionKind(_str(body, "kind"))
-        except ValueError:
-            raise _bad("kind", "is unknown") from None
-        return cls(kind, _optional_int(body, "until"), _str(body, "reason"))
-
-
-@dataclass(frozen=True, slots=True)
-class Shutdown:
+class Shutdown(JsonObject, frozen=True):
     """SHUTDOWN: the server stops in ``in_seconds``."""
 
     TYPE: ClassVar[MessageType] = MessageType.SHUTDOWN
     in_seconds: int
     reason: str
 
-    def to_body(self) -> dict[str, Any]:
-        """The JSON body."""
-        return {"in_seconds": self.in_seconds, "reason": self.reason}
 
-    @classmethod
-    def from_body(cls, body: Mapping[str, Any]) -> Self:
-        """Parse a body."""
-        return cls(_int(body, "in_seconds"), _str(body, "reason"))
-
-
-Event = MessageEvent | PresenceEvent | AccessDecision | RoomUpdate | Sanctioned | Shutdown
+Event: TypeAlias = (
+    MessageEvent | PresenceEvent | AccessDecision | RoomUpdate | Sanctioned | Shutdown
+)
 """Any event the server may send."""
 
-EVENT_CLASSES: dict[int, Any] = {
+EVENT_TYPES: dict[int, type[Event]] = {
     cls.TYPE: cls
     for cls in (MessageEvent, PresenceEvent, AccessDecision, RoomUpdate, Sanctioned, Shutdown)
 }
+"""Frame type byte to event class."""
+
+Message: TypeAlias = Request | Reply | Error | Event | Ping | Pong
+"""Anything that travels in a frame."""
 
 
-def parse_event(frame: Frame) -> Event:
+# ---- decoding and encoding --------------------------------------------------------
+
+M = TypeVar("M", bound=JsonObject)
+
+_DECODERS: dict[type[Any], msgspec.json.Decoder[Any]] = {}
+_FIELD_AT = re.compile(r"at `\$\.([^`.\[]+)")
+_MISSING_FIELD = re.compile(r"required field `([^`]+)`")
+
+
+def _decoder(cls: type[M]) -> msgspec.json.Decoder[M]:
+    decoder = _DECODERS.get(cls)
+    if decoder is None:
+        decoder = _DECODERS[cls] = msgspec.json.Decoder(cls)
+    return decoder
+
+
+def decode_as(cls: type[M], payload: bytes) -> M:
+    """Decode and validate a frame body as ``cls``, or raise the ``ProtocolError`` it deserves."""
+    problem = nesting_problem(payload)
+    if problem is not None:
+        raise ProtocolError(ErrorCode.BAD_JSON, problem)
+    try:
+        return _decoder(cls).decode(payload)
+    except msgspec.ValidationError as error:
+        raise _validation_error(str(error)) from None
+    except msgspec.DecodeError as error:
+        raise ProtocolError(ErrorCode.BAD_JSON, f"the body is not UTF-8 JSON: {error}") from None
+
+
+def _validation_error(text: str) -> ProtocolError:
+    """``bad_request`` naming the field msgspec complains about (``bad_json``: not an object)."""
+    found = _FIELD_AT.search(text) or _MISSING_FIELD.search(text)
+    if found is None:  # the body itself has the wrong type
+        return ProtocolError(ErrorCode.BAD_JSON, "the body must be a JSON object")
+    name = found.group(1)
+    why = text.split(" - at ")[0]
+    return ProtocolError(ErrorCode.BAD_REQUEST, f"field {name!r}: {why}", field=name)
+
+
+def decode_request(frame: Frame) -> Request:
+    """The request a frame carries; ``unknown_type`` when it is not a request type."""
+    cls = REQUEST_TYPES.get(frame.type)
+    if cls is None:
+        raise ProtocolError(ErrorCode.UNKNOWN_TYPE, f"0x{frame.type:02x} is not a request type")
+    return decode_as(cls, frame.payload)
+
+
+def decode_event(frame: Frame) -> Event:
     """The event a frame carries; ``unknown_type`` when it is not an event type."""
-    cls = EVENT_CLASSES.get(frame.type)
+    cls = EVENT_TYPES.get(frame.type)
     if cls is None:
         raise ProtocolError(ErrorCode.UNKNOWN_TYPE, f"0x{frame.type:02x} is not an event type")
-    event: Event = cls.from_body(frame.body)
-    return event
+    return decode_as(cls, frame.payload)
 
 
-def encode(message: Request | Event | Ok | Error | Ping | Pong) -> bytes:
-    """The frame bytes of any message object."""
-    return encode_frame(message.TYPE, message.to_body())
+def decode_reply(frame: Frame, request_type: type[Request]) -> Reply | Error:
+    """The OK or ERROR answering a request of ``request_type``."""
+    if frame.type == MessageType.ERROR:
+        return decode_as(Error, frame.payload)
+    if frame.type != MessageType.OK:
+        raise ProtocolError(ErrorCode.UNKNOWN_TYPE, f"0x{frame.type:02x} is not a reply")
+    return decode_as(REPLY_TYPES[request_type], frame.payload)
+
+
+class _AnyId(JsonObject, frozen=True):
+    id: Any = None
+
+
+def request_id_of(frame: Frame) -> int | None:
+    """The frame's ``id`` if it is a valid request id (1 to 2^31-1), else None.
+
+    For answering a request that failed to decode: the rest of its body may be
+    wrong, its ``id`` still says which request the ERROR answers.
+    """
+    if nesting_problem(frame.payload) is not None:
+        return None
+    try:
+        value = _decoder(_AnyId).decode(frame.payload).id
+    except msgspec.DecodeError:
+        return None
+    if type(value) is int and 1 <= value <= MAX_REQUEST_ID:
+        return value
+    return None
+
+
+def encode(message: Message) -> bytes:
+    """The frame bytes of any message."""
+    return encode_frame(message.TYPE, message)

@@ -26,6 +26,15 @@ MAX_REQUEST_ID = 2**31 - 1
 MAX_ERRORS_BEFORE_CLOSE = 10
 """Recoverable protocol errors a connection may make before it is closed."""
 
+MAX_JSON_DEPTH = 32
+"""Deepest nesting of arrays and objects a body may have (the messages nest 3 levels)."""
+MAX_QUOTED = 64
+"""Most characters of a client's input that an error message quotes."""
+MAX_NONCE_LENGTH = 128
+"""Longest string ``nonce`` (a client's deduplication key)."""
+MAX_BIG_INT = 2**63 - 1
+"""Largest ``before`` or integer ``nonce``: what a signed 64-bit database column holds."""
+
 HISTORY_DEFAULT_LIMIT = 50
 HISTORY_MAX_LIMIT = 100
 

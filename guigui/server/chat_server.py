@@ -22,11 +22,26 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from guigui.common.codec import Frame, encode_frame
+import msgspec
+
+from guigui.common.codec import Frame
 from guigui.common.errors import ProtocolError
-from guigui.common.messages import Ping, parse_request, request_id_of
+from guigui.common.messages import (
+    Error,
+    Message,
+    Ping,
+    Pong,
+    PresenceEvent,
+    Reply,
+    Shutdown,
+    decode_as,
+    decode_request,
+    encode,
+    request_id_of,
+)
 from guigui.common.objects import ChatMessage, Presence
 from guigui.common.protocol import (
+    HEADER_SIZE,
     MAX_ERRORS_BEFORE_CLOSE,
     ErrorCode,
     MessageType,
@@ -143,9 +158,11 @@ class ChatServer:
         self.loop.add_reader(sock, self._listener)
         self.address = sock.getsockname()[:2]
         self.store_worker.start()
+        # Scheduled before the loop thread starts: from then on only that thread
+        # may touch the loop's timers.
+        self.loop.call_later(self._sweep_interval(), self._heartbeat_sweep)
         self._thread = threading.Thread(target=self._run, name="event-loop")
         self._thread.start()
-        self.loop.call_later(self._sweep_interval(), self._heartbeat_sweep)
         log.info("listening on %s:%d", *self.address)
 
     def stop(self, timeout: float | None = None) -> None:
@@ -216,13 +233,13 @@ class ChatServer:
         limit = self.config.max_connections_per_ip
         if ban is not None and ban.kind is SanctionKind.BAN:
             log.info("%s: refused at connect (banned IP)", connection.peer)
-            self.reject(connection, sanction_error(ban, fatal=True), None)
+            self.refuse(connection, sanction_error(ban, fatal=True))
         elif limit and self.ip_connections[connection.ip] > limit:
             error = self.rate_limited(
                 f"more than {limit} connections from this IP", 10.0, connection
             )
             error.fatal = True
-            self.reject(connection, error, None)
+            self.refuse(connection, error)
 
     def rate_limited(self, what: str, wait: float, connection: Connection) -> ProtocolError:
         """The ``rate_limited`` error for a tripped limit, logged."""
@@ -289,22 +306,33 @@ class ChatServer:
     # ---- requests ------------------------------------------------------------
 
     def dispatch(self, connection: Connection, frame: Frame) -> None:
-        """Handle one frame from a client; every request gets exactly one reply."""
+        """Handle one frame from a client; every request gets exactly one reply.
+
+        A frame that is no valid request is refused here (``refuse``). A valid
+        request is counted in flight on its connection until it is answered
+        (``reply`` or ``reject``), which is what keeps pipelined requests in
+        order (see ``Connection.handle_frames``).
+        """
         if connection.phase is Phase.NEW and frame.type != MessageType.HELLO:
-            self.reject(
-                connection,
-                ProtocolError(ErrorCode.HELLO_REQUIRED, "send HELLO first", fatal=True),
-                request_id_of(frame.body),
-            )
+            error = ProtocolError(ErrorCode.HELLO_REQUIRED, "send HELLO first", fatal=True)
+            self.refuse(connection, error, request_id_of(frame))
             return
-        if frame.type == MessageType.PING:
-            connection.send(encode_frame(MessageType.PONG, {"nonce": frame.body.get("nonce")}))
+        if frame.type == MessageType.PING or frame.type == MessageType.PONG:
+            try:
+                ping = decode_as(Ping, frame.payload)
+            except ProtocolError as error:
+                self.refuse(connection, error)
+                return
+            if frame.type == MessageType.PING:
+                connection.send(encode(Pong(ping.nonce)))
             return
-        if frame.type == MessageType.PONG:
-            return
-        request_id = request_id_of(frame.body)
         try:
-            request = parse_request(frame)
+            request = decode_request(frame)
+        except ProtocolError as error:
+            self.refuse(connection, error, request_id_of(frame))
+            return
+        connection.request_started(request)
+        try:
             if self.stopping:
                 raise ProtocolError(
                     ErrorCode.UNAVAILABLE,
@@ -313,20 +341,51 @@ class ChatServer:
                 )
             self._handlers[type(request)](connection, request)
         except ProtocolError as error:
-            self.reject(connection, error, request_id)
+            self.reject(connection, error, request.id)
         except Exception:
-            log.exception("%s: request %s failed", connection.peer, frame.type)
+            log.exception("%s: request %s failed", connection.peer, type(request).__name__)
             self.reject(
-                connection, ProtocolError(ErrorCode.INTERNAL, "internal server error"), request_id
+                connection, ProtocolError(ErrorCode.INTERNAL, "internal server error"), request.id
             )
 
-    def reply(self, connection: Connection, request_id: int, /, **result: Any) -> None:
-        """Send ``OK {id, ...result}``."""
-        connection.send(encode_frame(MessageType.OK, {"id": request_id, **result}))
+    def send(self, connection: Connection, message: Message) -> None:
+        """Encode ``message`` and queue it for ``connection``, never over ``max_frame``.
 
-    def reject(self, connection: Connection, error: ProtocolError, request_id: int | None) -> None:
-        """Send ``ERROR`` for a request (or for no request), closing the connection if due."""
-        connection.send(encode_frame(MessageType.ERROR, error.to_body(request_id)))
+        The answers that can grow (HISTORY, LOGIN's ``online``) cut themselves
+        to fit; should one not, this is a bug, logged, and the client gets
+        ``ERROR internal`` instead of a frame it would have to refuse.
+        """
+        data = encode(message)
+        if len(data) - HEADER_SIZE > self.config.max_frame:
+            log.error(
+                "%s: a %s of %d bytes is over max_frame; sent ERROR internal instead",
+                connection.peer,
+                type(message).__name__,
+                len(data),
+            )
+            request_id = message.id if isinstance(message, Reply) else None
+            data = encode(Error(request_id, str(ErrorCode.INTERNAL), "the answer is too large"))
+        connection.send(data)
+
+    def reply(self, connection: Connection, reply: Reply) -> None:
+        """Answer a request with its OK."""
+        self.send(connection, reply)
+        connection.request_answered()
+
+    def reject(self, connection: Connection, error: ProtocolError, request_id: int) -> None:
+        """Answer a request with ERROR, closing the connection if the error is fatal."""
+        self.refuse(connection, error, request_id)
+        connection.request_answered()
+
+    def refuse(
+        self, connection: Connection, error: ProtocolError, request_id: int | None = None
+    ) -> None:
+        """Send ERROR for a frame that is no request in flight (malformed, before HELLO...).
+
+        Malformed frames count: ``MAX_ERRORS_BEFORE_CLOSE`` of them close the
+        connection; a fatal error closes it once the ERROR is flushed.
+        """
+        connection.send(encode(Error.of(error, request_id)))
         if error.code in _COUNTED_ERRORS:
             connection.protocol_errors += 1
             if connection.protocol_errors >= MAX_ERRORS_BEFORE_CLOSE:
@@ -362,7 +421,7 @@ class ChatServer:
 
     def announce_presence(self, presence: Presence, skip: Connection | None = None) -> None:
         """PRESENCE to every logged-in session (but ``skip``)."""
-        data = encode_frame(MessageType.PRESENCE, presence.to_json())
+        data = encode(PresenceEvent(presence.login, presence.status))
         self.send_to((c for c in self.sessions.all() if c is not skip), data)
 
     # ---- messages ------------------------------------------------------------
@@ -431,7 +490,8 @@ class ChatServer:
             elif silence >= heartbeat and not connection.ping_outstanding:
                 connection.ping_outstanding = True
                 self._ping_counter += 1
-                connection.send(encode_frame(Ping.TYPE, Ping(self._ping_counter).to_body()))
+                nonce = msgspec.Raw(b"%d" % self._ping_counter)
+                connection.send(encode(Ping(nonce)))
         if not self.stopping:
             self.loop.call_later(self._sweep_interval(), self._heartbeat_sweep)
 
@@ -458,9 +518,7 @@ class ChatServer:
             self.loop.call_later(0.01, lambda: self._stop_step(closed_connections))
             return
         if not closed_connections:
-            goodbye = encode_frame(
-                MessageType.SHUTDOWN, {"in_seconds": 0, "reason": self.stop_reason}
-            )
+            goodbye = encode(Shutdown(0, self.stop_reason))
             for connection in list(self.connections):
                 connection.send(goodbye)
                 connection.close_after_flush("server stopping")

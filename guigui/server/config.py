@@ -12,6 +12,11 @@ from guigui.common.protocol import (
     DEFAULT_PORT,
 )
 
+MESSAGE_OVERHEAD = 1024
+"""Bytes a message's frame needs beside its text (ids, logins, room name, JSON keys)."""
+WORST_BYTES_PER_CHARACTER = 6
+"""A control character is written ``\u0000`` in JSON: six bytes for one character."""
+
 DEFAULT_BCRYPT_COST = 12
 """bcrypt cost factor: about 0.3 s per hash on a current CPU. Tests lower it, never the default."""
 
@@ -59,6 +64,15 @@ class ServerConfig:
     tls_cert: str | None = None
     """PEM certificate (chain): with ``tls_key``, clients must speak TLS."""
     tls_key: str | None = None
+
+    def __post_init__(self) -> None:
+        """Refuse limits the protocol cannot keep (a message must fit in one frame)."""
+        needed = self.max_text * WORST_BYTES_PER_CHARACTER + MESSAGE_OVERHEAD
+        if needed > self.max_frame:
+            raise ValueError(
+                f"max_frame {self.max_frame} is too small for messages of max_text "
+                f"{self.max_text} characters: it must be at least {needed} bytes"
+            )
 
 
 def default_data_dir() -> Path:

@@ -16,6 +16,15 @@ Flow control: while the store worker is too far behind, the server stops
 reading the connections that feed it (``pause_reading``/``resume_reading``;
 see ``ChatServer.hold_back``).
 
+Order: requests take effect in the order the client sent them, even when one
+of them waits for a worker. A request that changes the session or the
+memberships (``SESSION_CHANGING``: REGISTER, LOGIN, RESUME, LOGOUT, JOIN,
+LEAVE) is handled only once every earlier request is answered, and nothing
+after it until it is answered; the others (SAY, HISTORY...) go through the
+store worker's queue in order anyway, and pipeline freely. A frame that must
+wait is held, and the connection is not read meanwhile, so what waits stays in
+the decoder and in TCP, bounded.
+
 Closing politely (after a fatal ERROR, or SANCTIONED): the last bytes are
 flushed, the write side is shut down, and what the client still sends is read
 and dropped until it closes or ``LINGER_SECONDS`` pass. Closing at once with
@@ -33,8 +42,9 @@ import time
 from enum import Enum
 from typing import TYPE_CHECKING
 
-from guigui.common.codec import FrameDecoder
+from guigui.common.codec import Frame, FrameDecoder
 from guigui.common.errors import ProtocolError
+from guigui.common.messages import SESSION_CHANGING, Request
 from guigui.server.core.limits import TokenBucket
 from guigui.server.loop import EventLoop, TimerHandle
 
@@ -46,6 +56,7 @@ log = logging.getLogger(__name__)
 
 READ_CHUNK = 256 * 1024
 LINGER_SECONDS = 2.0
+_SESSION_CHANGING_TYPES = frozenset(cls.TYPE for cls in SESSION_CHANGING)
 
 
 class Phase(Enum):
@@ -76,6 +87,12 @@ class Connection:
         self.output_cap = server.config.output_cap
         self.reading_paused = False
         """Flow control: not read while the store worker is too far behind."""
+        self.requests_in_flight = 0
+        """Requests handed to the server and not answered yet."""
+        self._session_change_in_flight = False
+        self._held_frame: Frame | None = None
+        """A frame that waits for the requests before it to be answered (see Order above)."""
+        self._resume_scheduled = False
         self.phase = Phase.NEW
         self.connected_at = time.time()
         self.opened = time.monotonic()
@@ -130,17 +147,56 @@ class Connection:
         self.last_heard = time.monotonic()
         self.ping_outstanding = False
         self.decoder.feed(data)
+        self.handle_frames()
+
+    def handle_frames(self) -> None:
+        """Dispatch the complete frames received, in order, until one must wait."""
         while not self.closing:
-            try:
-                frame = self.decoder.next_frame()
-            except ProtocolError as error:
-                self.server.reject(self, error, None)
-                continue
+            frame, self._held_frame = self._held_frame, None
             if frame is None:
-                break
+                try:
+                    frame = self.decoder.next_frame()
+                except ProtocolError as error:  # a bad header: fatal
+                    self.server.refuse(self, error)
+                    continue
+                if frame is None:
+                    break
+            if self._must_wait(frame):
+                self._held_frame = frame
+                self._watch()  # stop reading until it can go
+                return
             self.server.dispatch(self, frame)
         if self.server.store_backlogged():
             self.server.hold_back(self)
+
+    def _must_wait(self, frame: Frame) -> bool:
+        if self._session_change_in_flight:
+            return True
+        return frame.type in _SESSION_CHANGING_TYPES and self.requests_in_flight > 0
+
+    def request_started(self, request: Request) -> None:
+        """The server handles ``request`` now; it is in flight until answered."""
+        self.requests_in_flight += 1
+        if type(request) in SESSION_CHANGING:
+            self._session_change_in_flight = True
+
+    def request_answered(self) -> None:
+        """A request's reply is queued: a frame held behind it may go on (next iteration)."""
+        self.requests_in_flight -= 1
+        if self.requests_in_flight > 0:
+            return
+        self._session_change_in_flight = False
+        if self._held_frame is not None and not self._resume_scheduled:
+            # Not from here: the answer may come from deep inside a handler.
+            self._resume_scheduled = True
+            self.loop.call_later(0.0, self._resume_frames)
+
+    def _resume_frames(self) -> None:
+        self._resume_scheduled = False
+        if self.closed or self._held_frame is None:
+            return
+        self.handle_frames()
+        self._watch()
 
     def _tls_recv(self) -> bytes:
         """Read decrypted bytes, with those OpenSSL already holds (the selector cannot see them)."""
@@ -248,7 +304,10 @@ class Connection:
             self._watch()
 
     def _watch(self) -> None:
-        self.loop.set_events(self.sock, self, read=not self.reading_paused, write=self._writing)
+        if self.closed:
+            return
+        read = not self.reading_paused and self._held_frame is None
+        self.loop.set_events(self.sock, self, read=read, write=self._writing)
 
     def on_writable(self) -> None:
         """The kernel can take more of the output buffer (or the handshake can go on)."""

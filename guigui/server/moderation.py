@@ -14,8 +14,8 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
-from guigui.common.codec import encode_frame
-from guigui.common.protocol import MessageType, SanctionKind
+from guigui.common.messages import AccessDecision, Sanctioned, encode
+from guigui.common.protocol import SanctionKind
 from guigui.server.clock import now_ms
 from guigui.server.core.sanctions import matches
 from guigui.server.store import AccessRequestRecord, SanctionRecord, Store
@@ -85,10 +85,7 @@ class Moderation:
             settled = server.rooms.settle(request_id, granted)
             if granted:
                 server.sessions.subscribe(user.id, room.id)
-            event = encode_frame(
-                MessageType.ACCESS_DECISION,
-                {"room": room.name, "granted": granted, "request_id": request_id},
-            )
+            event = encode(AccessDecision(room.name, granted, request_id))
             server.send_to(server.sessions.of_user(user.id), event)
             log.info("%s %sed %s's request for %s", admin, action, user.login, room.name)
             done(settled)
@@ -137,10 +134,7 @@ class Moderation:
 
     def _enforce(self, sanction: SanctionRecord) -> None:
         """SANCTIONED then close, for every live connection the sanction matches."""
-        event = encode_frame(
-            MessageType.SANCTIONED,
-            {"kind": str(sanction.kind), "until": sanction.until, "reason": sanction.reason},
-        )
+        event = encode(Sanctioned(sanction.kind, sanction.until, sanction.reason))
         for connection in list(self.server.connections):
             login = connection.user.login if connection.user is not None else None
             if matches(sanction, login, connection.ip):

@@ -12,10 +12,15 @@ import pytest
 
 from guigui.client.network import ChatConnection, ConnectionLost, RequestFailed
 from guigui.common.codec import Frame, FrameDecoder, encode_frame
-from guigui.common.messages import MessageEvent
+from guigui.common.messages import ListRooms, MessageEvent
 from guigui.common.protocol import ErrorCode, MessageType
 
 Script = Callable[["FakePeer"], None]
+
+
+def room(name: str) -> dict[str, Any]:
+    """A Room object as the server sends it."""
+    return {"name": name, "access": "open", "member": True, "pending": False}
 
 
 class FakePeer:
@@ -95,23 +100,21 @@ def test_replies_are_matched_by_id_even_out_of_order(
     def script(peer: FakePeer) -> None:
         peer.answer_hello()
         first, second = peer.receive(), peer.receive()
-        peer.send(MessageType.OK, {"id": second.body["id"], "which": "second"})
-        peer.send(MessageType.OK, {"id": first.body["id"], "which": "first"})
+        peer.send(MessageType.OK, {"id": second.body["id"], "rooms": [room("second")]})
+        peer.send(MessageType.OK, {"id": first.body["id"], "rooms": [room("first")]})
         peer.receive()
 
     connection = ChatConnection.connect(*fake_server(script))
     results: dict[str, Any] = {}
     threads = [
-        threading.Thread(
-            target=lambda: results.update(a=connection.request(MessageType.ROOMS, {}))
-        ),
+        threading.Thread(target=lambda: results.update(a=connection.rooms())),
     ]
     threads[0].start()
     while not connection._pending:  # the first request is on the wire
         time.sleep(0.001)
-    results["b"] = connection.request(MessageType.ROOMS, {})
+    results["b"] = connection.rooms()
     threads[0].join(5)
-    assert results["a"]["which"] == "first" and results["b"]["which"] == "second"
+    assert results["a"][0].name == "first" and results["b"][0].name == "second"
     connection.close()
 
 
@@ -212,6 +215,6 @@ def test_timeout(fake_server: Callable[[Script], tuple[str, int]]) -> None:
 
     connection = ChatConnection.connect(*fake_server(script))
     with pytest.raises(TimeoutError):
-        connection.request(MessageType.ROOMS, {}, timeout=0.2)
+        connection.request(ListRooms(0), timeout=0.2)
     done.set()
     connection.close()

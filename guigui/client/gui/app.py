@@ -19,7 +19,6 @@ from guigui.client.gui.forms import ConnectForm, LoginForm, RegisterForm
 from guigui.client.gui.main_window import MainWindow
 from guigui.client.i18n import _, set_language
 from guigui.client.model import ChatModel, ConversationKey
-from guigui.client.network import Session
 from guigui.client.session import ClientSession
 from guigui.client.settings import THEMES, ClientSettings
 from guigui.common.messages import (
@@ -28,6 +27,7 @@ from guigui.common.messages import (
     PresenceEvent,
     RoomUpdate,
     Sanctioned,
+    SessionOk,
     Shutdown,
 )
 from guigui.common.objects import Room
@@ -147,7 +147,7 @@ class ClientApp(ttk.App):
     def _on_state(self, state: str) -> None:
         self.model.set_connection(state)
 
-    def _on_session(self, session: Session, resumed: bool) -> None:
+    def _on_session(self, session: SessionOk, resumed: bool) -> None:
         self.model.start_session(session.user.login, session.rooms, session.online)
         if self.save_settings:
             self.settings.save()
@@ -202,8 +202,7 @@ class ClientApp(ttk.App):
     def _on_refused(self, nonce: str, reason: str) -> None:
         self.model.refused(nonce, reason)
 
-    def _on_joined(self, room: dict[str, Any]) -> None:
-        joined = Room.from_json(room)
+    def _on_joined(self, joined: Room) -> None:
         self.model.room_joined(joined)
         self.model.notice(_("You joined {room}.").format(room=joined.name))
         self.open_conversation(ConversationKey.room(joined.name))
@@ -231,7 +230,7 @@ class ClientApp(ttk.App):
             if model.receive(event.message) and not self.focus_displayof():
                 self.toast(event.message.sender, event.message.text)
         elif isinstance(event, PresenceEvent):
-            model.set_presence(event.presence)
+            model.set_presence(event)
         elif isinstance(event, AccessDecision):
             model.access_decided(event.room, event.granted)
             verdict = _("granted") if event.granted else _("refused")

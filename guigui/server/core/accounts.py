@@ -12,7 +12,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass, field
 
-from guigui.common.errors import ProtocolError
+from guigui.common.errors import ProtocolError, quote
 from guigui.common.objects import User
 from guigui.common.protocol import ErrorCode, Status
 from guigui.common.validation import email_key, login_key
@@ -64,7 +64,7 @@ class UserDirectory:
         """The user registered under ``login``, or ``ERROR no_such_user``."""
         user = self.find(login)
         if user is None:
-            raise ProtocolError(ErrorCode.NO_SUCH_USER, f"no user named {login!r}")
+            raise ProtocolError(ErrorCode.NO_SUCH_USER, f"no user named {quote(login)}")
         return user
 
     def reserve(self, login: str, email: str) -> None:

@@ -37,17 +37,43 @@ class TokenBucket:
 
 @dataclass
 class FailureThrottle:
-    """Failures per key (a login, an IP): free ones, then a lock that doubles each time."""
+    """Failures per key (a login, an IP): free ones, then a lock that doubles each time.
+
+    Attempts still being checked count too: fifty wrong passwords sent at the
+    same instant must not all be checked before the first failure is counted.
+    While attempts are in flight, a new one may start only if, should they all
+    fail, the free failures would not be used up (``started``/``finished``
+    bracket each attempt).
+    """
 
     free_failures: int
     first_lock: float
     max_lock: float
     _failures: dict[str, int] = field(default_factory=dict)
     _locked_until: dict[str, float] = field(default_factory=dict)
+    _in_flight: dict[str, int] = field(default_factory=dict)
 
     def wait(self, key: str, now: float) -> float:
         """Seconds ``key`` must still wait (0 when it may try)."""
-        return max(0.0, self._locked_until.get(key, 0.0) - now)
+        locked = self._locked_until.get(key, 0.0) - now
+        if locked > 0:
+            return locked
+        in_flight = self._in_flight.get(key, 0)
+        if in_flight and self._failures.get(key, 0) + in_flight >= self.free_failures:
+            return self.first_lock  # the attempts in flight may use up the free failures
+        return 0.0
+
+    def started(self, key: str) -> None:
+        """An attempt for ``key`` is being checked."""
+        self._in_flight[key] = self._in_flight.get(key, 0) + 1
+
+    def finished(self, key: str) -> None:
+        """An attempt started with ``started`` is decided (call before ``failed``/``succeeded``)."""
+        count = self._in_flight.get(key, 0) - 1
+        if count > 0:
+            self._in_flight[key] = count
+        else:
+            self._in_flight.pop(key, None)
 
     def failed(self, key: str, now: float) -> float:
         """Count a failure; returns the lock it caused (0 while failures are free)."""

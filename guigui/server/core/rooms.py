@@ -12,7 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from enum import Enum
 
-from guigui.common.errors import ProtocolError
+from guigui.common.errors import ProtocolError, quote
 from guigui.common.objects import Room
 from guigui.common.protocol import ErrorCode, RoomAccess
 from guigui.server.store.base import AccessRequestRecord, RoomRecord
@@ -57,7 +57,7 @@ class RoomDirectory:
         """The room called ``name``, or ``ERROR no_such_room``."""
         room = self._rooms.get(name)
         if room is None:
-            raise ProtocolError(ErrorCode.NO_SUCH_ROOM, f"no room named {name!r}")
+            raise ProtocolError(ErrorCode.NO_SUCH_ROOM, f"no room named {quote(name)}")
         return room
 
     def arrival_room(self) -> RoomRecord:

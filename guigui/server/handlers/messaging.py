@@ -14,17 +14,30 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from guigui.common.codec import encode_json, encode_json_frame
 from guigui.common.errors import ProtocolError
-from guigui.common.messages import Direct, History, Say
-from guigui.common.protocol import ErrorCode, MessageType
+from guigui.common.messages import (
+    Direct,
+    History,
+    HistoryOk,
+    MessageEvent,
+    MessageOk,
+    Say,
+    encode,
+)
+from guigui.common.protocol import ErrorCode
 from guigui.server.clock import now_ms
+from guigui.server.frame_budget import items_that_fit, room_left
 from guigui.server.handlers.base import HandlerFamily
 from guigui.server.store import Store, StoredMessage
 from guigui.server.workers import Outcome
 
 if TYPE_CHECKING:
     from guigui.server.connection import Connection
+
+
+def _nonce_key(nonce: str | int | None) -> str | None:
+    """The nonce as the store keeps it (a string; an integer nonce in decimal)."""
+    return None if nonce is None else str(nonce)
 
 
 class MessagingHandlers(HandlerFamily):
@@ -69,7 +82,7 @@ class MessagingHandlers(HandlerFamily):
             recipient_id=None,
             text=request.text,
             ts=now_ms(),
-            nonce=request.nonce,
+            nonce=_nonce_key(request.nonce),
         )
         server = self.server
 
@@ -78,6 +91,7 @@ class MessagingHandlers(HandlerFamily):
             # each session then gets them all in one chunk (see room_fanout).
             audience = server.sessions.in_room(room.id)
             server.room_fanout.add(room.id, audience, connection, event, reply)
+            connection.request_answered()  # the reply goes out with the room's run
 
         self._store_and_deliver(connection, request.id, message, deliver)
 
@@ -94,12 +108,13 @@ class MessagingHandlers(HandlerFamily):
             recipient_id=recipient.id,
             text=request.text,
             ts=now_ms(),
-            nonce=request.nonce,
+            nonce=_nonce_key(request.nonce),
         )
         server = self.server
 
         def deliver(event: bytes, reply: bytes) -> None:
             connection.send(reply)
+            connection.request_answered()
             audience = server.sessions.of_user(recipient.id) | server.sessions.of_user(user.id)
             server.send_to((c for c in audience if c is not connection), event)
 
@@ -122,18 +137,14 @@ class MessagingHandlers(HandlerFamily):
             if server.failed(connection, request_id, outcome):
                 return
             assert isinstance(outcome, StoredMessage)
-            public = server.public_message(outcome).to_json()
+            public = server.public_message(outcome)
             if outcome.id != message.id:  # a repeated nonce: delivered the first time
-                server.reply(connection, request_id, message=public)
+                server.reply(connection, MessageOk(request_id, public))
                 return
             server.messages_stored += 1
-            # The message's JSON is encoded once and spliced into both frames.
-            message_json = encode_json(public)
-            event = encode_json_frame(MessageType.MESSAGE, f'{{"message":{message_json}}}')
-            reply = encode_json_frame(
-                MessageType.OK, f'{{"id":{request_id:d},"message":{message_json}}}'
-            )
-            deliver(event, reply)
+            # Both frames fit in max_frame: the server checks at start that a
+            # message of max_text characters does (ServerConfig).
+            deliver(encode(MessageEvent(public)), encode(MessageOk(request_id, public)))
 
         server.store_worker.save_message(message, stored)
 
@@ -162,8 +173,13 @@ class MessagingHandlers(HandlerFamily):
                 return
             assert isinstance(outcome, list)
             more = len(outcome) > request.limit
-            page = outcome[1:] if more else outcome
-            messages = [server.public_message(message).to_json() for message in page]
-            server.reply(connection, request.id, messages=messages, more=more)
+            page = [server.public_message(message) for message in outcome[-request.limit :]]
+            # As many of the newest as fit in one frame; the client asks for the rest.
+            newest_first = page[::-1]
+            budget = room_left(server.config.max_frame, HistoryOk(request.id, [], True))
+            fitting = items_that_fit(newest_first, budget)
+            if fitting < len(page):
+                page, more = page[len(page) - fitting :], True
+            server.reply(connection, HistoryOk(request.id, page, more))
 
         server.store_worker.submit(query, found)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from guigui.common.errors import ProtocolError
-from guigui.common.messages import Join, Leave, ListRooms
+from guigui.common.messages import Join, JoinOk, Leave, ListRooms, Ok, RoomsOk
 from guigui.common.protocol import ErrorCode
 from guigui.server.clock import now_ms
 from guigui.server.core.rooms import JoinOutcome
@@ -39,7 +39,7 @@ class RoomHandlers(HandlerFamily):
         """Every room, as this user sees it."""
         user = self.require_login(connection)
         rooms = self.server.rooms.views_for(user.id)
-        self.server.reply(connection, request.id, rooms=[room.to_json() for room in rooms])
+        self.server.reply(connection, RoomsOk(request.id, rooms))
 
     def _claim(self, user_id: int, room: RoomRecord) -> None:
         if (user_id, room.id) in self._in_flight:
@@ -70,7 +70,7 @@ class RoomHandlers(HandlerFamily):
                 server.rooms.add_pending(
                     AccessRequestRecord(result, user.id, room.id, "pending", now)
                 )
-                server.reply(connection, request.id, status="pending", request_id=result)
+                server.reply(connection, JoinOk(request.id, "pending", request_id=result))
 
             server.store_worker.submit(file_request, filed)
             return
@@ -82,7 +82,7 @@ class RoomHandlers(HandlerFamily):
             server.rooms.add_member(user.id, room.id)
             server.sessions.subscribe(user.id, room.id)
             view = server.rooms.view_for(user.id, room)
-            server.reply(connection, request.id, status="joined", room=view.to_json())
+            server.reply(connection, JoinOk(request.id, "joined", room=view))
 
         server.store_worker.submit(lambda store: store.add_membership(user.id, room.id), joined)
 
@@ -100,6 +100,6 @@ class RoomHandlers(HandlerFamily):
                 return
             server.rooms.remove_member(user.id, room.id)
             server.sessions.unsubscribe(user.id, room.id)
-            server.reply(connection, request.id)
+            server.reply(connection, Ok(request.id))
 
         server.store_worker.submit(lambda store: store.remove_membership(user.id, room.id), left)

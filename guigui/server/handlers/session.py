@@ -12,15 +12,31 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
+import msgspec
+
 from guigui import __version__
 from guigui.common.errors import ProtocolError
-from guigui.common.messages import Hello, Login, Logout, Register, Resume, SetStatus
+from guigui.common.messages import (
+    Hello,
+    HelloOk,
+    Login,
+    Logout,
+    Ok,
+    PresenceEvent,
+    Register,
+    RegisterOk,
+    Resume,
+    SessionOk,
+    SetStatus,
+    encode,
+)
 from guigui.common.protocol import PROTOCOL_VERSION, SETTABLE_STATUSES, ErrorCode, Status
 from guigui.common.validation import login_key, validate_registration
 from guigui.server.clock import now_ms
 from guigui.server.connection import Phase
 from guigui.server.core.accounts import TOKEN_LIFETIME_MS, hash_token, new_token, public_user
 from guigui.server.core.sanctions import sanction_error
+from guigui.server.frame_budget import items_that_fit, room_left
 from guigui.server.handlers.base import HandlerFamily
 from guigui.server.store import DuplicateKey, Store, UserRecord
 from guigui.server.workers import Outcome
@@ -29,6 +45,11 @@ if TYPE_CHECKING:
     from guigui.server.connection import Connection
 
 log = logging.getLogger(__name__)
+
+
+def _whole_if_integral(seconds: float) -> float:
+    """``30`` rather than ``30.0`` on the wire when the value is whole."""
+    return int(seconds) if float(seconds).is_integer() else seconds
 
 
 class SessionHandlers(HandlerFamily):
@@ -60,12 +81,14 @@ class SessionHandlers(HandlerFamily):
         config = self.server.config
         self.server.reply(
             connection,
-            request.id,
-            version=PROTOCOL_VERSION,
-            server=f"guigui/{__version__}",
-            max_frame=config.max_frame,
-            max_text=config.max_text,
-            heartbeat=config.heartbeat,
+            HelloOk(
+                request.id,
+                version=PROTOCOL_VERSION,
+                server=f"guigui/{__version__}",
+                max_frame=config.max_frame,
+                max_text=config.max_text,
+                heartbeat=_whole_if_integral(config.heartbeat),
+            ),
         )
 
     # ---- REGISTER ------------------------------------------------------------
@@ -121,7 +144,7 @@ class SessionHandlers(HandlerFamily):
             server.users.add(outcome)
             server.rooms.add_member(outcome.id, arrival.id)
             user = public_user(outcome, Status.OFFLINE, with_email=True)
-            server.reply(connection, request.id, user=user.to_json())
+            server.reply(connection, RegisterOk(request.id, user))
 
         server.store_worker.submit(create, stored)
 
@@ -158,9 +181,13 @@ class SessionHandlers(HandlerFamily):
         self._begin_authentication(connection)
         user = server.users.find(request.login)
         server.hashes_in_flight += 1
+        server.account_failures.started(account)
+        server.ip_failures.started(connection.ip)
 
         def checked(outcome: Outcome[bool]) -> None:
             server.hashes_in_flight -= 1
+            server.account_failures.finished(account)
+            server.ip_failures.finished(connection.ip)
             if outcome is True and user is not None:
                 server.account_failures.succeeded(account)
             elif not isinstance(outcome, BaseException):
@@ -265,14 +292,18 @@ class SessionHandlers(HandlerFamily):
         server.sessions.open(connection, user.id, server.rooms.rooms_of(user.id))
         change = server.presence.session_opened(user.id, user.login)
         status = server.presence.status_of(user.id)
-        server.reply(
-            connection,
+        reply = SessionOk(
             request_id,
-            user=public_user(user, status, with_email=True).to_json(),
+            user=public_user(user, status, with_email=True),
             token=token,
-            rooms=[room.to_json() for room in server.rooms.views_for(user.id)],
-            online=[presence.to_json() for presence in server.presence.online()],
+            rooms=server.rooms.views_for(user.id),
+            online=[],
         )
+        online = server.presence.online()
+        fitting = items_that_fit(online, room_left(server.config.max_frame, reply))
+        server.reply(connection, msgspec.structs.replace(reply, online=online[:fitting]))
+        for presence in online[fitting:]:  # those that did not fit in one frame
+            connection.send(encode(PresenceEvent(presence.login, presence.status)))
         if change is not None:
             server.announce_presence(change, skip=connection)
 
@@ -291,7 +322,7 @@ class SessionHandlers(HandlerFamily):
 
         def revoked(outcome: Outcome[None]) -> None:
             if not self.server.failed(connection, request.id, outcome):
-                self.server.reply(connection, request.id)
+                self.server.reply(connection, Ok(request.id))
 
         self.server.store_worker.submit(revoke, revoked)
 
@@ -306,6 +337,6 @@ class SessionHandlers(HandlerFamily):
                 reason="status must be online, away or busy",
             )
         change = self.server.presence.set_status(user.id, Status(request.status))
-        self.server.reply(connection, request.id)
+        self.server.reply(connection, Ok(request.id))
         if change is not None:
             self.server.announce_presence(change)
