@@ -3,6 +3,10 @@
 Each ``*_problem`` function returns a human reason when a value breaks a rule,
 or None when it is fine: a client shows the reason next to the field as the
 user types, and the server turns it into ``ERROR invalid_field``.
+
+The characters a terminal would act on instead of showing them are defined
+here too (``is_terminal_control``), with ``printable_for_terminal`` to show
+them escaped: message text is free, so the command-line client escapes it.
 """
 
 from __future__ import annotations
@@ -25,6 +29,12 @@ _LOCAL_FORBIDDEN = re.compile(r"[\s<>()\[\],;:\\\"@]")
 # Besides letters and combining marks, a name may hold these (’ is U+2019, the typographic
 # apostrophe that keyboards and word processors put in "D’Artagnan").
 NAME_PUNCTUATION = frozenset(" '’-.")
+
+# Bidi controls: they reorder the text shown around them, so "invoice\u202efdp.exe" (U+202E,
+# right-to-left override) is shown as "invoiceexe.pdf".
+BIDI_CONTROLS = frozenset(
+    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
 
 
 def login_key(login: str) -> str:
@@ -148,3 +158,35 @@ def validate_registration(
             raise ProtocolError(
                 ErrorCode.INVALID_FIELD, f"{field}: {reason}", field=field, reason=reason
             )
+
+
+def is_terminal_control(character: str) -> bool:
+    """Whether a terminal would act on ``character`` instead of just showing it.
+
+    These are the C0 controls but newline and tab (ESC starts the ANSI
+    sequences that recolour text, move the cursor or retitle the window; CR and
+    backspace overwrite what is shown), DEL, the C1 controls (U+009B is a
+    one-character escape sequence on some terminals) and the bidi controls.
+    """
+    if character in ("\n", "\t"):
+        return False
+    code = ord(character)
+    return code < 0x20 or 0x7F <= code <= 0x9F or character in BIDI_CONTROLS
+
+
+def _escape(character: str) -> str:
+    code = ord(character)
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+def printable_for_terminal(text: str) -> str:
+    """``text`` with each terminal control shown as a visible escape.
+
+    ESC becomes the four characters ``\\x1b``, U+202E the six characters
+    ``\\u202e``; newlines, tabs and every other character are left as they are.
+    The result is for display only: a backslash the sender typed is not
+    escaped, so it cannot be decoded back.
+    """
+    return "".join(
+        _escape(character) if is_terminal_control(character) else character for character in text
+    )

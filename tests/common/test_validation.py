@@ -9,10 +9,12 @@ from guigui.common.protocol import ErrorCode
 from guigui.common.validation import (
     email_key,
     email_problem,
+    is_terminal_control,
     login_key,
     login_problem,
     name_problem,
     password_problem,
+    printable_for_terminal,
     text_problem,
     validate_registration,
 )
@@ -111,6 +113,29 @@ def test_email_reasons_say_what_is_wrong() -> None:
     assert email_problem("a\u00a0b@c.fr") == "an email address has no spaces"
     assert email_problem("  a@b.fr  ") is None
     assert email_problem("é@b.fr") is None  # the local part may be any letters
+
+
+@pytest.mark.parametrize(
+    "character",
+    ["\x00", "\x07", "\x08", "\r", "\x1b", "\x7f", "\x85", "\x9b", "\x9f",
+     "\u061c", "\u200e", "\u200f", "\u202a", "\u202e", "\u2066", "\u2069"],
+)  # fmt: skip
+def test_terminal_controls(character: str) -> None:
+    assert is_terminal_control(character)
+
+
+@pytest.mark.parametrize(
+    "character", ["\n", "\t", " ", "a", "é", "\xa0", "\u200b", "\u202f", "\u2065", "😀"]
+)
+def test_characters_a_terminal_shows(character: str) -> None:
+    assert not is_terminal_control(character)
+
+
+def test_printable_for_terminal_escapes_controls_visibly() -> None:
+    assert printable_for_terminal("\x1b[31mred\x1b[0m") == "\\x1b[31mred\\x1b[0m"
+    assert printable_for_terminal("a\x9bb\x85c\x7f\r") == "a\\x9bb\\x85c\\x7f\\x0d"
+    assert printable_for_terminal("invoice\u202efdp.exe") == "invoice\\u202efdp.exe"
+    assert printable_for_terminal("Zoé\tet\nmoi 😀") == "Zoé\tet\nmoi 😀"
 
 
 def test_texts() -> None:
