@@ -4,6 +4,10 @@
 command (but ``register``) reconnects with RESUME, so a script can run one
 command per line. Exit status: 0 done, 1 the server refused (the error code is
 printed), 2 bad usage, 3 the server cannot be reached.
+
+Everything printed goes through ``show``: the server's strings (messages,
+logins, names, room names, errors) are other people's input, so the characters
+a terminal would act on (ANSI escapes, C1 and bidi controls) are shown escaped.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from guigui.client.network import ChatConnection, ConnectionLost, RequestFailed
 from guigui.client.trust import TrustPolicy
@@ -34,6 +38,7 @@ from guigui.common.messages import (
 )
 from guigui.common.objects import ChatMessage
 from guigui.common.protocol import DEFAULT_PORT
+from guigui.common.validation import is_terminal_control, printable_for_terminal
 
 EXIT_REFUSED, EXIT_USAGE, EXIT_UNREACHABLE = 1, 2, 3
 
@@ -57,6 +62,25 @@ def config_dir() -> Path:
 # ---- output ------------------------------------------------------------------
 
 
+def show(text: str, file: TextIO | None = None) -> None:
+    """Print ``text`` (on standard output by default) with its terminal controls escaped."""
+    print(printable_for_terminal(text), file=file if file is not None else sys.stdout, flush=True)
+
+
+def json_line(data: dict[str, Any]) -> str:
+    """``data`` as one line of JSON in which no character is a terminal control.
+
+    ``json.dumps`` escapes the C0 controls itself but, with ``ensure_ascii=False``
+    (kept so that "Général" stays readable), writes DEL, C1 and bidi controls
+    raw: those are written as ``\\uXXXX`` too, which decodes to the same text.
+    """
+    line = json.dumps(data, ensure_ascii=False)
+    return "".join(
+        f"\\u{ord(character):04x}" if is_terminal_control(character) else character
+        for character in line
+    )
+
+
 class Output:
     """Prints results for people, or one JSON object per line with ``--json``."""
 
@@ -65,7 +89,7 @@ class Output:
 
     def emit(self, text: str, data: dict[str, Any]) -> None:
         """Print one result."""
-        print(json.dumps(data, ensure_ascii=False) if self.as_json else text, flush=True)
+        show(json_line(data) if self.as_json else text)
 
     def message(self, message: ChatMessage) -> None:
         """Print a chat message as ``#id [HH:MM] where sender: text``."""
@@ -105,8 +129,8 @@ def connected(args: argparse.Namespace) -> Iterator[ChatConnection]:
     trust = TrustPolicy(
         cafile=args.cafile,
         known_servers=config_dir() / "known_servers.json",
-        on_new_server=lambda server, fingerprint: print(
-            f"new server {server}: certificate fingerprint {fingerprint} (pinned)", file=sys.stderr
+        on_new_server=lambda server, fingerprint: show(
+            f"new server {server}: certificate fingerprint {fingerprint} (pinned)", sys.stderr
         ),
     )
     try:
@@ -279,7 +303,7 @@ def cmd_tail(args: argparse.Namespace, out: Output) -> None:
     deadline = None if args.timeout is None else time.monotonic() + args.timeout
     with resumed(args) as (connection, _):
         if not out.as_json:
-            print("listening (Ctrl-C to stop)", file=sys.stderr, flush=True)
+            show("listening (Ctrl-C to stop)", sys.stderr)
         while args.count is None or seen < args.count:
             wait = 0.5 if deadline is None else deadline - time.monotonic()
             if wait <= 0:
@@ -387,13 +411,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         COMMANDS[args.command](args, out)
     except RequestFailed as error:
-        print(f"error: {error.code}: {error.message}", file=sys.stderr)
+        show(f"error: {error.code}: {error.message}", sys.stderr)
         return EXIT_REFUSED
     except CliError as error:
-        print(f"error: {error}", file=sys.stderr)
+        show(f"error: {error}", sys.stderr)
         return error.status
     except (ConnectionLost, TimeoutError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        show(f"error: {error}", sys.stderr)
         return EXIT_UNREACHABLE
     except KeyboardInterrupt:
         return 0

@@ -155,3 +155,57 @@ def test_tail_prints_live_events(
     assert [event["event"] for event in events] == ["presence", "message", "presence"]
     assert events[1]["text"] == "live one"
     assert events[2] == {"event": "presence", "login": "alice", "status": "busy"}
+
+
+HOSTILE_TEXT = "red \x1b[31m then \x9b2J and gpj.exe\u202e done"
+SHOWN_TEXT = "red \\x1b[31m then \\x9b2J and gpj.exe\\u202e done"
+RAW_CONTROLS = ("\x1b", "\x9b", "\u202e")
+
+
+def test_history_shows_control_characters_escaped(cli: Run) -> None:
+    register_and_login(cli, "alice")
+    status, out, _ = cli("alice", "say", "Général", HOSTILE_TEXT)
+    assert status == 0 and out.rstrip().endswith(f"alice: {SHOWN_TEXT}")
+    status, out, _ = cli("alice", "history", "Général")
+    assert status == 0 and out.rstrip().endswith(f"alice: {SHOWN_TEXT}")
+    assert not any(control in out for control in RAW_CONTROLS)
+    status, out, _ = cli("alice", "--json", "history", "Général")
+    assert status == 0 and not any(control in out for control in RAW_CONTROLS)
+    assert json.loads(out)["text"] == HOSTILE_TEXT
+    status, _, err = cli("alice", "join", "Nowhere\x1b]0;pwned\x07\u202e")
+    assert status == 1 and not any(control in err for control in (*RAW_CONTROLS, "\x07"))
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_tail_shows_control_characters_escaped(
+    cli: Run,
+    running_server: RunningServer,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    as_json: bool,
+) -> None:
+    register_and_login(cli, "alice")
+    register_and_login(cli, "bob")
+    argv = ["--host", running_server.host, "--port", str(running_server.port),
+            "--session-file", str(tmp_path / "bob.json"), *(["--json"] if as_json else []),
+            "tail", "--count", "2", "--timeout", "20"]  # fmt: skip
+    results: list[int] = []
+    while running_server.server.sessions:  # the login commands' sessions end first
+        time.sleep(0.02)
+    tail = threading.Thread(target=lambda: results.append(main(argv)))
+    tail.start()
+    while not running_server.server.sessions:  # then the tail's session opens
+        time.sleep(0.02)
+    sender = ChatConnection.connect(running_server.host, running_server.port)
+    sender.login("alice", "correct horse")
+    sender.say("Général", HOSTILE_TEXT)
+    tail.join(25)
+    sender.close()
+    assert results == [0]
+    out = capsys.readouterr().out
+    assert not any(control in out for control in RAW_CONTROLS)
+    last = out.splitlines()[-1]
+    if as_json:
+        assert json.loads(last)["text"] == HOSTILE_TEXT
+    else:
+        assert last.endswith(f"alice: {SHOWN_TEXT}")

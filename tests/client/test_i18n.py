@@ -11,6 +11,7 @@ import pytest
 from guigui.client import i18n
 from guigui.client.gui.app import ERRORS_IN_WORDS
 from guigui.client.i18n import _, compile_mo, parse_po, set_language
+from guigui.common.validation import email_problem, login_problem, name_problem, password_problem
 
 GUI = Path(i18n.__file__).parent / "gui"
 
@@ -45,6 +46,28 @@ def test_every_translated_string_of_the_gui_has_its_french() -> None:
         used |= set(re.findall(r'_\("((?:[^"\\]|\\.)+)"\)', path.read_text(encoding="utf-8")))
     used |= set(ERRORS_IN_WORDS.values())
     missing = sorted(used - set(catalog))
+    assert missing == []
+
+
+def test_every_reason_of_the_field_rules_has_its_french() -> None:
+    catalog = parse_po((i18n.LOCALE_DIR / "fr.po").read_text(encoding="utf-8"))
+    reasons = [
+        login_problem("ab"),
+        login_problem("a b c"),
+        password_problem("short"),
+        password_problem("é" * 37),
+        name_problem(" "),
+        name_problem("x" * 65),
+        name_problem("Ada\u202e"),
+        name_problem("-"),
+        email_problem(""),
+        email_problem("a@" + "b" * 253),
+        email_problem("a\x00@b.fr"),
+        email_problem("a b@c.fr"),
+        email_problem("nope"),
+    ]
+    assert None not in reasons
+    missing = sorted({str(reason) for reason in reasons} - set(catalog))
     assert missing == []
 
 
