@@ -602,8 +602,21 @@ def main() -> None:
             "# Fan-out benchmark: GuiGui and ngIRCd\n\n"
             f"Machine: {machine}. Both servers on loopback, one C load generator"
             " (`bench/loadgen.c`); written by `python -m bench.fanout`.\n\n"
-            f"{report}\n"
+            f"{report}\n{kept_section(args.output)}"
         )
+
+
+KEPT_HEADING = "## Measured changes"
+"""The part of the results file that a new run keeps: before/after figures of past changes."""
+
+
+def kept_section(path: Path) -> str:
+    """The ``KEPT_HEADING`` section of ``path`` and what follows it, or nothing."""
+    if not path.exists():
+        return ""
+    text = path.read_text()
+    start = text.find(f"\n{KEPT_HEADING}")
+    return "" if start < 0 else text[start:]
 
 
 if __name__ == "__main__":

@@ -126,8 +126,14 @@ class ChatServer:
         self.account_failures = FailureThrottle(
             config.login_free_failures, config.login_first_lock, config.login_max_lock
         )
+        # Per IP, attempts in flight count only after a failure: a whole office
+        # behind one NAT may log in at once. An attacker's first burst is still
+        # bounded: one LOGIN at a time per connection, max_connections_per_ip.
         self.ip_failures = FailureThrottle(
-            config.login_free_failures * 4, config.login_first_lock, config.login_max_lock
+            config.login_free_failures * 4,
+            config.login_first_lock,
+            config.login_max_lock,
+            strict_in_flight=False,
         )
         self.registrations = SlidingWindow(config.registrations_per_ip_per_hour, 3600.0)
         self.tls_context = tls_server_context(config) if config.tls_cert else None

@@ -44,11 +44,16 @@ class FailureThrottle:
     While attempts are in flight, a new one may start only if, should they all
     fail, the free failures would not be used up (``started``/``finished``
     bracket each attempt).
+
+    ``strict_in_flight`` False counts the attempts in flight only once the key
+    has failed at least once: for an IP, where a whole office behind one NAT
+    may log in at the same moment without any failure.
     """
 
     free_failures: int
     first_lock: float
     max_lock: float
+    strict_in_flight: bool = True
     _failures: dict[str, int] = field(default_factory=dict)
     _locked_until: dict[str, float] = field(default_factory=dict)
     _in_flight: dict[str, int] = field(default_factory=dict)
@@ -58,8 +63,10 @@ class FailureThrottle:
         locked = self._locked_until.get(key, 0.0) - now
         if locked > 0:
             return locked
-        in_flight = self._in_flight.get(key, 0)
-        if in_flight and self._failures.get(key, 0) + in_flight >= self.free_failures:
+        in_flight, failures = self._in_flight.get(key, 0), self._failures.get(key, 0)
+        if not in_flight or not (failures or self.strict_in_flight):
+            return 0.0
+        if failures + in_flight >= self.free_failures:
             return self.first_lock  # the attempts in flight may use up the free failures
         return 0.0
 
