@@ -8,15 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from guigui.common.codec import (
-    Frame,
-    FrameDecoder,
-    encode_frame,
-    encode_json,
-    encode_json_frame,
-)
+from guigui.common.codec import Frame, FrameDecoder, encode_frame, nesting_problem
 from guigui.common.errors import ProtocolError
-from guigui.common.protocol import ErrorCode, MessageType
+from guigui.common.protocol import MAX_JSON_DEPTH, ErrorCode, MessageType
 
 HELLO = {"id": 1, "version": 1, "client": "guigui-cli/0.1"}
 
@@ -28,7 +22,15 @@ json_values = st.recursive(
     max_leaves=12,
 )
 bodies = st.dictionaries(st.text(max_size=12), json_values, max_size=6)
-frames = st.builds(Frame, st.integers(0, 255), bodies)
+sent_frames = st.tuples(st.integers(0, 255), bodies)
+
+
+def stream_of(frames: list[tuple[int, dict[str, object]]]) -> bytes:
+    return b"".join(encode_frame(message_type, body) for message_type, body in frames)
+
+
+def as_sent(frames: list[Frame]) -> list[tuple[int, dict[str, object]]]:
+    return [(frame.type, frame.body) for frame in frames]
 
 
 def decode_all(decoder: FrameDecoder) -> list[Frame]:
@@ -58,7 +60,8 @@ def test_decode_returns_none_until_complete() -> None:
     decoder.feed(data[3:-1])
     assert decoder.next_frame() is None
     decoder.feed(data[-1:])
-    assert decoder.next_frame() == Frame(MessageType.HELLO, HELLO)
+    frame = decoder.next_frame()
+    assert frame is not None and (frame.type, frame.body) == (MessageType.HELLO, HELLO)
     assert decoder.buffered == 0
 
 
@@ -84,7 +87,7 @@ def test_a_frame_of_exactly_max_frame_is_accepted() -> None:
     body = b'{"a":"' + b"x" * 90 + b'"}'
     decoder = FrameDecoder(max_frame=len(body) + 1)
     decoder.feed(struct.pack(">IB", len(body) + 1, 1) + body)
-    assert decoder.next_frame() == Frame(1, {"a": "x" * 90})
+    assert decoder.next_frame() == Frame(1, body)
 
 
 @pytest.mark.parametrize(
@@ -93,16 +96,19 @@ def test_a_frame_of_exactly_max_frame_is_accepted() -> None:
 def test_bad_json_consumes_the_frame_and_keeps_sync(body: bytes) -> None:
     decoder = FrameDecoder()
     decoder.feed(struct.pack(">IB", len(body) + 1, 1) + body + encode_frame(4, {"nonce": 1}))
+    frame = decoder.next_frame()  # the decoder cuts frames; the body is judged when decoded
+    assert frame == Frame(1, body)
     with pytest.raises(ProtocolError) as error:
-        decoder.next_frame()
+        _ = frame.body
     assert error.value.code is ErrorCode.BAD_JSON and not error.value.fatal
-    assert decoder.next_frame() == Frame(4, {"nonce": 1})
+    following = decoder.next_frame()
+    assert following is not None and following.body == {"nonce": 1}
 
 
 def test_unknown_type_bytes_are_decoded_for_the_caller_to_judge() -> None:
     decoder = FrameDecoder()
     decoder.feed(encode_frame(0xEE, {}))
-    assert decoder.next_frame() == Frame(0xEE, {})
+    assert decoder.next_frame() == Frame(0xEE, b"{}")
 
 
 def test_the_buffer_is_compacted_as_frames_are_consumed() -> None:
@@ -118,11 +124,11 @@ def test_the_buffer_is_compacted_as_frames_are_consumed() -> None:
 
 
 @settings(max_examples=200)
-@given(st.lists(frames, min_size=1, max_size=8), st.data())
+@given(st.lists(sent_frames, min_size=1, max_size=8), st.data())
 def test_any_split_of_a_stream_decodes_to_the_same_frames(
-    sent: list[Frame], data: st.DataObject
+    sent: list[tuple[int, dict[str, object]]], data: st.DataObject
 ) -> None:
-    stream = b"".join(encode_frame(frame.type, frame.body) for frame in sent)
+    stream = stream_of(sent)
     cuts = sorted(data.draw(st.lists(st.integers(0, len(stream)), max_size=20)))
     decoder = FrameDecoder(max_frame=1 << 20)
     received: list[Frame] = []
@@ -131,18 +137,18 @@ def test_any_split_of_a_stream_decodes_to_the_same_frames(
         decoder.feed(stream[start:cut])
         start = cut
         received += decode_all(decoder)
-    assert received == sent
+    assert as_sent(received) == sent
 
 
-@given(st.lists(frames, min_size=1, max_size=3))
-def test_one_byte_at_a_time(sent: list[Frame]) -> None:
-    stream = b"".join(encode_frame(frame.type, frame.body) for frame in sent)
+@given(st.lists(sent_frames, min_size=1, max_size=3))
+def test_one_byte_at_a_time(sent: list[tuple[int, dict[str, object]]]) -> None:
+    stream = stream_of(sent)
     decoder = FrameDecoder(max_frame=1 << 20)
     received: list[Frame] = []
     for index in range(len(stream)):
         decoder.feed(stream[index : index + 1])
         received += decode_all(decoder)
-    assert received == sent
+    assert as_sent(received) == sent
 
 
 @settings(max_examples=300)
@@ -166,10 +172,31 @@ def test_round_trip_with_emoji_and_sql_metacharacters(body: dict[str, object]) -
     body = {**body, "text": "'; DROP TABLE users; -- 😀 \\ \" %s ?"}
     decoder = FrameDecoder(max_frame=1 << 20)
     decoder.feed(encode_frame(MessageType.SAY, body))
-    assert decoder.next_frame() == Frame(MessageType.SAY, body)
+    frame = decoder.next_frame()
+    assert frame is not None and frame.body == body
 
 
-def test_a_frame_spliced_from_json_text_equals_the_encoded_one() -> None:
-    message = {"id": 7, "room": "Général", "text": 'été 🎉 "quoted"', "ts": 1}
-    spliced = encode_json_frame(0x02, f'{{"id":3,"message":{encode_json(message)}}}')
-    assert spliced == encode_frame(0x02, {"id": 3, "message": message})
+def nested(depth: int) -> bytes:
+    return b"[" * depth + b"]" * depth
+
+
+def test_nesting_is_measured_outside_strings() -> None:
+    assert nesting_problem(b'{"a":' + nested(MAX_JSON_DEPTH - 1) + b"}") is None
+    assert nesting_problem(b'{"a":' + nested(MAX_JSON_DEPTH) + b"}") is not None
+    assert nesting_problem(b'{"a":"' + b"[" * 10_000 + b'"}') is None
+    assert nesting_problem(b'{"a":"\\"' + b"[" * 10_000 + b'"}') is None  # escaped quote
+    wide = b'{"a":[' + b",".join([b"[]"] * 5_000) + b"]}"
+    assert nesting_problem(wide) is None
+
+
+def test_a_body_nested_too_deep_is_bad_json_even_where_unknown() -> None:
+    frame = Frame(MessageType.PING, b'{"nonce":' + nested(10_000) + b"}")
+    with pytest.raises(ProtocolError) as error:
+        _ = frame.body
+    assert error.value.code is ErrorCode.BAD_JSON
+
+
+def test_lone_surrogates_are_bad_json() -> None:
+    with pytest.raises(ProtocolError) as error:
+        _ = Frame(MessageType.PING, b'{"nonce":"\\ud800"}').body
+    assert error.value.code is ErrorCode.BAD_JSON
