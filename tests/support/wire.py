@@ -35,8 +35,16 @@ class Address:
 class WireClient:
     """One TCP connection to the server, speaking frames."""
 
-    def __init__(self, address: Address, *, max_frame: int = 1 << 24) -> None:
-        self.sock = socket.create_connection((address.host, address.port), timeout=TIMEOUT)
+    def __init__(
+        self,
+        address: Address,
+        *,
+        max_frame: int = 1 << 24,
+        source_address: tuple[str, int] | None = None,
+    ) -> None:
+        self.sock = socket.create_connection(
+            (address.host, address.port), timeout=TIMEOUT, source_address=source_address
+        )
         self.decoder = FrameDecoder(max_frame)
         self._ids = itertools.count(1)
         self.events: list[Frame] = []
