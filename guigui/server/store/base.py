@@ -76,7 +76,8 @@ class StoredMessage:
     """A room message (``recipient_id`` None) or a direct one (``room_id`` None).
 
     ``id`` is chosen by the server (increasing in send order); ``nonce`` is the
-    client's deduplication key, unique per sender when given.
+    client's deduplication key, unique per sender when given; ``ip`` is the
+    address the message came from (None for messages stored before it was kept).
     """
 
     id: int
@@ -86,6 +87,7 @@ class StoredMessage:
     text: str
     ts: int
     nonce: str | None = None
+    ip: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

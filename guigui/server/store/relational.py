@@ -39,7 +39,7 @@ from guigui.server.store.migrations import load_migrations
 NO_UPPER_BOUND = 2**63 - 1
 """``before`` when the client gave none: older than everything."""
 
-MESSAGE_COLUMNS = "id, room_id, sender_id, recipient_id, text, ts, nonce"
+MESSAGE_COLUMNS = "id, room_id, sender_id, recipient_id, text, ts, nonce, ip"
 SANCTION_COLUMNS = (
     "id, kind, login, ip, until, reason, created_at, created_by, lifted_at, lifted_by"
 )
@@ -88,6 +88,7 @@ def _message(row: Sequence[Any]) -> StoredMessage:
         row[4],
         int(row[5]),
         row[6],
+        row[7],
     )
 
 
@@ -282,11 +283,11 @@ class RelationalStore(ABC):
         """
         if not messages:
             return []
-        placeholders = ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(messages))
+        placeholders = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?)"] * len(messages))
         values = [
             value
             for m in messages
-            for value in (m.id, m.room_id, m.sender_id, m.recipient_id, m.text, m.ts, m.nonce)
+            for value in (m.id, m.room_id, m.sender_id, m.recipient_id, m.text, m.ts, m.nonce, m.ip)
         ]
         with self._transaction() as execute:
             cursor = execute(

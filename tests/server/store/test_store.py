@@ -34,8 +34,10 @@ def message(
     room: int | None = GENERAL,
     to: int | None = None,
     nonce: str | None = None,
+    ip: str | None = None,
 ) -> StoredMessage:
-    return StoredMessage(message_id, room, sender, to, f"m{message_id}", 1000 + message_id, nonce)
+    text = f"m{message_id}"
+    return StoredMessage(message_id, room, sender, to, text, 1000 + message_id, nonce, ip)
 
 
 def test_fresh_store_has_the_five_rooms_in_order(store: Store) -> None:
@@ -120,6 +122,19 @@ def test_repeated_nonce_returns_the_first_message(store: Store) -> None:
     again = store.save_messages([message(4, alice.id, nonce="n")])
     assert again == [first]
     assert [m.id for m in store.room_history(GENERAL, None, 10)] == [1, 3]
+
+
+def test_messages_keep_the_sender_ip_in_every_history(store: Store) -> None:
+    alice, bob = user(store, "alice"), user(store, "bob")
+    sent = [
+        message(1, alice.id, ip="10.0.0.1"),
+        message(2, alice.id, None, bob.id, ip="2001:db8::1"),
+        message(3, bob.id),  # no IP known (stored before the IP was kept)
+    ]
+    store.save_messages(sent)
+    assert store.room_history(GENERAL, None, 10) == [sent[0], sent[2]]
+    assert store.direct_history(bob.id, alice.id, None, 10) == [sent[1]]
+    assert [m.ip for m in store.room_history(GENERAL, None, 10)] == ["10.0.0.1", None]
 
 
 def test_direct_history_mixes_both_directions_only(store: Store) -> None:
