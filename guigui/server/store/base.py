@@ -198,6 +198,15 @@ class Store(Protocol):
     ) -> list[StoredMessage]:
         """The newest ``limit`` direct messages between two users (either way), oldest first."""
 
+    def find_messages(
+        self, sender_id: int | None, ip: str | None, room_id: int | None, limit: int
+    ) -> list[StoredMessage]:
+        """For the admin: the newest ``limit`` messages matching every criterion, newest first.
+
+        ``sender_id`` (who sent it), ``ip`` (from where), ``room_id`` (in which
+        room); a criterion left None matches any message.
+        """
+
     def save_token(self, token_hash: bytes, user_id: int, created_at: int, expires_at: int) -> None:
         """Remember a resume token by its SHA-256 hash (the token itself is never stored)."""
 

@@ -346,6 +346,26 @@ class RelationalStore(ABC):
         rows.sort(key=lambda row: int(row[0]))
         return [_message(row) for row in rows[-limit:]]
 
+    def find_messages(
+        self, sender_id: int | None, ip: str | None, room_id: int | None, limit: int
+    ) -> list[StoredMessage]:
+        """The newest ``limit`` messages matching every criterion given, newest first.
+
+        None means "any". The WHERE clause is put together from fixed SQL
+        fragments, one per criterion given; the values themselves are bound.
+        By IP it reads the (ip, id) index backwards; by sender, the
+        (sender_id, recipient_id, id) one.
+        """
+        criteria = (("sender_id = ?", sender_id), ("ip = ?", ip), ("room_id = ?", room_id))
+        given = [(condition, value) for condition, value in criteria if value is not None]
+        where = " AND ".join(condition for condition, _ in given) or "1 = 1"
+        with self._reading() as execute:
+            rows = execute(
+                f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE {where} ORDER BY id DESC LIMIT ?",
+                [*(value for _, value in given), limit],
+            ).fetchall()
+        return [_message(row) for row in rows]
+
     # ---- tokens --------------------------------------------------------------
 
     def save_token(self, token_hash: bytes, user_id: int, created_at: int, expires_at: int) -> None:

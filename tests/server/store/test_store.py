@@ -137,6 +137,33 @@ def test_messages_keep_the_sender_ip_in_every_history(store: Store) -> None:
     assert [m.ip for m in store.room_history(GENERAL, None, 10)] == ["10.0.0.1", None]
 
 
+def test_find_messages_by_sender_by_ip_and_room_newest_first(store: Store) -> None:
+    alice, bob = user(store, "alice"), user(store, "bob")
+    store.save_messages(
+        [
+            message(1, alice.id, ip="10.0.0.1"),
+            message(2, bob.id, ip="10.0.0.1"),
+            message(3, alice.id, BLABLA, ip="10.0.0.2"),
+            message(4, alice.id, None, bob.id, ip="10.0.0.1"),
+            message(5, bob.id, ip="10.0.0.2"),
+            message(6, alice.id),  # stored before the IP was kept
+        ]
+    )
+
+    def ids(sender: int | None, ip: str | None, room: int | None, limit: int = 10) -> list[int]:
+        return [m.id for m in store.find_messages(sender, ip, room, limit)]
+
+    assert ids(alice.id, None, None) == [6, 4, 3, 1]
+    assert ids(None, "10.0.0.1", None) == [4, 2, 1]
+    assert ids(None, "10.0.0.2", GENERAL) == [5]
+    assert ids(alice.id, "10.0.0.1", None) == [4, 1]
+    assert ids(alice.id, None, None, limit=2) == [6, 4]
+    assert ids(None, HOSTILE, None) == [] and ids(None, "10.0.0.9", None) == []
+    assert store.find_messages(None, "10.0.0.2", BLABLA, 10) == [
+        message(3, alice.id, BLABLA, ip="10.0.0.2")
+    ]
+
+
 def test_direct_history_mixes_both_directions_only(store: Store) -> None:
     alice, bob, carol = user(store, "alice"), user(store, "bob"), user(store, "carol")
     store.save_messages(
@@ -222,6 +249,18 @@ def test_room_history_uses_the_index(store: Store) -> None:
         with store._reading() as execute:
             row = execute(f"EXPLAIN {query}").fetchone()
         assert row[5] == "messages_by_room", row  # EXPLAIN's ``key`` column
+
+
+def test_search_by_ip_uses_the_index(store: Store) -> None:
+    query = "SELECT id FROM messages WHERE ip = '10.0.0.1' ORDER BY id DESC LIMIT 10"
+    if isinstance(store, SQLiteStore):
+        plan = " ".join(str(row[-1]) for row in store._db.execute(f"EXPLAIN QUERY PLAN {query}"))
+        assert "messages_by_ip" in plan and "TEMP B-TREE" not in plan, plan
+    else:
+        assert isinstance(store, MySQLStore)
+        with store._reading() as execute:
+            row = execute(f"EXPLAIN {query}").fetchone()
+        assert row[5] == "messages_by_ip", row  # EXPLAIN's ``key`` column
 
 
 def test_a_database_opened_read_only_refuses_writes_cleanly(tmp_path: Path) -> None:
