@@ -25,7 +25,12 @@ class StoreError(Exception):
 
 
 class StoreUnavailable(StoreError):
-    """The database cannot be reached right now; retrying later may succeed."""
+    """The database cannot do any work right now; retrying later may succeed.
+
+    MySQL is unreachable or the link was cut; SQLite is locked, full, read-only
+    or failing I/O. Unlike other errors, it says nothing about the rows written:
+    saving them one at a time would fail the same way.
+    """
 
 
 class DuplicateKey(StoreError):

@@ -31,7 +31,6 @@ from guigui.server.store.base import (
     SanctionRecord,
     Snapshot,
     StoredMessage,
-    StoreError,
     UserRecord,
 )
 from guigui.server.store.migrations import load_migrations
@@ -306,8 +305,8 @@ class RelationalStore(ABC):
             f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE sender_id = ? AND nonce = ?",
             (message.sender_id, message.nonce),
         ).fetchone()
-        if row is None:  # skipped for another reason: the id is taken
-            raise StoreError(f"message id {message.id} could not be stored")
+        if row is None:  # skipped for another reason: a key or a constraint of the row
+            raise IntegrityViolation(f"the database skipped message id {message.id}")
         return _message(row)
 
     def room_history(self, room_id: int, before: int | None, limit: int) -> list[StoredMessage]:

@@ -11,11 +11,12 @@ from guigui.server.store import (
     DuplicateKey,
     Store,
     StoredMessage,
-    StoreError,
+    StoreUnavailable,
     UserRecord,
     open_store,
 )
 from guigui.server.store.mysql_store import MySQLStore
+from guigui.server.store.relational import IntegrityViolation
 from guigui.server.store.sqlite_store import SQLiteStore
 
 HOSTILE = '\'; DROP TABLE messages; -- 😀🎉 "q" \\ %s ? \u0000end'
@@ -216,6 +217,16 @@ def test_sanctions_in_force(store: Store) -> None:
     assert store.load_snapshot(500).active_sanctions == [ban]
 
 
+def test_a_check_constraint_failure_is_a_fault_of_the_row_not_of_the_database(
+    store: Store,
+) -> None:
+    # PyMySQL reports a failed CHECK as an OperationalError, the class of a
+    # lost connection: the store must not take it for one.
+    with pytest.raises(IntegrityViolation):
+        store.add_sanction(SanctionKind.KICK, None, None, 500, "nobody", 100, "chief")
+    assert store.add_sanction(SanctionKind.KICK, "alice", None, 500, "", 100, "chief").id
+
+
 def test_connection_log(store: Store) -> None:
     alice = user(store, "alice")
     log_id = store.log_connection_start(alice.id, "alice", "10.0.0.7", 100)
@@ -267,9 +278,10 @@ def test_a_database_opened_read_only_refuses_writes_cleanly(tmp_path: Path) -> N
     store = SQLiteStore(tmp_path / "guigui.db")
     store.migrate()
     store._db.execute("PRAGMA query_only = ON")
-    with pytest.raises(StoreError):
+    # Whatever the rows, nothing can be written: the database is unavailable.
+    with pytest.raises(StoreUnavailable):
         store.save_messages([message(1, 1)])
-    with pytest.raises(StoreError):
+    with pytest.raises(StoreUnavailable):
         store.add_membership(1, BLABLA)
     store.close()
 
