@@ -2,6 +2,10 @@
 
 Without a subcommand it runs the chat server until SIGINT or SIGTERM, which
 stop it cleanly (pending messages stored, pending writes flushed).
+
+Exit status: 0 done, 1 the command failed (database, file, bad value),
+2 the command line cannot work as given (argparse's usage errors, or a
+password to ask for with no terminal to ask it on).
 """
 
 from __future__ import annotations
@@ -124,6 +128,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class UsageError(Exception):
+    """The command cannot run as given; the message says what to do instead."""
+
+
 def database_url(args: argparse.Namespace) -> str:
     """The database URL the arguments ask for."""
     return str(args.db) if args.db else default_database_url(args.data_dir)
@@ -146,6 +154,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"start with: --tls-cert {args.cert} --tls-key {args.key}")
             return 0
         return serve(args)
+    except UsageError as error:
+        print(f"run_server.py {args.command}: error: {error}", file=sys.stderr)
+        return 2
     except (StoreError, ValueError, OSError, pymysql.err.MySQLError) as error:
         log.error("%s", error)
         return 1
@@ -208,11 +219,25 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read_password(from_stdin: bool) -> str:
+def _read_password(from_stdin: bool, stdin_option: str) -> str:
+    """A password from standard input's first line, or asked twice on the terminal.
+
+    ``UsageError`` when it must be asked but standard input is no terminal
+    (a pipe, a service, /dev/null): say how to pass it instead of failing on
+    an empty read.
+    """
     if from_stdin:
         return sys.stdin.readline().rstrip("\r\n")
-    first = getpass.getpass("Password: ")
-    if getpass.getpass("Again: ") != first:
+    if not sys.stdin.isatty():
+        raise UsageError(
+            f"no terminal to ask the password on: pass it on standard input with {stdin_option}"
+        )
+    try:
+        first = getpass.getpass("Password: ")
+        again = getpass.getpass("Again: ")
+    except EOFError:
+        raise UsageError(f"no password given (or pass it with {stdin_option})") from None
+    if again != first:
         raise ValueError("the two passwords differ")
     return first
 
@@ -222,7 +247,7 @@ def init_db(args: argparse.Namespace) -> int:
     url = database_url(args)
     app_password = None
     if url.startswith("mysql://"):
-        app_password = _read_password(args.app_password_stdin)
+        app_password = _read_password(args.app_password_stdin, "--app-password-stdin")
         problem = password_problem(app_password)
         if problem:
             raise ValueError(f"password of 'administrateur': {problem}")
@@ -235,7 +260,7 @@ def create_admin(args: argparse.Namespace) -> int:
     problem = login_problem(args.login)
     if problem:
         raise ValueError(f"login: {problem}")
-    password = _read_password(args.password_stdin)
+    password = _read_password(args.password_stdin, "--password-stdin")
     problem = password_problem(password)
     if problem:
         raise ValueError(f"password: {problem}")

@@ -120,6 +120,34 @@ def test_sigterm_stops_it_with_the_admin_panel_open(tmp_path: Path, display: str
     assert "Traceback" not in rest_of_log(process)
 
 
+def run_without_a_terminal(*args: str) -> subprocess.CompletedProcess[str]:
+    """``run_server.py ARGS`` with standard input on /dev/null, as from a service or cron."""
+    return subprocess.run(
+        [sys.executable, str(ROOT / "run_server.py"), *args],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=30,
+    )
+
+
+def test_init_db_without_a_terminal_says_to_use_app_password_stdin(tmp_path: Path) -> None:
+    # Nothing listens there: the password is needed before any connection.
+    done = run_without_a_terminal("init-db", "--db", "mysql://root@127.0.0.1:9/sae_r309")
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert "--app-password-stdin" in done.stderr and done.stderr.startswith("run_server.py init-db")
+
+
+def test_create_admin_without_a_terminal_says_to_use_password_stdin(tmp_path: Path) -> None:
+    done = run_without_a_terminal("create-admin", "chief", "--data-dir", str(tmp_path))
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert "--password-stdin" in done.stderr
+    assert not (tmp_path / "guigui.db").exists()  # nothing was created
+
+
 def test_create_admin_reads_the_password_from_stdin(tmp_path: Path) -> None:
     command = [
         sys.executable,
