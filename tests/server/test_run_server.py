@@ -82,8 +82,12 @@ def test_the_server_logs_its_address_serves_and_stops_on_sigterm(tmp_path: Path)
 
 def test_sigint_stops_it_too(tmp_path: Path) -> None:
     process, _ = start(tmp_path / "data")
-    process.send_signal(signal.SIGINT)
-    assert process.wait(timeout=15) == 0
+    try:
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=15) == 0
+    finally:
+        process.kill()  # never leave a server behind, even when the test fails
+        process.wait()
     log = rest_of_log(process)
     assert "signal 2: stopping" in log and "server stopped" in log
     assert "Traceback" not in log and "KeyboardInterrupt" not in log
