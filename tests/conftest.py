@@ -7,6 +7,7 @@ header of every pytest run says so.
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -14,15 +15,24 @@ import pytest
 
 from guigui.server.chat_server import ChatServer
 from guigui.server.config import ServerConfig
+from guigui.server.loop import DEBUG_THREADS_VARIABLE
 from tests.support.databases import STORE_KINDS, fresh_database
 from tests.support.wire import Address, WireClient
 
 TEST_BCRYPT_COST = 4
 
+# The thread rule, checked in every test: a loop-only entry point of a server's
+# event loop (in this process, or in a run_server.py it starts, which inherits
+# the environment) raises when another thread calls it while the loop runs.
+os.environ[DEBUG_THREADS_VARIABLE] = "1"
+
 
 def pytest_report_header() -> str:
-    """Say that tests lower the bcrypt cost."""
-    return f"guigui: bcrypt cost lowered to {TEST_BCRYPT_COST} in tests (server default: 12)"
+    """Say that tests lower the bcrypt cost and check the thread rule."""
+    return (
+        f"guigui: bcrypt cost lowered to {TEST_BCRYPT_COST} in tests (server default: 12);"
+        f" {DEBUG_THREADS_VARIABLE}=1 (loop-only calls from other threads raise)"
+    )
 
 
 @dataclasses.dataclass

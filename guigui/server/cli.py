@@ -2,6 +2,10 @@
 
 Without a subcommand it runs the chat server until SIGINT or SIGTERM, which
 stop it cleanly (pending messages stored, pending writes flushed).
+
+Exit status: 0 done, 1 the command failed (database, file, bad value),
+2 the command line cannot work as given (argparse's usage errors, or a
+password to ask for with no terminal to ask it on).
 """
 
 from __future__ import annotations
@@ -12,7 +16,6 @@ import gc
 import getpass
 import logging
 import os
-import signal
 import sys
 import threading
 from pathlib import Path
@@ -26,6 +29,7 @@ from guigui.server.chat_server import ChatServer
 from guigui.server.clock import now_ms
 from guigui.server.config import DEFAULT_BCRYPT_COST, ServerConfig, default_data_dir
 from guigui.server.open_files import raise_open_file_limit
+from guigui.server.signals import SignalWatcher
 from guigui.server.store import DuplicateKey, StoreError, default_database_url, open_store
 from guigui.server.store.provisioning import DEFAULT_APP_HOSTS, init_database
 from guigui.server.tls import generate_self_signed
@@ -124,6 +128,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class UsageError(Exception):
+    """The command cannot run as given; the message says what to do instead."""
+
+
 def database_url(args: argparse.Namespace) -> str:
     """The database URL the arguments ask for."""
     return str(args.db) if args.db else default_database_url(args.data_dir)
@@ -146,6 +154,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"start with: --tls-cert {args.cert} --tls-key {args.key}")
             return 0
         return serve(args)
+    except UsageError as error:
+        print(f"run_server.py {args.command}: error: {error}", file=sys.stderr)
+        return 2
     except (StoreError, ValueError, OSError, pymysql.err.MySQLError) as error:
         log.error("%s", error)
         return 1
@@ -174,40 +185,59 @@ def serve(args: argparse.Namespace) -> int:
         log.warning("bcrypt cost lowered to %d: for tests and benchmarks only", config.bcrypt_cost)
     log.info("open-file limit: %d (about as many clients)", raise_open_file_limit())
     server = ChatServer(config)
-    server.start()
-    # What exists now (modules, the loaded users and rooms) lives as long as the
-    # process: keep it out of the cyclic GC's full collections, which otherwise
-    # rescan it all and pause the loop (measured: 7.8 ms per full collection
-    # after start, 0.0 ms after the freeze). Done here, by the process's owner,
-    # not in ChatServer: a test process runs many servers one after another.
-    gc.freeze()
 
-    def on_signal(signum: int, _frame: object) -> None:
+    def on_signal(signum: int) -> None:
+        # On the watcher's thread, not in a signal handler: logging and
+        # request_stop may take their locks here (see guigui.server.signals).
         log.info("signal %d: stopping", signum)
         server.request_stop()
 
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
-    api = AdminAPI(server)
-    if not args.headless and os.environ.get("DISPLAY"):
-        from guigui.server.admin.panel import run_panel  # Tk only where there is a display
+    # Watched before the server listens: from its first client on, a signal
+    # stops it cleanly (one that comes before the loop runs waits for it).
+    signals = SignalWatcher(on_signal)
+    signals.install()
+    try:
+        server.start()
+        # What exists now (modules, the loaded users and rooms) lives as long as the
+        # process: keep it out of the cyclic GC's full collections, which otherwise
+        # rescan it all and pause the loop (measured: 7.8 ms per full collection
+        # after start, 0.0 ms after the freeze). Done here, by the process's owner,
+        # not in ChatServer: a test process runs many servers one after another.
+        gc.freeze()
+        api = AdminAPI(server)
+        if not args.headless and os.environ.get("DISPLAY"):
+            from guigui.server.admin.panel import run_panel  # Tk only where there is a display
 
-        run_panel(server, api)  # Tk in the main thread until the window closes
-    else:
-        ask = terminal_password if sys.stdin.isatty() else None
-        console = AdminConsole(api, stdin_lines(), sys.stdout, ask)
-        threading.Thread(target=console.run, name="admin-console", daemon=True).start()
-    # The main thread only waits, in short steps so that signals are handled promptly.
-    while not server.wait(0.2):
-        pass
+            run_panel(server, api)  # Tk in the main thread until the window closes
+        else:
+            ask = terminal_password if sys.stdin.isatty() else None
+            console = AdminConsole(api, stdin_lines(), sys.stdout, ask)
+            threading.Thread(target=console.run, name="admin-console", daemon=True).start()
+        server.wait()
+    finally:
+        signals.uninstall()
     return 0
 
 
-def _read_password(from_stdin: bool) -> str:
+def _read_password(from_stdin: bool, stdin_option: str) -> str:
+    """A password from standard input's first line, or asked twice on the terminal.
+
+    ``UsageError`` when it must be asked but standard input is no terminal
+    (a pipe, a service, /dev/null): say how to pass it instead of failing on
+    an empty read.
+    """
     if from_stdin:
         return sys.stdin.readline().rstrip("\r\n")
-    first = getpass.getpass("Password: ")
-    if getpass.getpass("Again: ") != first:
+    if not sys.stdin.isatty():
+        raise UsageError(
+            f"no terminal to ask the password on: pass it on standard input with {stdin_option}"
+        )
+    try:
+        first = getpass.getpass("Password: ")
+        again = getpass.getpass("Again: ")
+    except EOFError:
+        raise UsageError(f"no password given (or pass it with {stdin_option})") from None
+    if again != first:
         raise ValueError("the two passwords differ")
     return first
 
@@ -217,7 +247,7 @@ def init_db(args: argparse.Namespace) -> int:
     url = database_url(args)
     app_password = None
     if url.startswith("mysql://"):
-        app_password = _read_password(args.app_password_stdin)
+        app_password = _read_password(args.app_password_stdin, "--app-password-stdin")
         problem = password_problem(app_password)
         if problem:
             raise ValueError(f"password of 'administrateur': {problem}")
@@ -230,7 +260,7 @@ def create_admin(args: argparse.Namespace) -> int:
     problem = login_problem(args.login)
     if problem:
         raise ValueError(f"login: {problem}")
-    password = _read_password(args.password_stdin)
+    password = _read_password(args.password_stdin, "--password-stdin")
     problem = password_problem(password)
     if problem:
         raise ValueError(f"password: {problem}")

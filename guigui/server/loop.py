@@ -10,6 +10,12 @@ selector, so the loop wakes and runs everything queued.
 After each round of events the loop calls its ``after_events`` hook: the server
 uses it to flush every connection with pending output once per iteration, the
 way Redis's ``beforeSleep`` does.
+
+The thread rule, checked: with ``GUIGUI_DEBUG_THREADS=1`` in the environment
+(the test suite sets it), the loop-only entry points (``add_reader``,
+``set_events``, ``remove``, ``call_later``, ``stop``) raise ``RuntimeError``
+when another thread calls them while the loop runs. It is off by default, so
+that a breach the tests missed cannot stop a server in production.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import contextlib
 import heapq
 import itertools
 import logging
+import os
 import selectors
 import socket
 import threading
@@ -29,6 +36,9 @@ from typing import Protocol
 log = logging.getLogger(__name__)
 
 Callback = Callable[[], None]
+
+DEBUG_THREADS_VARIABLE = "GUIGUI_DEBUG_THREADS"
+"""Set to ``1`` to make loop-only entry points check the calling thread."""
 
 
 class Handler(Protocol):
@@ -79,9 +89,16 @@ class TimerHandle:
 
 
 class EventLoop:
-    """A single-threaded loop over a ``selectors.DefaultSelector``."""
+    """A single-threaded loop over a ``selectors.DefaultSelector``.
 
-    def __init__(self) -> None:
+    ``check_threads``: whether loop-only entry points raise when called from
+    another thread while the loop runs (None: read ``GUIGUI_DEBUG_THREADS``).
+    """
+
+    def __init__(self, *, check_threads: bool | None = None) -> None:
+        if check_threads is None:
+            check_threads = os.environ.get(DEBUG_THREADS_VARIABLE) == "1"
+        self.check_threads = check_threads
         self.selector = selectors.DefaultSelector()
         self._inbox: deque[Callback] = deque()
         self._timers: list[tuple[float, int, TimerHandle]] = []
@@ -103,6 +120,7 @@ class EventLoop:
 
     def add_reader(self, sock: socket.socket, handler: Handler) -> None:
         """Watch ``sock`` for reading; ``handler.on_readable`` is called when it is ready."""
+        self._check_thread("add_reader")
         self.selector.register(sock, selectors.EVENT_READ, handler)
 
     def set_events(
@@ -112,6 +130,7 @@ class EventLoop:
 
         Neither: the socket stays open but unwatched until the next call.
         """
+        self._check_thread("set_events")
         events = (selectors.EVENT_READ if read else 0) | (selectors.EVENT_WRITE if write else 0)
         if not events:
             self.remove(sock)
@@ -123,6 +142,7 @@ class EventLoop:
 
     def remove(self, sock: socket.socket) -> None:
         """Stop watching ``sock`` (no error if it is not registered)."""
+        self._check_thread("remove")
         with contextlib.suppress(KeyError, ValueError):
             self.selector.unregister(sock)
 
@@ -150,6 +170,7 @@ class EventLoop:
 
     def call_later(self, delay: float, callback: Callback) -> TimerHandle:
         """Run ``callback`` on the loop thread after ``delay`` seconds (loop thread only)."""
+        self._check_thread("call_later")
         handle = TimerHandle(time.monotonic() + delay, callback)
         heapq.heappush(self._timers, (handle.when, next(self._sequence), handle))
         return handle
@@ -157,6 +178,22 @@ class EventLoop:
     def in_loop_thread(self) -> bool:
         """Whether the caller runs on the loop thread."""
         return threading.get_ident() == self._thread_id
+
+    def _check_thread(self, entry_point: str) -> None:
+        """With ``check_threads``: raise if another thread calls ``entry_point`` while we run.
+
+        Before ``run`` (setting up) and after it (tearing down), one thread owns
+        the loop anyway, whichever it is.
+        """
+        if not self.check_threads:
+            return
+        owner = self._thread_id
+        if owner is not None and threading.get_ident() != owner:
+            raise RuntimeError(
+                f"EventLoop.{entry_point} called from thread"
+                f" {threading.current_thread().name!r}, not the loop's;"
+                " use call_soon_threadsafe"
+            )
 
     # ---- running -------------------------------------------------------------
 
@@ -168,12 +205,14 @@ class EventLoop:
             while self._running:
                 self._run_once()
         finally:
+            self._thread_id = None
             self.selector.close()
             self._wake_reader.close()
             self._wake_writer.close()
 
     def stop(self) -> None:
         """Make ``run`` return after the current iteration (loop thread only)."""
+        self._check_thread("stop")
         self._running = False
 
     def _run_once(self) -> None:

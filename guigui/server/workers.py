@@ -10,7 +10,9 @@ job's result or the exception it raised, so the loop sees failures as values.
 - ``StoreWorker``: ONE thread owns the store connection. Consecutive message
   saves waiting in its queue are written in one transaction (group commit):
   under load, one fsync serves many messages, and each sender's OK still
-  waits for the commit of its own message.
+  waits for the commit of its own message. A message that cannot be stored
+  fails alone: when a group commit fails, its messages are saved again one
+  at a time (see ``StoreWorker._save_batch``).
 """
 
 from __future__ import annotations
@@ -25,8 +27,10 @@ from typing import Any, Generic, TypeAlias, TypeVar
 
 import bcrypt
 
+from guigui.common.errors import ProtocolError
+from guigui.common.protocol import ErrorCode
 from guigui.server.loop import EventLoop
-from guigui.server.store.base import Store, StoredMessage
+from guigui.server.store.base import Store, StoredMessage, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +40,9 @@ Outcome: TypeAlias = T | BaseException
 
 MAX_GROUP_COMMIT = 512
 """Most messages written in one transaction."""
+
+MAX_LOGGED_ERROR = 200
+"""Longest description of a store error in the log (characters)."""
 
 
 class PasswordHasher:
@@ -183,12 +190,7 @@ class StoreWorker:
         return None
 
     def _save_batch(self, batch: list[_SaveMessage]) -> None:
-        outcomes: list[Outcome[StoredMessage]]
-        try:
-            outcomes = list(self._store.save_messages([save.message for save in batch]))
-        except Exception as error:
-            log.error("could not store %d message(s): %s", len(batch), error)
-            outcomes = [error] * len(batch)
+        outcomes = self._save_isolating_failures([save.message for save in batch])
         callbacks = [save.callback for save in batch]
 
         def deliver() -> None:
@@ -197,6 +199,51 @@ class StoreWorker:
                 callback(outcome)
 
         self._loop.call_soon_threadsafe(deliver)
+
+    def _save_isolating_failures(
+        self, messages: list[StoredMessage]
+    ) -> list[Outcome[StoredMessage]]:
+        """Store ``messages`` in one transaction or, if that fails, each in its own.
+
+        One message the database refuses must not cost everyone their OK: when
+        the group commit fails, every message is saved again alone, so each
+        one that can be stored is stored (and acknowledged), and only those
+        that cannot get an error. When the database is unavailable, saving
+        one at a time would fail the same way, slowly: all fail at once.
+        """
+        try:
+            return list(self._store.save_messages(messages))
+        except StoreUnavailable as error:
+            log.error("could not store %d message(s): %s", len(messages), error)
+            return [error] * len(messages)
+        except Exception as error:
+            if len(messages) == 1:
+                return [self._unstorable(messages[0], error)]
+            log.warning(
+                "a group commit of %d messages failed (%s): storing them one at a time",
+                len(messages),
+                _describe(error),
+            )
+        outcomes: list[Outcome[StoredMessage]] = []
+        for index, message in enumerate(messages):
+            try:
+                outcomes.extend(self._store.save_messages([message]))
+            except StoreUnavailable as error:
+                left = len(messages) - index
+                log.error("could not store %d message(s): %s", left, error)
+                outcomes.extend([error] * left)
+                break
+            except Exception as error:
+                outcomes.append(self._unstorable(message, error))
+        return outcomes
+
+    @staticmethod
+    def _unstorable(message: StoredMessage, error: Exception) -> ProtocolError:
+        """Log that ``message`` cannot be stored (by its id: the text is the sender's)."""
+        log.error("message #%d could not be stored: %s", message.id, _describe(error))
+        return ProtocolError(
+            ErrorCode.INTERNAL, "the server could not store this message; nothing was stored"
+        )
 
     def _run_job(self, job: _Job[Any]) -> None:
         outcome: Any
@@ -213,3 +260,16 @@ class StoreWorker:
             callback(outcome)
 
         self._loop.call_soon_threadsafe(deliver)
+
+
+def _describe(error: BaseException) -> str:
+    """An error for the log: its class and ``repr``'d message, cut short.
+
+    ``repr`` escapes what a log must not hold raw: a driver's message may quote
+    the value it refused, lone surrogates included, which a UTF-8 log cannot
+    even write.
+    """
+    described = f"{type(error).__name__}({str(error)!r})"
+    if len(described) > MAX_LOGGED_ERROR:
+        return described[: MAX_LOGGED_ERROR - 1] + "…"
+    return described

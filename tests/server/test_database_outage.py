@@ -18,6 +18,7 @@ import pytest
 from guigui.common.protocol import MessageType
 from guigui.server.chat_server import ChatServer
 from guigui.server.store import open_store
+from guigui.server.store.migrations import load_migrations
 from tests.conftest import make_test_config
 from tests.support.private_mariadb import PrivateMariaDB
 from tests.support.wire import Address, WireClient
@@ -154,7 +155,8 @@ def test_init_db_on_an_empty_mariadb_is_safe_to_run_twice(tmp_path: Path) -> Non
         tables = {row[0] for row in mariadb.execute("SHOW TABLES FROM sae_r309")}
         assert tables >= TABLES
         assert mariadb.execute("SELECT COUNT(*) FROM sae_r309.rooms") == [(5,)]
-        assert mariadb.execute("SELECT version FROM sae_r309.schema_version") == [(1,)]
+        versions = mariadb.execute("SELECT version FROM sae_r309.schema_version ORDER BY version")
+        assert versions == [(m.version,) for m in load_migrations("mysql")]
         grants = " ".join(
             str(row[0]) for row in mariadb.execute("SHOW GRANTS FOR 'administrateur'@'127.0.0.1'")
         )

@@ -11,12 +11,17 @@ from pathlib import Path
 
 from guigui.common.protocol import MessageType
 from guigui.server.store import default_database_url, open_store
+from tests.support.display import display
 from tests.support.wire import Address, WireClient
+
+__all__ = ["display"]  # the fixture, used by name
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def start(data_dir: Path, *args: str) -> tuple[subprocess.Popen[str], Address]:
+def start(
+    data_dir: Path, *args: str, headless: bool = True
+) -> tuple[subprocess.Popen[str], Address]:
     process = subprocess.Popen(
         [
             sys.executable,
@@ -27,7 +32,7 @@ def start(data_dir: Path, *args: str) -> tuple[subprocess.Popen[str], Address]:
             "4",
             "--data-dir",
             str(data_dir),
-            "--headless",
+            *(["--headless"] if headless else []),
             *args,
         ],
         stderr=subprocess.PIPE,
@@ -41,6 +46,12 @@ def start(data_dir: Path, *args: str) -> tuple[subprocess.Popen[str], Address]:
         if found:
             return process, Address(found.group(1), int(found.group(2)))
     raise AssertionError(f"the server did not start (exit {process.wait()})")
+
+
+def rest_of_log(process: subprocess.Popen[str]) -> str:
+    """What the server logged after its "listening" line, once it has exited."""
+    assert process.stderr is not None
+    return process.stderr.read()
 
 
 def test_the_server_logs_its_address_serves_and_stops_on_sigterm(tmp_path: Path) -> None:
@@ -71,8 +82,74 @@ def test_the_server_logs_its_address_serves_and_stops_on_sigterm(tmp_path: Path)
 
 def test_sigint_stops_it_too(tmp_path: Path) -> None:
     process, _ = start(tmp_path / "data")
-    process.send_signal(signal.SIGINT)
-    assert process.wait(timeout=15) == 0
+    try:
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=15) == 0
+    finally:
+        process.kill()  # never leave a server behind, even when the test fails
+        process.wait()
+    log = rest_of_log(process)
+    assert "signal 2: stopping" in log and "server stopped" in log
+    assert "Traceback" not in log and "KeyboardInterrupt" not in log
+
+
+def test_a_burst_of_signals_stops_it_once_and_cleanly(tmp_path: Path) -> None:
+    process, address = start(tmp_path / "data")
+    try:
+        client = WireClient(address)
+        client.hello()
+        for _ in range(30):
+            process.send_signal(signal.SIGTERM)
+        assert client.expect_closed()[-1].type == MessageType.SHUTDOWN
+        assert process.wait(timeout=15) == 0
+    finally:
+        process.kill()
+        process.wait()
+    log = rest_of_log(process)
+    assert log.count("server stopped") == 1 and "Traceback" not in log
+
+
+def test_sigterm_stops_it_with_the_admin_panel_open(tmp_path: Path, display: str) -> None:
+    """With the panel, Tk owns the main thread; the signal still stops everything."""
+    process, address = start(tmp_path / "data", headless=False)
+    try:
+        client = WireClient(address)
+        client.hello()
+        process.send_signal(signal.SIGTERM)
+        assert client.expect_closed()[-1].type == MessageType.SHUTDOWN
+        assert process.wait(timeout=15) == 0
+    finally:
+        process.kill()
+        process.wait()
+    assert "Traceback" not in rest_of_log(process)
+
+
+def run_without_a_terminal(*args: str) -> subprocess.CompletedProcess[str]:
+    """``run_server.py ARGS`` with standard input on /dev/null, as from a service or cron."""
+    return subprocess.run(
+        [sys.executable, str(ROOT / "run_server.py"), *args],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=30,
+    )
+
+
+def test_init_db_without_a_terminal_says_to_use_app_password_stdin(tmp_path: Path) -> None:
+    # Nothing listens there: the password is needed before any connection.
+    done = run_without_a_terminal("init-db", "--db", "mysql://root@127.0.0.1:9/sae_r309")
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert "--app-password-stdin" in done.stderr and done.stderr.startswith("run_server.py init-db")
+
+
+def test_create_admin_without_a_terminal_says_to_use_password_stdin(tmp_path: Path) -> None:
+    done = run_without_a_terminal("create-admin", "chief", "--data-dir", str(tmp_path))
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert "--password-stdin" in done.stderr
+    assert not (tmp_path / "guigui.db").exists()  # nothing was created
 
 
 def test_create_admin_reads_the_password_from_stdin(tmp_path: Path) -> None:

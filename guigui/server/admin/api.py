@@ -8,12 +8,14 @@ hold no chat logic: they call these methods and show what comes back.
 Nothing but ``status`` works before ``login``: every other command fails with
 ``AdminError("log in first")``. Failed logins are throttled per admin login
 (a growing lock after three failures) and logged; every command that changes
-something is written to the audit log.
+something is written to the audit log, and so is every search of messages (``messages``),
+since it reads other people's messages.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import ipaddress
 import logging
 import time
@@ -22,12 +24,25 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from guigui.common.codec import encode_frame
+from guigui.common.errors import quote
 from guigui.common.protocol import MessageType, SanctionKind
 from guigui.common.validation import login_problem
+from guigui.server.admin.search import (
+    DEFAULT_SEARCH_LIMIT,
+    FoundMessage,
+    MessageSearch,
+)
 from guigui.server.clock import now_ms
 from guigui.server.core.throttle import LoginLocked
 from guigui.server.moderation import Done, Moderation, run_on_loop
-from guigui.server.store import AdminRecord, AuditRecord, SanctionRecord
+from guigui.server.store import (
+    AdminRecord,
+    AuditRecord,
+    RoomRecord,
+    SanctionRecord,
+    Store,
+    StoredMessage,
+)
 from guigui.server.workers import Outcome
 
 if TYPE_CHECKING:
@@ -259,6 +274,73 @@ class AdminAPI:
         """Sanctions in force."""
         return self._now(lambda: self.server.sanctions.active(now_ms()))
 
+    def messages(
+        self,
+        *,
+        login: str | None = None,
+        ip: str | None = None,
+        room: str | None = None,
+        limit: int = DEFAULT_SEARCH_LIMIT,
+    ) -> concurrent.futures.Future[list[FoundMessage]]:
+        """Messages by ``login`` or from ``ip`` (one of the two), maybe in ``room``, newest first.
+
+        Reading other people's messages is audited: each search writes a
+        ``messages`` line (who was searched, the room, the limit), found or not.
+        """
+        try:
+            search = MessageSearch.checked(login, ip, room, limit)
+        except ValueError as error:
+            raise AdminError(str(error)) from None
+        server = self.server
+
+        def run(done: Done[list[FoundMessage]]) -> None:
+            sender_id = None
+            if search.login is not None:
+                user = server.users.find(search.login)
+                if user is None:
+                    raise AdminError(f"no user named {quote(search.login)}")
+                sender_id = user.id
+            room_id, audited = None, search
+            if search.room is not None:
+                room = self._room_named(search.room)
+                room_id, audited = room.id, dataclasses.replace(search, room=room.name)
+            self._audit("messages", audited.target, audited.details)
+            limit = search.limit
+
+            def query(store: Store) -> list[StoredMessage]:
+                return store.find_messages(sender_id, search.ip, room_id, limit)
+
+            def found(outcome: Outcome[list[StoredMessage]]) -> None:
+                if isinstance(outcome, BaseException):
+                    done(outcome)
+                    return
+                done([self._found(message) for message in outcome])
+
+            server.store_worker.submit(query, found)
+
+        return self._call(run)
+
+    def _room_named(self, name: str) -> RoomRecord:
+        """The room called ``name`` (case and accents as the admin types them: any case)."""
+        for room in self.server.rooms.rooms():
+            if room.name.casefold() == name.casefold():
+                return room
+        names = ", ".join(room.name for room in self.server.rooms.rooms())
+        raise AdminError(f"no room named {quote(name)} (the rooms: {names})")
+
+    def _found(self, message: StoredMessage) -> FoundMessage:
+        """A stored message with the names the admin reads (loop thread)."""
+        users, rooms = self.server.users, self.server.rooms
+        return FoundMessage(
+            id=message.id,
+            ts=message.ts,
+            room=None if message.room_id is None else rooms.get(message.room_id).name,
+            to=None if message.recipient_id is None else users.get(message.recipient_id).login,
+            login=users.get(message.sender_id).login,
+            ip=message.ip,
+            text=message.text,
+        )
+
     def audit(self, limit: int = 50) -> concurrent.futures.Future[list[AuditRecord]]:
         """The newest audit lines."""
 
@@ -383,6 +465,7 @@ __all__ = [
     "AdminAPI",
     "AdminError",
     "ConnectedUser",
+    "FoundMessage",
     "PendingRequest",
     "RoomInfo",
     "ServerStatus",

@@ -16,6 +16,12 @@ from typing import TextIO
 
 from guigui.common.protocol import SanctionKind
 from guigui.server.admin.api import AdminAPI, AdminError
+from guigui.server.admin.search import (
+    DEFAULT_SEARCH_LIMIT,
+    FoundMessage,
+    MessageSearch,
+    one_line,
+)
 from guigui.server.core.sanctions import parse_duration
 from guigui.server.store import SanctionRecord
 
@@ -36,6 +42,9 @@ sanctions                          sanctions in force
 unban LOGIN|IP | unkick LOGIN|IP   lift bans or kicks
 stop [SECONDS] [REASON]            warn every client, count down, then stop (default 10 s)
 audit [N]                          the last N admin actions (default 20)
+messages --login LOGIN | --ip ADDRESS [--room ROOM] [--limit N]
+                                   messages one login sent, or sent from one IP,
+                                   newest first (default 50, at most 500; audited)
 help                               this list
 quit                               leave the console (the server keeps running)"""
 
@@ -242,6 +251,47 @@ class AdminConsole:
             self.say(
                 f"{when} {line.admin_login} {line.action} {line.target} {line.details}".rstrip()
             )
+
+    def do_messages(self, args: list[str]) -> None:
+        """Messages by a login or from an IP, newest first."""
+        search = parse_messages_args(args)
+        found = self.api.messages(
+            login=search.login, ip=search.ip, room=search.room, limit=search.limit
+        ).result(TIMEOUT)
+        for message in found:
+            self.say(describe_message(message))
+        self.say(f"{len(found)} message(s) {'by' if search.login else 'from'} {search.target}")
+
+
+MESSAGES_USAGE = "usage: messages --login LOGIN | --ip ADDRESS [--room ROOM] [--limit N]"
+_MESSAGES_OPTIONS = ("--login", "--ip", "--room", "--limit")
+
+
+def parse_messages_args(args: list[str]) -> MessageSearch:
+    """The search a ``messages`` command line asks for; ``ValueError`` with the usage if bad."""
+    options: dict[str, str] = {}
+    words = iter(args)
+    for word in words:
+        value = next(words, None)
+        if word not in _MESSAGES_OPTIONS or value is None or word in options:
+            raise ValueError(MESSAGES_USAGE)
+        options[word] = value
+    if ("--login" in options) == ("--ip" in options):
+        raise ValueError(f"give --login or --ip, not both and not neither; {MESSAGES_USAGE}")
+    limit = options.get("--limit", str(DEFAULT_SEARCH_LIMIT))
+    if not limit.isdecimal():
+        raise ValueError(f"--limit takes a number; {MESSAGES_USAGE}")
+    return MessageSearch.checked(
+        options.get("--login"), options.get("--ip"), options.get("--room"), int(limit)
+    )
+
+
+def describe_message(message: FoundMessage) -> str:
+    """One line for a message found: id, time, room or recipient, login, IP, text (escaped)."""
+    return (
+        f"#{message.id} {_when(message.ts)} {message.place} {message.login}"
+        f" {message.ip or '-'}: {one_line(message.text)}"
+    )
 
 
 def stdin_lines() -> Iterator[str]:

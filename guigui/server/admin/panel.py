@@ -8,8 +8,11 @@ server's log reaches the "Log" tab the same way, through a queue.
 
 Before login the window shows the server's state and a login form; after login,
 tabs for connected users (kick, ban), rooms, pending requests (accept, refuse),
-sanctions (lift), the live log and the audit log, and a stop button with a
-countdown. Figures refresh every second.
+sanctions (lift), the live log, the audit log, a search of messages by login or
+IP, and a stop button with a countdown. Figures refresh every second.
+
+The Tk thread never reads server state: what a button needs (the sanctions
+shown, the room names) is kept from the last answer of the API.
 """
 
 from __future__ import annotations
@@ -25,16 +28,21 @@ from typing import Any, TypeVar
 import ttkbootstrap as ttk
 
 from guigui.common.protocol import SanctionKind
-from guigui.server.admin.api import AdminAPI, ServerStatus
+from guigui.server.admin.api import AdminAPI, AdminError, RoomInfo, ServerStatus, parse_target
 from guigui.server.admin.console import describe_sanction
+from guigui.server.admin.search import FoundMessage, one_line
 from guigui.server.chat_server import ChatServer
 from guigui.server.core.sanctions import parse_duration
+from guigui.server.store import SanctionRecord
 
 T = TypeVar("T")
 
 REFRESH_MS = 1000
 POLL_MS = 30
 DURATIONS = ("30s", "10m", "1h", "1d", "7d", "permanent")
+ANY_ROOM = "any room"
+SEARCH_LIMIT = 200
+"""Messages one search of the "Messages" tab lists."""
 
 
 class QueueLogHandler(logging.Handler):
@@ -50,8 +58,10 @@ class QueueLogHandler(logging.Handler):
         self.records.put(self.format(record))
 
 
-def _clock(seconds: float) -> str:
-    return datetime.fromtimestamp(seconds).strftime("%H:%M:%S")
+def _clock(seconds: float, *, with_date: bool = False) -> str:
+    return datetime.fromtimestamp(seconds).strftime(
+        "%Y-%m-%d %H:%M:%S" if with_date else "%H:%M:%S"
+    )
 
 
 def _uptime(seconds: float) -> str:
@@ -107,6 +117,10 @@ class AdminPanel(ttk.App):
         logging.getLogger().addHandler(self.log_handler)
         self.protocol("WM_DELETE_WINDOW", self.confirm_close)
         self.status_text = ttk.StringVar(value="starting…")
+        self.admin: str | None = None
+        """The admin logged in, as the API last said (the API's own state is the loop's)."""
+        self.sanctions_shown: dict[str, SanctionRecord] = {}
+        """The sanctions in the table, by row key, from the last ``api.sanctions()``."""
         self._build_header()
         self.login_frame = self._build_login()
         self.tabs = self._build_tabs()
@@ -186,6 +200,7 @@ class AdminPanel(ttk.App):
             "Audit",
             [("when", 160), ("admin", 120), ("action", 120), ("target", 200), ("details", 260)],
         )
+        self._build_messages_tab(tabs)
         stop_tab = ttk.Frame(tabs, padding=20)
         ttk.Label(
             stop_tab, text="Stop the server: every client is warned, then it stops cleanly."
@@ -206,6 +221,31 @@ class AdminPanel(ttk.App):
         tabs.add(stop_tab, text="Stop")
         self.message = ttk.Label(self, text="", padding=(12, 4))
         return tabs
+
+    def _build_messages_tab(self, tabs: ttk.Notebook) -> None:
+        """Search the messages of a login or of an IP address, maybe in one room."""
+        frame = ttk.Frame(tabs, padding=8)
+        bar = ttk.Frame(frame, padding=(0, 0, 0, 8))
+        bar.pack(fill="x")
+        ttk.Label(bar, text="login or IP").pack(side="left")
+        self.message_search = ttk.Entry(bar, width=30)
+        self.message_search.pack(side="left", padx=6)
+        self.message_search.bind("<Return>", lambda _event: self.search_messages())
+        ttk.Label(bar, text="room").pack(side="left")
+        self.message_room = ttk.Combobox(bar, values=(ANY_ROOM,), width=16, state="readonly")
+        self.message_room.set(ANY_ROOM)
+        self.message_room.pack(side="left", padx=6)
+        self.search_button = ttk.Button(
+            bar, text="Search", bootstyle="primary", command=self.search_messages
+        )
+        self.search_button.pack(side="left", padx=4)
+        self.messages_table = Table(
+            frame,
+            [("#", 60), ("when", 175), ("room / to", 120), ("login", 110), ("IP", 130),
+             ("text", 385)],
+        )  # fmt: skip
+        self.messages_table.pack(fill="both", expand=True)
+        tabs.add(frame, text="Messages")
 
     def _tab_with_table(
         self, tabs: ttk.Notebook, title: str, columns: Sequence[tuple[str, int]]
@@ -281,6 +321,7 @@ class AdminPanel(ttk.App):
         )
 
     def _logged_in(self, admin: str) -> None:
+        self.admin = admin
         self.login_frame.pack_forget()
         self.tabs.pack(fill="both", expand=True, padx=8, pady=4)
         self.message.pack(fill="x")
@@ -293,6 +334,7 @@ class AdminPanel(ttk.App):
         self._when_done(self.api.logout(), lambda _none: self._logged_out())
 
     def _logged_out(self) -> None:
+        self.admin = None
         self.tabs.pack_forget()
         self.message.pack_forget()
         self.logout_button.pack_forget()
@@ -305,7 +347,7 @@ class AdminPanel(ttk.App):
             self.destroy()
             return
         self._when_done(self.api.status(), self._show_status, lambda _error: None)
-        if self.api.admin is not None:
+        if self.admin is not None:
             self._refresh_tables()
         self.after(REFRESH_MS, self._refresh)
 
@@ -334,23 +376,7 @@ class AdminPanel(ttk.App):
             ),
             lambda _error: None,
         )
-        self._when_done(
-            api.rooms(),
-            lambda rooms: self.rooms_table.show(
-                [
-                    (
-                        r.name,
-                        (
-                            r.name,
-                            r.access,
-                            ", ".join(f"{m}*" if m in r.online else m for m in r.members),
-                        ),
-                    )
-                    for r in rooms
-                ]
-            ),
-            lambda _error: None,
-        )
+        self._when_done(api.rooms(), self._show_rooms, lambda _error: None)
         self._when_done(
             api.requests(),
             lambda requests: self.requests_table.show(
@@ -361,13 +387,7 @@ class AdminPanel(ttk.App):
             ),
             lambda _error: None,
         )
-        self._when_done(
-            api.sanctions(),
-            lambda sanctions: self.sanctions_table.show(
-                [(str(s.id), (describe_sanction(s),)) for s in sanctions]
-            ),
-            lambda _error: None,
-        )
+        self._when_done(api.sanctions(), self._show_sanctions, lambda _error: None)
         self._when_done(
             api.audit(100),
             lambda lines: self.audit_table.show(
@@ -377,6 +397,28 @@ class AdminPanel(ttk.App):
                 ]
             ),
             lambda _error: None,
+        )
+
+    def _show_rooms(self, rooms: Sequence[RoomInfo]) -> None:
+        self.rooms_table.show(
+            [
+                (
+                    r.name,
+                    (
+                        r.name,
+                        r.access,
+                        ", ".join(f"{m}*" if m in r.online else m for m in r.members),
+                    ),
+                )
+                for r in rooms
+            ]
+        )
+        self.message_room.configure(values=(ANY_ROOM, *(r.name for r in rooms)))
+
+    def _show_sanctions(self, sanctions: Sequence[SanctionRecord]) -> None:
+        self.sanctions_shown = {str(s.id): s for s in sanctions}
+        self.sanctions_table.show(
+            [(key, (describe_sanction(s),)) for key, s in self.sanctions_shown.items()]
         )
 
     def _drain_log(self) -> None:
@@ -440,9 +482,8 @@ class AdminPanel(ttk.App):
 
     def lift_selected(self) -> None:
         """Lift the selected sanctions."""
-        sanctions = {str(s.id): s for s in self.server.sanctions.active(0)}
         for key in self.sanctions_table.selected():
-            sanction = sanctions.get(key)
+            sanction = self.sanctions_shown.get(key)
             if sanction is None:
                 continue
             target = sanction.login or sanction.ip or ""
@@ -453,6 +494,36 @@ class AdminPanel(ttk.App):
                 ),  # type: ignore[misc]
             )
         self.after(200, self._refresh_tables)
+
+    def search_messages(self) -> None:
+        """List the messages of the login or IP typed, in the room chosen (audited)."""
+        typed = self.message_search.get().strip()
+        room = self.message_room.get()
+        try:
+            login, ip = parse_target(typed)
+            future = self.api.messages(
+                login=login,
+                ip=ip,
+                room=None if room in ("", ANY_ROOM) else room,
+                limit=SEARCH_LIMIT,
+            )
+        except AdminError as error:
+            self.show_error(error)
+            return
+        self._when_done(future, lambda found: self._show_found(typed, found))
+
+    def _show_found(self, typed: str, found: Sequence[FoundMessage]) -> None:
+        self.messages_table.show(
+            [
+                (
+                    str(m.id),
+                    (m.id, _clock(m.ts / 1000, with_date=True), m.place, m.login, m.ip or "-",
+                     one_line(m.text)),
+                )
+                for m in found
+            ]
+        )  # fmt: skip
+        self.show_message(f"{len(found)} message(s) for {typed}, newest first")
 
     def stop(self, ask: bool = True) -> None:
         """Stop the server after the chosen countdown."""

@@ -83,6 +83,7 @@ class MessagingHandlers(HandlerFamily):
             text=request.text,
             ts=now_ms(),
             nonce=_nonce_key(request.nonce),
+            ip=connection.ip,
         )
         server = self.server
 
@@ -109,6 +110,7 @@ class MessagingHandlers(HandlerFamily):
             text=request.text,
             ts=now_ms(),
             nonce=_nonce_key(request.nonce),
+            ip=connection.ip,
         )
         server = self.server
 

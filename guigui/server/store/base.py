@@ -25,7 +25,12 @@ class StoreError(Exception):
 
 
 class StoreUnavailable(StoreError):
-    """The database cannot be reached right now; retrying later may succeed."""
+    """The database cannot do any work right now; retrying later may succeed.
+
+    MySQL is unreachable or the link was cut; SQLite is locked, full, read-only
+    or failing I/O. Unlike other errors, it says nothing about the rows written:
+    saving them one at a time would fail the same way.
+    """
 
 
 class DuplicateKey(StoreError):
@@ -76,7 +81,8 @@ class StoredMessage:
     """A room message (``recipient_id`` None) or a direct one (``room_id`` None).
 
     ``id`` is chosen by the server (increasing in send order); ``nonce`` is the
-    client's deduplication key, unique per sender when given.
+    client's deduplication key, unique per sender when given; ``ip`` is the
+    address the message came from (None for messages stored before it was kept).
     """
 
     id: int
@@ -86,6 +92,7 @@ class StoredMessage:
     text: str
     ts: int
     nonce: str | None = None
+    ip: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +202,15 @@ class Store(Protocol):
         self, user_id: int, other_id: int, before: int | None, limit: int
     ) -> list[StoredMessage]:
         """The newest ``limit`` direct messages between two users (either way), oldest first."""
+
+    def find_messages(
+        self, sender_id: int | None, ip: str | None, room_id: int | None, limit: int
+    ) -> list[StoredMessage]:
+        """For the admin: the newest ``limit`` messages matching every criterion, newest first.
+
+        ``sender_id`` (who sent it), ``ip`` (from where), ``room_id`` (in which
+        room); a criterion left None matches any message.
+        """
 
     def save_token(self, token_hash: bytes, user_id: int, created_at: int, expires_at: int) -> None:
         """Remember a resume token by its SHA-256 hash (the token itself is never stored)."""

@@ -39,6 +39,13 @@ _IDENTIFIER = re.compile(r"^[A-Za-z0-9_]{1,64}$")
 
 # Driver errors that mean "the server or the link is gone", not "your SQL is wrong".
 _CONNECTION_ERRORS = (pymysql.err.OperationalError, pymysql.err.InterfaceError, OSError)
+# ...except this one, which PyMySQL files under OperationalError: a CHECK
+# constraint failed, a fault of the row written, not of the link.
+_CHECK_FAILED = 4025  # ER_CONSTRAINT_FAILED
+
+
+def _is_check_failure(error: BaseException) -> bool:
+    return isinstance(error, pymysql.err.OperationalError) and error.args[:1] == (_CHECK_FAILED,)
 
 
 @dataclass(frozen=True)
@@ -166,11 +173,11 @@ class MySQLStore(RelationalStore):
                 yield self._executor(cursor)
             db.commit()
         except BaseException as error:
-            if isinstance(error, _CONNECTION_ERRORS):
+            if isinstance(error, _CONNECTION_ERRORS) and not _is_check_failure(error):
                 raise self._lost(error) from error
             with suppress(Exception):
                 db.rollback()
-            if isinstance(error, pymysql.err.IntegrityError):
+            if isinstance(error, pymysql.err.IntegrityError) or _is_check_failure(error):
                 raise IntegrityViolation(str(error)) from error
             if isinstance(error, pymysql.err.MySQLError):
                 raise StoreError(f"database write failed: {error}") from error

@@ -31,7 +31,6 @@ from guigui.server.store.base import (
     SanctionRecord,
     Snapshot,
     StoredMessage,
-    StoreError,
     UserRecord,
 )
 from guigui.server.store.migrations import load_migrations
@@ -39,7 +38,7 @@ from guigui.server.store.migrations import load_migrations
 NO_UPPER_BOUND = 2**63 - 1
 """``before`` when the client gave none: older than everything."""
 
-MESSAGE_COLUMNS = "id, room_id, sender_id, recipient_id, text, ts, nonce"
+MESSAGE_COLUMNS = "id, room_id, sender_id, recipient_id, text, ts, nonce, ip"
 SANCTION_COLUMNS = (
     "id, kind, login, ip, until, reason, created_at, created_by, lifted_at, lifted_by"
 )
@@ -88,6 +87,7 @@ def _message(row: Sequence[Any]) -> StoredMessage:
         row[4],
         int(row[5]),
         row[6],
+        row[7],
     )
 
 
@@ -282,11 +282,11 @@ class RelationalStore(ABC):
         """
         if not messages:
             return []
-        placeholders = ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(messages))
+        placeholders = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?)"] * len(messages))
         values = [
             value
             for m in messages
-            for value in (m.id, m.room_id, m.sender_id, m.recipient_id, m.text, m.ts, m.nonce)
+            for value in (m.id, m.room_id, m.sender_id, m.recipient_id, m.text, m.ts, m.nonce, m.ip)
         ]
         with self._transaction() as execute:
             cursor = execute(
@@ -305,8 +305,8 @@ class RelationalStore(ABC):
             f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE sender_id = ? AND nonce = ?",
             (message.sender_id, message.nonce),
         ).fetchone()
-        if row is None:  # skipped for another reason: the id is taken
-            raise StoreError(f"message id {message.id} could not be stored")
+        if row is None:  # skipped for another reason: a key or a constraint of the row
+            raise IntegrityViolation(f"the database skipped message id {message.id}")
         return _message(row)
 
     def room_history(self, room_id: int, before: int | None, limit: int) -> list[StoredMessage]:
@@ -344,6 +344,26 @@ class RelationalStore(ABC):
                 ).fetchall()
         rows.sort(key=lambda row: int(row[0]))
         return [_message(row) for row in rows[-limit:]]
+
+    def find_messages(
+        self, sender_id: int | None, ip: str | None, room_id: int | None, limit: int
+    ) -> list[StoredMessage]:
+        """The newest ``limit`` messages matching every criterion given, newest first.
+
+        None means "any". The WHERE clause is put together from fixed SQL
+        fragments, one per criterion given; the values themselves are bound.
+        By IP it reads the (ip, id) index backwards; by sender, the
+        (sender_id, recipient_id, id) one.
+        """
+        criteria = (("sender_id = ?", sender_id), ("ip = ?", ip), ("room_id = ?", room_id))
+        given = [(condition, value) for condition, value in criteria if value is not None]
+        where = " AND ".join(condition for condition, _ in given) or "1 = 1"
+        with self._reading() as execute:
+            rows = execute(
+                f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE {where} ORDER BY id DESC LIMIT ?",
+                [*(value for _, value in given), limit],
+            ).fetchall()
+        return [_message(row) for row in rows]
 
     # ---- tokens --------------------------------------------------------------
 

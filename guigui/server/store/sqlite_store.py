@@ -17,6 +17,13 @@ Settings and why:
   Measured with 50-message commits: p99 4.6 ms and max 7.8 ms without the
   thread, 1.6 ms and 3.0 ms with it; the log stays near 4 MiB.
 
+Errors: ``sqlite3.OperationalError`` means the database cannot do the work
+now, whatever the rows (locked past the timeout, disk full, read-only file,
+I/O error): it comes out as ``StoreUnavailable``. A key violation comes out
+as ``IntegrityViolation``, any other driver error as ``StoreError``: those are
+about the rows written, and the store worker then saves a failed group
+commit's messages one at a time (see ``guigui.server.workers``).
+
 Only the store worker thread uses the connection (``check_same_thread=False``
 lets the thread that starts the server open it). The SQL itself is shared with
 the MySQL store (``guigui.server.store.relational``).
@@ -32,7 +39,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
-from guigui.server.store.base import StoreError
+from guigui.server.store.base import StoreError, StoreUnavailable
 from guigui.server.store.relational import Cursor, Execute, IntegrityViolation, RelationalStore
 
 log = logging.getLogger(__name__)
@@ -112,7 +119,7 @@ class SQLiteStore(RelationalStore):
         try:
             self._db.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as error:
-            raise StoreError(f"database unavailable: {error}") from error
+            raise StoreUnavailable(f"database unavailable: {error}") from error
         try:
             yield self._execute
             self._db.execute("COMMIT")
@@ -122,6 +129,8 @@ class SQLiteStore(RelationalStore):
                 self._db.execute("ROLLBACK")
             if isinstance(error, sqlite3.IntegrityError):
                 raise IntegrityViolation(str(error)) from error
+            if isinstance(error, sqlite3.OperationalError):
+                raise StoreUnavailable(f"database write failed: {error}") from error
             if isinstance(error, sqlite3.Error):
                 raise StoreError(f"database write failed: {error}") from error
             raise
@@ -130,6 +139,8 @@ class SQLiteStore(RelationalStore):
     def _reading(self) -> Iterator[Execute]:
         try:
             yield self._execute
+        except sqlite3.OperationalError as error:
+            raise StoreUnavailable(f"database read failed: {error}") from error
         except sqlite3.Error as error:
             raise StoreError(f"database read failed: {error}") from error
 

@@ -241,3 +241,38 @@ def test_kick_by_ip_and_ban_by_login_close_live_sessions(admin_server: ServerPro
     admin_server.command("unban bob", "lifted 1 ban")
     admin_server.command("sanctions", r"^0 sanction\(s\) in force")
     user(admin_server.address, "bob", register=False).close()
+
+
+def test_messages_by_login_or_by_ip_are_listed_escaped_and_audited(
+    admin_server: ServerProcess,
+) -> None:
+    admin_server.command("messages --login alice", "error: log in first")
+    alice, bob = user(admin_server.address, "alice"), user(admin_server.address, "bob")
+    alice.ok(MessageType.SAY, room="Général", text="hello")
+    alice.ok(MessageType.DIRECT, to="bob", text="\x1b[31mred\x1b[0m\nsecond line\u202e")
+    bob.ok(MessageType.SAY, room="Général", text="hi alice")
+    admin_server.login()
+    admin_server.send("messages --login alice")
+    direct = admin_server.expect(r"^#\d+ ")
+    assert direct.endswith(r" to bob alice 127.0.0.1: \x1b[31mred\x1b[0m\nsecond line\u202e")
+    assert "\x1b" not in direct and "\u202e" not in direct
+    admin_server.expect(r"^#\d+ \d{4}-\d\d-\d\d \d\d:\d\d:\d\d Général alice 127\.0\.0\.1: hello$")
+    admin_server.expect(r"^2 message\(s\) by login alice$")
+    admin_server.command(
+        "messages --ip 127.0.0.1 --room général --limit 1", "Général bob 127.0.0.1: hi alice$"
+    )
+    admin_server.expect(r"^1 message\(s\) from ip 127\.0\.0\.1$")
+    admin_server.command("messages --ip ::ffff:10.0.0.1", r"^0 message\(s\) from ip ::ffff:")
+    for bad in ("messages", "messages --login alice --ip 127.0.0.1", "messages --room Général"):
+        admin_server.command(bad, "error: give --login or --ip, not both and not neither")
+    admin_server.command("messages --login alice --limit lots", "error: --limit takes a number")
+    admin_server.command("messages --login", r"error: usage: messages --login LOGIN \| --ip")
+    admin_server.command("messages --ip 300.1.2.3", "error: '300.1.2.3' is not an IP address")
+    admin_server.command("messages --login nobody", "error: no user named 'nobody'")
+    admin_server.command("messages --login alice --room Cuisine", "error: no room named 'Cuisine'")
+    admin_server.send("audit 3")
+    admin_server.expect(r"chief messages ip ::ffff:a00:1 any room, limit 50$")
+    admin_server.expect(r"chief messages ip 127\.0\.0\.1 room Général, limit 1$")
+    admin_server.expect(r"chief messages login alice any room, limit 50$")
+    alice.close()
+    bob.close()

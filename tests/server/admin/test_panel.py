@@ -10,6 +10,7 @@ import gc
 import logging
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -82,7 +83,7 @@ def test_log_in_accept_a_request_and_kick_a_user(
     window.login_entry.insert(0, "chief")  # type: ignore[attr-defined]
     window.password_entry.insert(0, "chief password")  # type: ignore[attr-defined]
     window.login_button.invoke()  # type: ignore[attr-defined]
-    pump(window, lambda: window.api.admin == "chief")  # type: ignore[attr-defined]
+    pump(window, lambda: window.admin == "chief")  # type: ignore[attr-defined]
 
     requests = window.requests_table  # type: ignore[attr-defined]
     pump(window, lambda: str(request_id) in requests.tree.get_children())
@@ -114,3 +115,67 @@ def test_log_in_accept_a_request_and_kick_a_user(
     window.tabs.select(4)  # type: ignore[attr-defined]
     window.update()  # type: ignore[attr-defined]
     screenshot(window_id(window), "admin-log")
+
+
+def log_in(window: Any) -> None:
+    """Log the panel in as ``chief``."""
+    window.login_entry.insert(0, "chief")
+    window.password_entry.insert(0, "chief password")
+    window.login_button.invoke()
+    pump(window, lambda: window.admin == "chief")
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_search_messages_by_login_and_by_ip_then_lift_a_sanction(
+    panel: Any, logged_in: LoggedIn
+) -> None:
+    window = panel
+    alice, bob = logged_in("alice"), logged_in("bob")
+    hello = alice.ok(MessageType.SAY, room="Général", text="hello \x1b[31mred\nnext")["message"]
+    direct = bob.ok(MessageType.DIRECT, to="alice", text="psst")["message"]
+    log_in(window)
+    window.tabs.select(6)
+    window.message_search.insert(0, "alice")
+    window.search_button.invoke()
+    found = window.messages_table.tree
+    pump(window, lambda: found.get_children() == (str(hello["id"]),))
+    row = found.item(str(hello["id"]), "values")
+    assert [str(value) for value in row[2:]] == [
+        "Général", "alice", "127.0.0.1", r"hello \x1b[31mred\nnext"
+    ]  # fmt: skip
+    screenshot(window_id(window), "admin-messages")
+
+    window.message_search.delete(0, "end")
+    window.message_search.insert(0, "127.0.0.1")
+    window.search_button.invoke()
+    pump(window, lambda: found.get_children() == (str(direct["id"]), str(hello["id"])))
+    assert str(found.item(str(direct["id"]), "values")[2]) == "to alice"
+    window.message_room.set("Blabla")
+    window.search_button.invoke()
+    pump(window, lambda: found.get_children() == ())
+    audit = window.audit_table.tree
+    pump(
+        window,
+        lambda: (
+            sum(audit.item(key, "values")[2] == "messages" for key in audit.get_children()) == 3
+        ),
+    )
+
+    window.message_search.delete(0, "end")
+    window.message_search.insert(0, "not a login!")
+    window.search_button.invoke()
+    assert "neither a login nor an IP" in str(window.message.cget("text"))
+
+    # Lifting goes by the sanctions the panel was last given, never by server state.
+    window.tabs.select(0)
+    users = window.users_table
+    pump(window, lambda: any(key.startswith("bob|") for key in users.tree.get_children()))
+    users.tree.selection_set(next(k for k in users.tree.get_children() if k.startswith("bob|")))
+    window.kick_button.invoke()
+    bob.expect_closed()
+    sanctions = window.sanctions_table.tree
+    pump(window, lambda: len(sanctions.get_children()) == 1)
+    sanctions.selection_set(sanctions.get_children()[0])
+    window.lift_button.invoke()
+    pump(window, lambda: len(sanctions.get_children()) == 0)
+    logged_in("bob")  # the kick is lifted

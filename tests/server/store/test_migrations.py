@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from guigui.server.store import StoredMessage, open_store, relational
 from guigui.server.store.migrations import load_migrations, split_statements
 
 
@@ -35,3 +36,45 @@ def test_badly_named_or_duplicate_files_are_refused(tmp_path: Path) -> None:
         load_migrations("y", tmp_path)
     with pytest.raises(ValueError):
         load_migrations("empty", tmp_path)
+
+
+def test_both_dialects_have_the_same_schema_versions() -> None:
+    sqlite = [(m.version, m.name) for m in load_migrations("sqlite")]
+    mysql = [(m.version, m.name) for m in load_migrations("mysql")]
+    assert sqlite == mysql
+    assert [version for version, _ in sqlite] == list(range(1, len(sqlite) + 1))
+
+
+def test_upgrading_a_version_1_database_keeps_its_messages(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A database made by schema 1 (before messages kept their IP) migrates in place."""
+    first_only = [load_migrations(dialect)[:1] for dialect in ("sqlite", "mysql")]
+    with monkeypatch.context() as patched:
+        patched.setattr(
+            relational, "load_migrations", lambda dialect: first_only[dialect == "mysql"]
+        )
+        old = open_store(database_url)
+        assert isinstance(old, relational.RelationalStore)
+        old.migrate()
+        assert old.schema_version() == 1
+        alice = old.create_user("alice", "A", "L", "a@example.org", b"h", 1, 1)
+        with old._transaction() as execute:  # schema 1 has no ip column
+            execute(
+                "INSERT INTO messages (id, room_id, sender_id, recipient_id, text, ts, nonce)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (1, 1, alice.id, None, "before the upgrade", 10, None),
+            )
+        old.close()
+    store = open_store(database_url)
+    assert isinstance(store, relational.RelationalStore)
+    try:
+        store.migrate()
+        assert store.schema_version() == load_migrations("sqlite")[-1].version
+        assert store.room_history(1, None, 10) == [
+            StoredMessage(1, 1, alice.id, None, "before the upgrade", 10, None, None)
+        ]
+        store.save_messages([StoredMessage(2, 1, alice.id, None, "after", 11, None, "10.0.0.9")])
+        assert [m.ip for m in store.room_history(1, None, 10)] == [None, "10.0.0.9"]
+    finally:
+        store.close()

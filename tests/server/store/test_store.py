@@ -11,11 +11,12 @@ from guigui.server.store import (
     DuplicateKey,
     Store,
     StoredMessage,
-    StoreError,
+    StoreUnavailable,
     UserRecord,
     open_store,
 )
 from guigui.server.store.mysql_store import MySQLStore
+from guigui.server.store.relational import IntegrityViolation
 from guigui.server.store.sqlite_store import SQLiteStore
 
 HOSTILE = '\'; DROP TABLE messages; -- 😀🎉 "q" \\ %s ? \u0000end'
@@ -34,8 +35,10 @@ def message(
     room: int | None = GENERAL,
     to: int | None = None,
     nonce: str | None = None,
+    ip: str | None = None,
 ) -> StoredMessage:
-    return StoredMessage(message_id, room, sender, to, f"m{message_id}", 1000 + message_id, nonce)
+    text = f"m{message_id}"
+    return StoredMessage(message_id, room, sender, to, text, 1000 + message_id, nonce, ip)
 
 
 def test_fresh_store_has_the_five_rooms_in_order(store: Store) -> None:
@@ -122,6 +125,46 @@ def test_repeated_nonce_returns_the_first_message(store: Store) -> None:
     assert [m.id for m in store.room_history(GENERAL, None, 10)] == [1, 3]
 
 
+def test_messages_keep_the_sender_ip_in_every_history(store: Store) -> None:
+    alice, bob = user(store, "alice"), user(store, "bob")
+    sent = [
+        message(1, alice.id, ip="10.0.0.1"),
+        message(2, alice.id, None, bob.id, ip="2001:db8::1"),
+        message(3, bob.id),  # no IP known (stored before the IP was kept)
+    ]
+    store.save_messages(sent)
+    assert store.room_history(GENERAL, None, 10) == [sent[0], sent[2]]
+    assert store.direct_history(bob.id, alice.id, None, 10) == [sent[1]]
+    assert [m.ip for m in store.room_history(GENERAL, None, 10)] == ["10.0.0.1", None]
+
+
+def test_find_messages_by_sender_by_ip_and_room_newest_first(store: Store) -> None:
+    alice, bob = user(store, "alice"), user(store, "bob")
+    store.save_messages(
+        [
+            message(1, alice.id, ip="10.0.0.1"),
+            message(2, bob.id, ip="10.0.0.1"),
+            message(3, alice.id, BLABLA, ip="10.0.0.2"),
+            message(4, alice.id, None, bob.id, ip="10.0.0.1"),
+            message(5, bob.id, ip="10.0.0.2"),
+            message(6, alice.id),  # stored before the IP was kept
+        ]
+    )
+
+    def ids(sender: int | None, ip: str | None, room: int | None, limit: int = 10) -> list[int]:
+        return [m.id for m in store.find_messages(sender, ip, room, limit)]
+
+    assert ids(alice.id, None, None) == [6, 4, 3, 1]
+    assert ids(None, "10.0.0.1", None) == [4, 2, 1]
+    assert ids(None, "10.0.0.2", GENERAL) == [5]
+    assert ids(alice.id, "10.0.0.1", None) == [4, 1]
+    assert ids(alice.id, None, None, limit=2) == [6, 4]
+    assert ids(None, HOSTILE, None) == [] and ids(None, "10.0.0.9", None) == []
+    assert store.find_messages(None, "10.0.0.2", BLABLA, 10) == [
+        message(3, alice.id, BLABLA, ip="10.0.0.2")
+    ]
+
+
 def test_direct_history_mixes_both_directions_only(store: Store) -> None:
     alice, bob, carol = user(store, "alice"), user(store, "bob"), user(store, "carol")
     store.save_messages(
@@ -174,6 +217,16 @@ def test_sanctions_in_force(store: Store) -> None:
     assert store.load_snapshot(500).active_sanctions == [ban]
 
 
+def test_a_check_constraint_failure_is_a_fault_of_the_row_not_of_the_database(
+    store: Store,
+) -> None:
+    # PyMySQL reports a failed CHECK as an OperationalError, the class of a
+    # lost connection: the store must not take it for one.
+    with pytest.raises(IntegrityViolation):
+        store.add_sanction(SanctionKind.KICK, None, None, 500, "nobody", 100, "chief")
+    assert store.add_sanction(SanctionKind.KICK, "alice", None, 500, "", 100, "chief").id
+
+
 def test_connection_log(store: Store) -> None:
     alice = user(store, "alice")
     log_id = store.log_connection_start(alice.id, "alice", "10.0.0.7", 100)
@@ -209,13 +262,26 @@ def test_room_history_uses_the_index(store: Store) -> None:
         assert row[5] == "messages_by_room", row  # EXPLAIN's ``key`` column
 
 
+def test_search_by_ip_uses_the_index(store: Store) -> None:
+    query = "SELECT id FROM messages WHERE ip = '10.0.0.1' ORDER BY id DESC LIMIT 10"
+    if isinstance(store, SQLiteStore):
+        plan = " ".join(str(row[-1]) for row in store._db.execute(f"EXPLAIN QUERY PLAN {query}"))
+        assert "messages_by_ip" in plan and "TEMP B-TREE" not in plan, plan
+    else:
+        assert isinstance(store, MySQLStore)
+        with store._reading() as execute:
+            row = execute(f"EXPLAIN {query}").fetchone()
+        assert row[5] == "messages_by_ip", row  # EXPLAIN's ``key`` column
+
+
 def test_a_database_opened_read_only_refuses_writes_cleanly(tmp_path: Path) -> None:
     store = SQLiteStore(tmp_path / "guigui.db")
     store.migrate()
     store._db.execute("PRAGMA query_only = ON")
-    with pytest.raises(StoreError):
+    # Whatever the rows, nothing can be written: the database is unavailable.
+    with pytest.raises(StoreUnavailable):
         store.save_messages([message(1, 1)])
-    with pytest.raises(StoreError):
+    with pytest.raises(StoreUnavailable):
         store.add_membership(1, BLABLA)
     store.close()
 
