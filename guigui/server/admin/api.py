@@ -23,9 +23,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from guigui.common.codec import encode_frame
 from guigui.common.errors import quote
-from guigui.common.protocol import MessageType, SanctionKind
+from guigui.common.messages import Shutdown, encode
+from guigui.common.protocol import SanctionKind
 from guigui.common.validation import login_problem
 from guigui.server.admin.search import (
     DEFAULT_SEARCH_LIMIT,
@@ -447,9 +447,7 @@ class AdminAPI:
             server.stop_reason = reason or "the server is stopping"
 
             def warn(remaining: int) -> None:
-                frame = encode_frame(
-                    MessageType.SHUTDOWN, {"in_seconds": remaining, "reason": server.stop_reason}
-                )
+                frame = encode(Shutdown(remaining, server.stop_reason))
                 server.send_to(list(server.connections), frame)
 
             for step in countdown_steps(seconds):
