@@ -78,6 +78,23 @@ def frame_size(payload_size: int) -> int:
     return HEADER_SIZE + 1 + payload_size
 
 
+def body_problem(payload: bytes) -> str | None:
+    """Why a frame body must be refused before any JSON parser reads it, or None.
+
+    Two things a parser does not check everywhere: that the bytes are UTF-8
+    (msgspec checks the strings it decodes, not the values it skips, such as
+    an unknown field or a PING's nonce, which would then be echoed), and how
+    deep the body nests (see ``nesting_problem``). Pure ASCII, the common
+    case, is UTF-8 without decoding.
+    """
+    if not payload.isascii():
+        try:
+            payload.decode("utf-8")
+        except UnicodeDecodeError as error:
+            return f"the body is not UTF-8 (byte {error.start})"
+    return nesting_problem(payload)
+
+
 def nesting_problem(payload: bytes) -> str | None:
     """Why a JSON body nests too deeply (more than ``MAX_JSON_DEPTH`` levels), or None.
 
@@ -103,7 +120,7 @@ def nesting_problem(payload: bytes) -> str | None:
 
 def decode_json_object(payload: bytes) -> dict[str, Any]:
     """A frame body as a plain JSON object; ``ProtocolError(bad_json)`` if it is none."""
-    problem = nesting_problem(payload)
+    problem = body_problem(payload)
     if problem is not None:
         raise ProtocolError(ErrorCode.BAD_JSON, problem)
     try:

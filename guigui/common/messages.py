@@ -21,7 +21,7 @@ from typing import Annotated, Any, ClassVar, TypeAlias, TypeVar
 
 import msgspec
 
-from guigui.common.codec import Frame, encode_frame, nesting_problem
+from guigui.common.codec import Frame, body_problem, encode_frame
 from guigui.common.errors import ProtocolError
 from guigui.common.objects import ChatMessage, JsonObject, Presence, Room, User
 from guigui.common.protocol import (
@@ -184,7 +184,8 @@ class Ping(JsonObject, frozen=True):
     """PING: the peer answers PONG with the same ``nonce``.
 
     The nonce is kept as the raw JSON received (``msgspec.Raw``) and echoed
-    as it is: the PONG is never longer than the PING.
+    as it is: a PONG is never longer than a PING that has a nonce (without
+    one, it answers ``{"nonce":null}``).
     """
 
     TYPE: ClassVar[MessageType] = MessageType.PING
@@ -397,7 +398,7 @@ def _decoder(cls: type[M]) -> msgspec.json.Decoder[M]:
 
 def decode_as(cls: type[M], payload: bytes) -> M:
     """Decode and validate a frame body as ``cls``, or raise the ``ProtocolError`` it deserves."""
-    problem = nesting_problem(payload)
+    problem = body_problem(payload)
     if problem is not None:
         raise ProtocolError(ErrorCode.BAD_JSON, problem)
     try:
@@ -453,7 +454,7 @@ def request_id_of(frame: Frame) -> int | None:
     For answering a request that failed to decode: the rest of its body may be
     wrong, its ``id`` still says which request the ERROR answers.
     """
-    if nesting_problem(frame.payload) is not None:
+    if body_problem(frame.payload) is not None:
         return None
     try:
         value = _decoder(_AnyId).decode(frame.payload).id

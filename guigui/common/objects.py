@@ -19,7 +19,9 @@ class JsonObject(msgspec.Struct, frozen=True):
 
     def to_json(self) -> dict[str, Any]:
         """The plain JSON object (dicts, lists, strings, numbers), keys as on the wire."""
-        data: dict[str, Any] = msgspec.to_builtins(self)
+        # Through JSON rather than msgspec.to_builtins, which cannot convert a
+        # msgspec.Raw (PING's nonce); this is for printing, not the hot path.
+        data: dict[str, Any] = msgspec.json.decode(msgspec.json.encode(self))
         return data
 
 

@@ -91,7 +91,23 @@ def test_a_frame_of_exactly_max_frame_is_accepted() -> None:
 
 
 @pytest.mark.parametrize(
-    "body", [b"", b"not json", b"[1]", b'"text"', b"null", b"42", b"\xff\xfe", b'{"a":', b"{}x"]
+    "body",
+    [
+        b"",
+        b"not json",
+        b"[1]",
+        b'"text"',
+        b"null",
+        b"42",
+        b"\xff\xfe",
+        b'{"a":',
+        b"{}x",
+        b"\xef\xbb\xbf{}",  # a UTF-8 byte order mark is not JSON
+        b'{"a":NaN}',
+        b'{"a":"\\ud800"}',
+        b'{"a":' + b"[" * 10_000 + b"]" * 10_000 + b"}",
+    ],
+    ids=lambda body: repr(body[:20]),
 )
 def test_bad_json_consumes_the_frame_and_keeps_sync(body: bytes) -> None:
     decoder = FrameDecoder()
@@ -103,6 +119,29 @@ def test_bad_json_consumes_the_frame_and_keeps_sync(body: bytes) -> None:
     assert error.value.code is ErrorCode.BAD_JSON and not error.value.fatal
     following = decoder.next_frame()
     assert following is not None and following.body == {"nonce": 1}
+
+
+def test_invalid_utf8_inside_a_string_is_bad_json() -> None:
+    with pytest.raises(ProtocolError) as error:
+        _ = Frame(MessageType.SAY, b'{"text":"\xff"}').body
+    assert error.value.code is ErrorCode.BAD_JSON
+
+
+def test_a_frame_is_a_value_its_type_and_its_bytes() -> None:
+    assert Frame(1, b"{}") == Frame(1, b"{}")
+    assert Frame(1, b"{}") != Frame(2, b"{}")
+    assert Frame(1, b"{}") != Frame(1, b"{ }")  # compared as bytes, not as JSON
+    assert len({Frame(1, b"{}"), Frame(1, b"{}")}) == 1
+    assert repr(Frame(0x24, b'{"a":1}')) == "Frame(0x24, b'{\"a\":1}')"
+    assert len(repr(Frame(1, b"x" * 10_000))) < 250
+
+
+def test_the_body_is_the_json_object_sent() -> None:
+    body = {"id": 1, "n": 2**53, "f": 2.5, "s": "é😀", "l": [None, True], "o": {}}
+    frame = Frame(MessageType.SAY, encode_frame(MessageType.SAY, body)[5:])
+    assert frame.body == body
+    expected = '{"id":1,"n":9007199254740992,"f":2.5,"s":"é😀","l":[null,true],"o":{}}'
+    assert frame.payload == expected.encode()
 
 
 def test_unknown_type_bytes_are_decoded_for_the_caller_to_judge() -> None:
@@ -178,6 +217,49 @@ def test_round_trip_with_emoji_and_sql_metacharacters(body: dict[str, object]) -
 
 def nested(depth: int) -> bytes:
     return b"[" * depth + b"]" * depth
+
+
+def nested_objects(depth: int) -> bytes:
+    return b'{"a":' * depth + b"1" + b"}" * depth
+
+
+@pytest.mark.parametrize(
+    ("payload", "too_deep"),
+    [
+        (nested(MAX_JSON_DEPTH), False),
+        (nested(MAX_JSON_DEPTH + 1), True),
+        (nested_objects(MAX_JSON_DEPTH), False),
+        (nested_objects(MAX_JSON_DEPTH + 1), True),
+        (b"[" * MAX_JSON_DEPTH, False),  # few brackets cannot nest deeply (not JSON either)
+        (b"[" * (MAX_JSON_DEPTH + 1), True),
+        (b"[" * 10_000, True),
+        (b"[1," * 20 + nested_objects(12) + b"]" * 20, False),  # 20 + 12 = 32
+        (b"[1," * 20 + nested_objects(13) + b"]" * 20, True),
+    ],
+)
+def test_nesting_depth_is_counted_exactly(payload: bytes, too_deep: bool) -> None:
+    problem = nesting_problem(payload)
+    assert (problem is not None) == too_deep
+    if too_deep:
+        assert problem == f"the body is nested deeper than {MAX_JSON_DEPTH} levels"
+
+
+@pytest.mark.parametrize(
+    ("payload", "refused"),
+    [
+        # An unterminated string (every quote escaped): one `{` is left, never closed.
+        (b'{"a":"' + b'\\"[' * 200_000, True),
+        (b'{"a":"' + b"[" * 200_000 + b"\\", True),  # ... ending in a lone backslash
+        (b'"' * 200_000 + b"[" * 40, True),  # empty strings, then 40 unclosed `[`
+        (b"\\" * 200_000 + b"[" * 40, True),
+        (b"[" * 200_000 + b"]" * 200_000, True),
+        (b"[]" * 200_000, False),
+    ],
+    ids=["escaped quotes", "lone backslash", "quotes", "backslashes", "deep", "wide"],
+)
+def test_nesting_problem_returns_on_hostile_bodies(payload: bytes, refused: bool) -> None:
+    # Each is one linear pass; the suite's timeout catches a scan that backtracks.
+    assert (nesting_problem(payload) is not None) == refused
 
 
 def test_nesting_is_measured_outside_strings() -> None:
