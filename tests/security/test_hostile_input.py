@@ -170,6 +170,30 @@ def test_a_lone_surrogate_in_a_registration_is_bad_json(connect: Connect, field:
     assert client.login("alice")["user"]["first_name"] == "Ada"
 
 
+@pytest.mark.parametrize(
+    ("message_type", "payload"),
+    [
+        (MessageType.PING, b'{"nonce":"\xff"}'),
+        (MessageType.JOIN, b'{"id":3,"room":"Bla\xffbla"}'),
+        (MessageType.SAY, b'{"id":4,"room":"G","text":"t","extra":"\xc0\xaf"}'),
+    ],
+    ids=["ping nonce", "known field", "unknown field"],
+)
+def test_bytes_that_are_not_utf8_are_bad_json_wherever_they_are(
+    logged_in: LoggedIn, message_type: int, payload: bytes
+) -> None:
+    alice = logged_in("alice")
+    alice.send_raw(raw_frame(message_type, payload) + encode_frame(MessageType.PING, {"nonce": 2}))
+    error = next_answer(alice)
+    assert (error.type, error.body["code"], error.body["id"]) == (
+        MessageType.ERROR,
+        "bad_json",
+        None,
+    )
+    pong = next_answer(alice)
+    assert (pong.type, pong.body) == (MessageType.PONG, {"nonce": 2})
+
+
 # ---- 3. no frame over max_frame ------------------------------------------------------
 
 
