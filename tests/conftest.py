@@ -2,6 +2,14 @@
 
 bcrypt runs at cost 4 in tests (the default is 12, about 0.3 s a hash): the
 header of every pytest run says so.
+
+Two checks span the whole session:
+
+- the server's thread rule (docs/SECURITY.md) is enforced: ``GUIGUI_DEBUG_THREADS=1``
+  makes the loop's own entry points raise when called from another thread;
+- no frame a server sends may be longer than the ``max_frame`` it announced: the
+  tests' own client measures every frame it receives (``tests.support.wire``),
+  the end of the run reports the largest, and any frame over its bound fails the run.
 """
 
 from __future__ import annotations
@@ -17,7 +25,7 @@ from guigui.server.chat_server import ChatServer
 from guigui.server.config import ServerConfig
 from guigui.server.loop import DEBUG_THREADS_VARIABLE
 from tests.support.databases import STORE_KINDS, fresh_database
-from tests.support.wire import Address, WireClient
+from tests.support.wire import SERVER_FRAMES, Address, WireClient
 
 TEST_BCRYPT_COST = 4
 
@@ -33,6 +41,40 @@ def pytest_report_header() -> str:
         f"guigui: bcrypt cost lowered to {TEST_BCRYPT_COST} in tests (server default: 12);"
         f" {DEBUG_THREADS_VARIABLE}=1 (loop-only calls from other threads raise)"
     )
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run if any test client received a frame over its server's ``max_frame``.
+
+    Every test may have passed: such a frame is a server bug whichever test provoked it.
+    """
+    if SERVER_FRAMES.oversized and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Report the largest frame a server sent during the run, and every one over its bound."""
+    frames = SERVER_FRAMES
+    oversized = frames.oversized
+    terminalreporter.section("frames sent by the servers", red=bool(oversized), bold=True)
+    if not frames.frames:
+        terminalreporter.write_line("no test client received a frame")
+        return
+    terminalreporter.write_line(
+        f"largest of {frames.frames} frames: {frames.largest} bytes, its server's max_frame "
+        f"{frames.largest_bound} ({frames.largest_test})"
+    )
+    if not oversized:
+        terminalreporter.write_line("no frame over the max_frame its server announced")
+        return
+    terminalreporter.write_line(
+        f"FAILED: {len(oversized)} frame(s) over the max_frame their server announced:", red=True
+    )
+    for frame in oversized:
+        size = "too large to decode" if frame.size is None else f"{frame.size} bytes"
+        terminalreporter.write_line(
+            f"  {frame.test}: {size} > max_frame {frame.bound}: {frame.frame}", red=True
+        )
 
 
 @dataclasses.dataclass

@@ -2,26 +2,88 @@
 
 Unlike ``guigui.client.network`` it never answers anything by itself, so tests
 can see every frame the server sends and send malformed ones on purpose.
+
+It also holds the server to its word: every frame received is measured against
+the ``max_frame`` the server announced in its HELLO reply (the protocol's
+default, 65536, until then). Its decoder accepts frames up to 16 MiB, so that
+a frame over the bound is received and recorded rather than refused;
+``SERVER_FRAMES`` keeps the largest frame and every frame over its bound, and
+``tests/conftest.py`` fails the run and reports them at the end of the session.
 """
 
 from __future__ import annotations
 
 import itertools
+import os
 import socket
 import struct
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from guigui.common.codec import Frame, FrameDecoder, encode_frame
 from guigui.common.errors import ProtocolError
-from guigui.common.protocol import MessageType
+from guigui.common.protocol import DEFAULT_MAX_FRAME, ErrorCode, MessageType
 
 TIMEOUT = 10.0
+DECODER_MAX_FRAME = 1 << 24
+"""What the tests' decoder accepts: far over any server's ``max_frame``, to see oversized frames."""
 
 
 class ServerClosed(Exception):
     """The server closed the connection."""
+
+
+def current_test() -> str:
+    """The test running now, as pytest names it (``path::name``)."""
+    return os.environ.get("PYTEST_CURRENT_TEST", "(outside a test)").rsplit(" (", 1)[0]
+
+
+@dataclass(frozen=True)
+class OversizedFrame:
+    """A frame a test client received that was longer than its server's announced ``max_frame``."""
+
+    test: str
+    size: int | None
+    """The frame's ``length`` field; None when it was too large even for the tests' decoder."""
+    bound: int
+    frame: str
+
+
+@dataclass
+class ServerFrameSizes:
+    """The frames the suite's clients received from servers: the largest, and those over bound.
+
+    Sizes are ``length`` fields (type byte and body), the quantity ``max_frame`` bounds.
+    Test clients may run on several threads: updates take a lock.
+    """
+
+    frames: int = 0
+    largest: int = 0
+    largest_bound: int = DEFAULT_MAX_FRAME
+    largest_test: str = ""
+    oversized: list[OversizedFrame] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def received(self, frame: Frame, bound: int) -> None:
+        """Record a frame received by a client whose server announced ``bound``."""
+        size = len(frame.payload) + 1
+        with self._lock:
+            self.frames += 1
+            if size > self.largest:
+                self.largest, self.largest_bound, self.largest_test = size, bound, current_test()
+            if size > bound:
+                self.oversized.append(OversizedFrame(current_test(), size, bound, repr(frame)))
+
+    def refused(self, error: ProtocolError, bound: int) -> None:
+        """Record a frame so large that the tests' own decoder refused it."""
+        with self._lock:
+            self.oversized.append(OversizedFrame(current_test(), None, bound, error.message))
+
+
+SERVER_FRAMES = ServerFrameSizes()
+"""Every frame received by a ``WireClient`` during this run, measured (see the module's doc)."""
 
 
 @dataclass
@@ -39,7 +101,7 @@ class WireClient:
         self,
         address: Address,
         *,
-        max_frame: int = 1 << 24,
+        max_frame: int = DECODER_MAX_FRAME,
         source_address: tuple[str, int] | None = None,
     ) -> None:
         self.sock = socket.create_connection(
@@ -49,6 +111,10 @@ class WireClient:
         self._ids = itertools.count(1)
         self.events: list[Frame] = []
         self.address = address
+        self.server_max_frame = DEFAULT_MAX_FRAME
+        """The ``max_frame`` the server announced (the protocol's default until its HELLO reply)."""
+        self.largest_frame = 0
+        """The longest frame received on this connection (its ``length`` field)."""
 
     # ---- raw ----------------------------------------------------------------
 
@@ -64,7 +130,7 @@ class WireClient:
         """The next frame from the server (events included)."""
         deadline = time.monotonic() + timeout
         while True:
-            frame = self.decoder.next_frame()
+            frame = self._next_frame()
             if frame is not None:
                 return frame
             remaining = deadline - time.monotonic()
@@ -78,6 +144,25 @@ class WireClient:
             if not data:
                 raise ServerClosed("the server closed the connection")
             self.decoder.feed(data)
+
+    def _next_frame(self) -> Frame | None:
+        """The next complete frame, measured against the server's ``max_frame`` (see above)."""
+        try:
+            frame = self.decoder.next_frame()
+        except ProtocolError as error:
+            if error.code == ErrorCode.FRAME_TOO_LARGE:
+                SERVER_FRAMES.refused(error, self.server_max_frame)
+            raise
+        if frame is None:
+            return None
+        self.largest_frame = max(self.largest_frame, len(frame.payload) + 1)
+        SERVER_FRAMES.received(frame, self.server_max_frame)
+        # Only the OK answering HELLO carries max_frame: from now on, the server's own bound.
+        if frame.type == MessageType.OK and b'"max_frame"' in frame.payload:
+            announced = frame.body.get("max_frame")
+            if type(announced) is int:
+                self.server_max_frame = announced
+        return frame
 
     def expect_closed(self, timeout: float = TIMEOUT) -> list[Frame]:
         """Read until the server closes; returns the frames received before that."""
@@ -176,4 +261,13 @@ def frame_header(length: int, message_type: int) -> bytes:
     return struct.pack(">IB", length, message_type)
 
 
-__all__ = ["Address", "ProtocolError", "ServerClosed", "WireClient", "frame_header"]
+__all__ = [
+    "SERVER_FRAMES",
+    "Address",
+    "OversizedFrame",
+    "ProtocolError",
+    "ServerClosed",
+    "ServerFrameSizes",
+    "WireClient",
+    "frame_header",
+]
