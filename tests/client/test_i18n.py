@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from guigui.client import i18n
 from guigui.client.gui.app import ERRORS_IN_WORDS
-from guigui.client.i18n import _, compile_mo, parse_po, set_language
+from guigui.common import i18n
+from guigui.common.i18n import _, compile_mo, set_language
 from guigui.common.validation import email_problem, login_problem, name_problem, password_problem
 
-GUI = Path(i18n.__file__).parent / "gui"
+GUI = Path(i18n.__file__).parent.parent / "client" / "gui"
 
 
 @pytest.fixture(autouse=True)
@@ -40,7 +40,7 @@ def test_the_system_locale_decides_in_auto(monkeypatch: pytest.MonkeyPatch) -> N
 
 
 def test_every_translated_string_of_the_gui_has_its_french() -> None:
-    catalog = parse_po((i18n.LOCALE_DIR / "fr.po").read_text(encoding="utf-8"))
+    catalog = i18n.load_catalog("fr")
     used = set()
     for path in GUI.glob("*.py"):
         used |= set(re.findall(r'_\("((?:[^"\\]|\\.)+)"\)', path.read_text(encoding="utf-8")))
@@ -50,7 +50,7 @@ def test_every_translated_string_of_the_gui_has_its_french() -> None:
 
 
 def test_every_reason_of_the_field_rules_has_its_french() -> None:
-    catalog = parse_po((i18n.LOCALE_DIR / "fr.po").read_text(encoding="utf-8"))
+    catalog = i18n.load_catalog("fr")
     reasons = [
         login_problem("ab"),
         login_problem("a b c"),

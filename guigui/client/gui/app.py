@@ -17,10 +17,10 @@ import ttkbootstrap as ttk
 
 from guigui.client.gui.forms import ConnectForm, LoginForm, RegisterForm
 from guigui.client.gui.main_window import MainWindow
-from guigui.client.i18n import _, set_language
 from guigui.client.model import ChatModel, ConversationKey
 from guigui.client.session import ClientSession
 from guigui.client.settings import THEMES, ClientSettings
+from guigui.common.i18n import _, set_language
 from guigui.common.messages import (
     AccessDecision,
     MessageEvent,

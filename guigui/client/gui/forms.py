@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import ttkbootstrap as ttk
 
-from guigui.client.i18n import _
 from guigui.client.settings import LANGUAGES, THEMES
+from guigui.common.i18n import _
 from guigui.common.validation import email_problem, login_problem, name_problem, password_problem
 
 if TYPE_CHECKING:

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import ttkbootstrap as ttk
 
-from guigui.client.i18n import _
 from guigui.client.model import ConversationKey, DaySeparator, TimelineMessage
+from guigui.common.i18n import _
 from guigui.common.protocol import DEFAULT_MAX_TEXT, Status
 
 if TYPE_CHECKING:

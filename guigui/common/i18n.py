@@ -1,10 +1,12 @@
-"""French and English for the desktop client, with ``gettext``.
+"""French and English for the desktop client, the admin panel and the console, with ``gettext``.
 
-The English text is in the code; ``locale/fr.po`` holds the French. The
-catalog is compiled in memory when loaded (a .po file is small: no build step
-and no binary file in the repository), then used through the standard
-``gettext.GNUTranslations``. The language follows the system locale unless the
-settings choose one.
+The English text is in the code; ``locale/<language>/`` holds one catalog per
+part: ``client.po`` for the desktop client, ``admin.po`` for the admin panel and
+console (two files, so that each part's translators and changes stay apart;
+they are loaded together). The catalogs are compiled in memory when loaded (a
+.po file is small: no build step and no binary file in the repository), then
+used through the standard ``gettext.GNUTranslations``. The language follows
+the system locale unless the settings choose one.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import struct
 from pathlib import Path
 
 LOCALE_DIR = Path(__file__).parent / "locale"
+LANGUAGES = ("fr", "en")
+"""The languages of the interface; English is the code's own."""
 _translations: gettext.NullTranslations = gettext.NullTranslations()
 
 
@@ -93,13 +97,25 @@ def set_language(choice: str) -> str:
     """Use ``fr``, ``en`` or ``auto`` (the system's); returns the language now in use."""
     global _translations
     language = system_language() if choice == "auto" else choice
-    po = LOCALE_DIR / f"{language}.po"
-    if language != "en" and po.exists():
-        mo = compile_mo(parse_po(po.read_text(encoding="utf-8")))
-        _translations = gettext.GNUTranslations(io.BytesIO(mo))
+    catalog = load_catalog(language)
+    if catalog:
+        _translations = gettext.GNUTranslations(io.BytesIO(compile_mo(catalog)))
     else:
         _translations = gettext.NullTranslations()
     return language
+
+
+def catalog_files(language: str) -> list[Path]:
+    """The .po files of a language (none for English, the code's own)."""
+    return sorted((LOCALE_DIR / language).glob("*.po")) if language != "en" else []
+
+
+def load_catalog(language: str) -> dict[str, str]:
+    """Every ``msgid -> msgstr`` pair of a language, all parts together."""
+    catalog: dict[str, str] = {}
+    for po in catalog_files(language):
+        catalog.update(parse_po(po.read_text(encoding="utf-8")))
+    return catalog
 
 
 def _(message: str) -> str:
