@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DATA_DIR ?= data
 ARGS ?=
 
-.PHONY: run client install-desktop test lint typecheck unit fuzz bench bench-store clean
+.PHONY: run client install-desktop test lint typecheck unit fuzz screenshots bench bench-store clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,10 @@ unit: $(STAMP)
 fuzz: $(STAMP)
 	GUIGUI_FUZZ_EXAMPLES=$${GUIGUI_FUZZ_EXAMPLES:-500} $(BIN)/python -m pytest \
 		tests/security/test_fuzz.py -k server_under_fuzz -o timeout=3600 $(ARGS)
+
+## make screenshots: run the GUI tests and keep their screenshots in docs/img/.
+screenshots: $(STAMP)
+	GUIGUI_SCREENSHOTS=docs $(BIN)/python -m pytest tests/client/gui tests/server/admin/test_panel.py $(ARGS)
 
 ## make bench: GuiGui and ngIRCd side by side (bench/fanout.py); QUICK=1 for a small run.
 bench: $(STAMP)

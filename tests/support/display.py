@@ -16,7 +16,14 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOTS = ROOT / "docs" / "img"
+DOCS_IMAGES = ROOT / "docs" / "img"
+SCREENSHOTS = (
+    DOCS_IMAGES
+    if os.environ.get("GUIGUI_SCREENSHOTS") == "docs"
+    else ROOT / "build" / "screenshots"
+)
+"""Where GUI tests save their screenshots: ``build/screenshots/`` (a test run leaves the
+working tree clean), or ``docs/img/`` with ``GUIGUI_SCREENSHOTS=docs`` (``make screenshots``)."""
 
 
 @pytest.fixture(scope="session")
@@ -54,7 +61,7 @@ def display() -> Iterator[str]:
 
 
 def screenshot(window_id: int, name: str) -> Path:
-    """Save a PNG of one window under docs/img/ (imagemagick's ``import``)."""
+    """Save a PNG of one window under ``SCREENSHOTS`` (imagemagick's ``import``)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
     subprocess.run(
