@@ -80,6 +80,7 @@ class Client:
         self.next_id = 1
 
     def send(self, message_type: int, **fields: object) -> None:
+        """Send one request with the next id, without waiting for its answer."""
         self.sock.sendall(encode_frame(message_type, {"id": self.next_id, **fields}))
         self.next_id += 1
 
@@ -97,6 +98,7 @@ class Client:
         return ok
 
     def call(self, message_type: int, **fields: object) -> None:
+        """Send one request and wait for its answer, which must be OK."""
         self.send(message_type, **fields)
         if self.replies(1) != 1:
             raise RuntimeError(f"request {message_type} failed")

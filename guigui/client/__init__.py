@@ -1,0 +1,1 @@
+"""GuiGui clients: the networking module, the command-line client and the desktop client."""

@@ -1,0 +1,1 @@
+"""The GuiGui server: the event loop, connections, handlers, workers, store and admin side."""

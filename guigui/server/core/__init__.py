@@ -1,0 +1,1 @@
+"""The chat rules as plain Python: accounts, rooms, sanctions, presence (no sockets, no SQL)."""
