@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DATA_DIR ?= data
 ARGS ?=
 
-.PHONY: run client install-desktop test lint typecheck unit fuzz screenshots bench bench-store clean
+.PHONY: run client install-desktop test lint typecheck unit fuzz screenshots docs bench bench-store clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,12 @@ fuzz: $(STAMP)
 ## make screenshots: run the GUI tests and keep their screenshots in docs/img/.
 screenshots: $(STAMP)
 	GUIGUI_SCREENSHOTS=docs $(BIN)/python -m pytest tests/client/gui tests/server/admin/test_panel.py $(ARGS)
+
+## make docs: the developer documentation (API reference from the docstrings) in build/docs/.
+docs: $(STAMP)
+	$(BIN)/python -W error::UserWarning -W error::RuntimeWarning -m pdoc --docformat restructuredtext \
+		-o build/docs guigui
+	@echo "open build/docs/index.html"
 
 ## make bench: GuiGui and ngIRCd side by side (bench/fanout.py); QUICK=1 for a small run.
 bench: $(STAMP)

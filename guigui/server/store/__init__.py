@@ -36,8 +36,15 @@ __all__ = [
     "StoreUnavailable",
     "StoredMessage",
     "UserRecord",
+    # With the submodules, so that the API reference (make docs) documents them too.
+    "base",
     "default_database_url",
+    "migrations",
+    "mysql_store",
     "open_store",
+    "provisioning",
+    "relational",
+    "sqlite_store",
 ]
 
 

@@ -21,7 +21,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, TypeAlias, cast
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pymysql
@@ -29,6 +29,11 @@ import pymysql.cursors
 
 from guigui.server.store.base import StoreError, StoreUnavailable
 from guigui.server.store.relational import Cursor, Execute, IntegrityViolation, RelationalStore
+
+if TYPE_CHECKING:
+    MySQLConnection: TypeAlias = pymysql.connections.Connection[Any]
+else:  # PyMySQL's Connection is generic in its type stubs only.
+    MySQLConnection: TypeAlias = pymysql.connections.Connection
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +85,7 @@ class MySQLSettings:
             unix_socket=socket_path,
         )
 
-    def connect(self, *, with_database: bool = True) -> pymysql.connections.Connection[Any]:
+    def connect(self, *, with_database: bool = True) -> MySQLConnection:
         """A new connection (utf8mb4, autocommit off, bounded timeouts)."""
         return pymysql.connect(
             user=self.user,
@@ -105,7 +110,7 @@ class MySQLStore(RelationalStore):
 
     def __init__(self, url: str) -> None:
         self.settings = MySQLSettings.from_url(url)
-        self._db: pymysql.connections.Connection[Any] | None = None
+        self._db: MySQLConnection | None = None
         self._retry_at = 0.0
         self._retry_delay = FIRST_RETRY_DELAY
         try:
@@ -120,7 +125,7 @@ class MySQLStore(RelationalStore):
 
     # ---- the connection and its failures ---------------------------------------
 
-    def _connection(self) -> pymysql.connections.Connection[Any]:
+    def _connection(self) -> MySQLConnection:
         """The live connection, reconnecting if due; ``StoreUnavailable`` otherwise."""
         if self._db is not None:
             return self._db
