@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DATA_DIR ?= data
 ARGS ?=
 
-.PHONY: run client install-desktop test lint typecheck unit fuzz screenshots docs bench bench-store clean
+.PHONY: run client install-desktop install-service test lint typecheck unit fuzz screenshots docs bench bench-store clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,21 @@ install-desktop: $(STAMP)
 	sed -e "s|@PYTHON@|$(abspath $(BIN))/python|" -e "s|@ROOT@|$(CURDIR)|g" \
 		packaging/guigui-chat.desktop.in > $(HOME)/.local/share/applications/guigui-chat.desktop
 	@echo "installed $(HOME)/.local/share/applications/guigui-chat.desktop"
+
+## make install-service: run the server as a systemd service, started at boot (as root,
+## from the project's final place, e.g. /opt/guigui-chat; docs/INSTALL.md).
+install-service: $(STAMP)
+	id -u guigui >/dev/null 2>&1 || useradd --system --user-group \
+		--home-dir /var/lib/guigui-chat --shell /usr/sbin/nologin guigui
+	install -d -m 0750 -o root -g guigui /etc/guigui-chat
+	[ -e /etc/guigui-chat/server.env ] || \
+		install -m 0640 -o root -g guigui packaging/server.env.example /etc/guigui-chat/server.env
+	sed -e "s|@ROOT@|$(CURDIR)|g" packaging/guigui-chat-server.service.in \
+		> /etc/systemd/system/guigui-chat-server.service
+	systemd-analyze verify /etc/systemd/system/guigui-chat-server.service
+	systemctl daemon-reload
+	systemctl enable --now guigui-chat-server
+	systemctl --no-pager status guigui-chat-server
 
 ## make test: ruff, mypy, then the whole test suite.
 test: lint typecheck unit

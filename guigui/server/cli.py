@@ -37,6 +37,10 @@ from guigui.server.workers import hash_password
 
 log = logging.getLogger("guigui.server")
 
+DATABASE_URL_VARIABLE = "GUIGUI_DB"
+"""The environment variable that gives the database URL when ``--db`` does not: a
+service keeps the password out of its command line (and of ``ps``) this way."""
+
 
 def _storage_options() -> argparse.ArgumentParser:
     options = argparse.ArgumentParser(add_help=False)
@@ -49,7 +53,8 @@ def _storage_options() -> argparse.ArgumentParser:
     options.add_argument(
         "--db",
         metavar="URL",
-        help="database URL (default: sqlite:///<data-dir>/guigui.db)",
+        default=os.environ.get(DATABASE_URL_VARIABLE) or None,
+        help=f"database URL (default: ${DATABASE_URL_VARIABLE}, else sqlite:///<data-dir>/guigui.db)",
     )
     options.add_argument(
         "--bcrypt-cost",
