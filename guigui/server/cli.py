@@ -25,6 +25,12 @@ import pymysql
 from guigui.common.validation import login_problem, password_problem
 from guigui.server.admin.api import AdminAPI
 from guigui.server.admin.console import AdminConsole, stdin_lines, terminal_password
+from guigui.server.admin.console_socket import (
+    ADMIN_SOCKET_VARIABLE,
+    DEFAULT_ADMIN_SOCKET,
+    ConsoleSocketServer,
+    relay,
+)
 from guigui.server.chat_server import ChatServer
 from guigui.server.clock import now_ms
 from guigui.server.config import DEFAULT_BCRYPT_COST, ServerConfig, default_data_dir
@@ -42,33 +48,46 @@ DATABASE_URL_VARIABLE = "GUIGUI_DB"
 service keeps the password out of its command line (and of ``ps``) this way."""
 
 
-def _storage_options() -> argparse.ArgumentParser:
+def _storage_options(*, after_a_command: bool = False) -> argparse.ArgumentParser:
+    """The options that say where the data is, shared by the server and its commands.
+
+    They are accepted before and after a command (``run_server.py --db URL init-db``
+    and ``run_server.py init-db --db URL``). After a command they have no default
+    (``SUPPRESS``): argparse would otherwise let the command's default overwrite
+    the value given before it, and ``--db URL create-admin`` would create the admin
+    in the default database.
+    """
     options = argparse.ArgumentParser(add_help=False)
+
+    def default(value: object) -> object:
+        return argparse.SUPPRESS if after_a_command else value
+
     options.add_argument(
         "--data-dir",
         type=Path,
-        default=default_data_dir(),
+        default=default(default_data_dir()),
         help="directory of the embedded database (default: ./data)",
     )
     options.add_argument(
         "--db",
         metavar="URL",
-        default=os.environ.get(DATABASE_URL_VARIABLE) or None,
+        default=default(os.environ.get(DATABASE_URL_VARIABLE) or None),
         help=f"database URL (default: ${DATABASE_URL_VARIABLE}, else sqlite:///<data-dir>/guigui.db)",
     )
     options.add_argument(
         "--bcrypt-cost",
         type=int,
-        default=DEFAULT_BCRYPT_COST,
+        default=default(DEFAULT_BCRYPT_COST),
         help=f"bcrypt cost factor (default {DEFAULT_BCRYPT_COST}; lower only for tests)",
     )
-    options.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING...")
+    options.add_argument("--log-level", default=default("INFO"), help="DEBUG, INFO, WARNING...")
     return options
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``run_server.py``."""
     storage = _storage_options()
+    storage_after_a_command = _storage_options(after_a_command=True)
     parser = argparse.ArgumentParser(
         prog="run_server.py", description="GuiGui Chat server", parents=[storage]
     )
@@ -96,9 +115,28 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="no admin window: the admin console reads commands on standard input",
     )
+    parser.add_argument(
+        "--admin-socket",
+        type=Path,
+        metavar="PATH",
+        help="also serve the admin console on this Unix socket (mode 0660), for"
+        " 'run_server.py console' (a server run as a service)",
+    )
     commands = parser.add_subparsers(dest="command")
+    console = commands.add_parser(
+        "console", help="the admin console of a running server, through its --admin-socket"
+    )
+    console.add_argument(
+        "--socket",
+        type=Path,
+        default=Path(os.environ.get(ADMIN_SOCKET_VARIABLE) or DEFAULT_ADMIN_SOCKET),
+        help=f"the server's --admin-socket (default: ${ADMIN_SOCKET_VARIABLE},"
+        f" else {DEFAULT_ADMIN_SOCKET})",
+    )
     admin = commands.add_parser(
-        "create-admin", parents=[storage], help="create an admin account of the server side"
+        "create-admin",
+        parents=[storage_after_a_command],
+        help="create an admin account of the server side",
     )
     admin.add_argument("login")
     admin.add_argument(
@@ -114,7 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     init = commands.add_parser(
         "init-db",
-        parents=[storage],
+        parents=[storage_after_a_command],
         help="create the database, its tables and (MySQL) the 'administrateur' account",
     )
     init.add_argument(
@@ -154,6 +192,8 @@ def main(argv: list[str] | None = None) -> int:
             return create_admin(args)
         if args.command == "init-db":
             return init_db(args)
+        if args.command == "console":
+            return relay(args.socket)
         if args.command == "gen-cert":
             print(f"fingerprint (SHA-256): {generate_self_signed(args.cert, args.key, args.names)}")
             print(f"start with: --tls-cert {args.cert} --tls-key {args.key}")
@@ -201,7 +241,13 @@ def serve(args: argparse.Namespace) -> int:
     # stops it cleanly (one that comes before the loop runs waits for it).
     signals = SignalWatcher(on_signal)
     signals.install()
+    console_socket: ConsoleSocketServer | None = None
     try:
+        if args.admin_socket:
+            # Before the server listens: a socket another server holds stops this
+            # one here, before it has served anyone.
+            console_socket = ConsoleSocketServer(server, args.admin_socket)
+            console_socket.start()
         server.start()
         # What exists now (modules, the loaded users and rooms) lives as long as the
         # process: keep it out of the cyclic GC's full collections, which otherwise
@@ -221,6 +267,8 @@ def serve(args: argparse.Namespace) -> int:
         server.wait()
     finally:
         signals.uninstall()
+        if console_socket is not None:
+            console_socket.close()
     return 0
 
 

@@ -187,3 +187,34 @@ def test_create_admin_reads_the_password_from_stdin(tmp_path: Path) -> None:
         assert b"a long secret" not in admin.password_hash
     finally:
         store.close()
+
+
+def test_storage_options_count_before_and_after_a_command(tmp_path: Path) -> None:
+    """``--data-dir D create-admin`` and ``create-admin --data-dir D`` both use D."""
+    for name, arguments in (
+        ("before", ["--data-dir", str(tmp_path / "before"), "create-admin", "chief"]),
+        ("after", ["create-admin", "chief", "--data-dir", str(tmp_path / "after")]),
+    ):
+        done = subprocess.run(
+            [
+                sys.executable,
+                str(ROOT / "run_server.py"),
+                *arguments,
+                "--password-stdin",
+                "--bcrypt-cost",
+                "4",
+            ],
+            input="a long admin password\n",
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            timeout=30,
+            check=True,
+        )
+        assert "created" in done.stdout
+        store = open_store(default_database_url(tmp_path / name))
+        try:
+            assert store.find_admin("chief") is not None
+        finally:
+            store.close()
+    assert not (tmp_path / "data").exists(), "the default data directory was used"
