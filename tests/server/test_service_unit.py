@@ -75,7 +75,10 @@ def test_the_units_command_serves_without_a_terminal_and_stops_on_sigterm(
     command = unit_setting(unit, "ExecStart").replace(
         "$GUIGUI_SERVER_ARGS", settings["GUIGUI_SERVER_ARGS"]
     )
-    arguments = shlex.split(command.replace("/var/lib/guigui-chat", str(tmp_path / "state")))
+    runtime = tmp_path / "run"
+    runtime.mkdir()
+    command = command.replace("/var/lib/guigui-chat", str(tmp_path / "state"))
+    arguments = shlex.split(command.replace("/run/guigui-chat", str(runtime)))
     # This machine's port 6767 may be taken, and bcrypt at cost 12 is slow: test values.
     arguments += ["--port", "0", "--bcrypt-cost", "4"]
     database = tmp_path / "from-the-environment.db"
@@ -108,8 +111,10 @@ def test_the_units_command_serves_without_a_terminal_and_stops_on_sigterm(
             email="alice@example.com",
         )
         assert database.exists()
+        assert (runtime / "admin.sock").is_socket()
         process.send_signal(signal.SIGTERM)
         assert process.wait(30) == 0
+        assert not (runtime / "admin.sock").exists()
     finally:
         if process.poll() is None:
             process.kill()
