@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DATA_DIR ?= data
 ARGS ?=
 
-.PHONY: run client install-desktop install-service test lint typecheck unit fuzz screenshots docs bench bench-store clean
+.PHONY: install run client install-desktop install-service test lint typecheck unit fuzz screenshots docs bench bench-store clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,9 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+## make install: the virtual environment (.venv) with the project and what it needs.
+install: $(STAMP)
 
 ## make run: the server on the embedded SQLite store (data in ./data), with its admin
 ## panel and one client window beside it where there is a display (a console otherwise).
@@ -44,6 +47,8 @@ install-service: $(STAMP)
 		install -m 0640 -o root -g guigui packaging/server.env.example /etc/guigui-chat/server.env
 	sed -e "s|@ROOT@|$(CURDIR)|g" packaging/guigui-chat-server.service.in \
 		> /etc/systemd/system/guigui-chat-server.service
+	sed -e "s|@ROOT@|$(CURDIR)|g" packaging/guigui-server.in > /usr/local/sbin/guigui-server
+	chmod 0755 /usr/local/sbin/guigui-server
 	systemd-analyze verify /etc/systemd/system/guigui-chat-server.service
 	systemctl daemon-reload
 	systemctl enable --now guigui-chat-server
