@@ -43,12 +43,16 @@ def unit_setting(unit: Path, key: str) -> str:
 
 
 def env_file(path: Path) -> dict[str, str]:
-    """The variables an ``EnvironmentFile=`` sets (comments and blank lines skipped)."""
+    """The variables an ``EnvironmentFile=`` sets (comments and blank lines skipped).
+
+    The file is also read by ``guigui-server`` with the shell's ``.``: values with
+    spaces are quoted, which both read the same way.
+    """
     variables = {}
     for line in path.read_text(encoding="utf-8").splitlines():
         if line.strip() and not line.lstrip().startswith("#"):
             name, value = line.split("=", 1)
-            variables[name.strip()] = value.strip()
+            variables[name.strip()] = value.strip().removeprefix('"').removesuffix('"')
     return variables
 
 
@@ -119,3 +123,16 @@ def test_the_units_command_serves_without_a_terminal_and_stops_on_sigterm(
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_the_settings_file_reads_the_same_in_the_shell(tmp_path: Path) -> None:
+    """``guigui-server`` sources the file that systemd reads: the shell must agree."""
+    shown = subprocess.run(
+        ["sh", "-c", f'set -a; . "{ENV_EXAMPLE}"; env'],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    for name, value in env_file(ENV_EXAMPLE).items():
+        assert f"{name}={value}\n" in shown.stdout
+    assert shown.stderr == ""
