@@ -157,9 +157,19 @@ def read_password(from_stdin: bool, confirm: bool) -> str:
     """A password from standard input or from a prompt (twice when ``confirm``)."""
     if from_stdin:
         return sys.stdin.readline().rstrip("\r\n")
-    password = getpass.getpass("Password: ")
-    if confirm and getpass.getpass("Again: ") != password:
-        raise CliError("the two passwords differ", EXIT_USAGE)
+    if not sys.stdin.isatty():
+        # getpass would fall back to reading a pipe with a warning, or fail on
+        # /dev/null with a traceback: say how to give the password instead.
+        raise CliError(
+            "no terminal to ask the password on: pass it on standard input with --password-stdin",
+            EXIT_USAGE,
+        )
+    try:
+        password = getpass.getpass("Password: ")
+        if confirm and getpass.getpass("Again: ") != password:
+            raise CliError("the two passwords differ", EXIT_USAGE)
+    except EOFError:
+        raise CliError("no password given", EXIT_USAGE) from None
     return password
 
 

@@ -209,3 +209,14 @@ def test_tail_shows_control_characters_escaped(
         assert json.loads(last)["text"] == HOSTILE_TEXT
     else:
         assert last.endswith(f"alice: {SHOWN_TEXT}")
+
+
+def test_without_a_terminal_nor_password_stdin_it_says_how_to_give_the_password(
+    cli: Run,
+) -> None:
+    for command in (["login", "alice"], ["register", "alice", "--first-name", "A"]):
+        if command[0] == "register":
+            command += ["--last-name", "B", "--email", "alice@example.org"]
+        status, _, err = cli("alice", *command, stdin="")
+        assert status == 2
+        assert "--password-stdin" in err and "Traceback" not in err
