@@ -15,6 +15,7 @@ import pytest
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 GUIDES = [
+    ("INSTALL.md", "fr/INSTALLATION.md"),
     ("LIMITS.md", "fr/LIMITES.md"),
 ]
 """(English guide, its French translation), paths under docs/."""
