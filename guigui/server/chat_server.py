@@ -58,6 +58,7 @@ from guigui.server.core.sanctions import SanctionBook, sanction_error
 from guigui.server.core.throttle import LoginThrottle
 from guigui.server.handlers import RequestHandler, build_handlers
 from guigui.server.loop import EventLoop
+from guigui.server.personal_data import MessageRetention
 from guigui.server.room_fanout import RoomFanout
 from guigui.server.sessions import SessionRegistry
 from guigui.server.store import Snapshot, Store, StoredMessage, StoreError, open_store
@@ -167,6 +168,8 @@ class ChatServer:
         # Scheduled before the loop thread starts: from then on only that thread
         # may touch the loop's timers.
         self.loop.call_later(self._sweep_interval(), self._heartbeat_sweep)
+        if self.config.message_retention_days is not None:
+            MessageRetention(self, self.config.message_retention_days).start()
         self._thread = threading.Thread(target=self._run, name="event-loop")
         self._thread.start()
         log.info("listening on %s:%d", *self.address)

@@ -108,6 +108,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--registrations-per-ip-per-hour", type=int, default=None, help="default 20; 0: no limit"
     )
+    parser.add_argument(
+        "--retention-days",
+        type=int,
+        default=None,
+        metavar="DAYS",
+        help="delete messages older than DAYS days, checked every hour (default: keep all)",
+    )
     parser.add_argument("--tls-cert", help="PEM certificate: clients must then use TLS")
     parser.add_argument("--tls-key", help="PEM private key of --tls-cert")
     parser.add_argument(
@@ -224,6 +231,8 @@ def serve(args: argparse.Namespace) -> int:
         config = dataclasses.replace(
             config, registrations_per_ip_per_hour=args.registrations_per_ip_per_hour
         )
+    if args.retention_days is not None:
+        config = dataclasses.replace(config, message_retention_days=args.retention_days)
     if args.tls_cert:
         config = dataclasses.replace(config, tls_cert=args.tls_cert, tls_key=args.tls_key)
     if config.bcrypt_cost < DEFAULT_BCRYPT_COST:

@@ -61,12 +61,16 @@ class ServerConfig:
     """Messages (SAY, DIRECT) per second per connection, on average (0: no limit)."""
     message_burst: int = 30
     """Messages a connection may send at once before the rate applies."""
+    message_retention_days: int | None = None
+    """Messages older than this many days are deleted (checked hourly); None keeps them all."""
     tls_cert: str | None = None
     """PEM certificate (chain): with ``tls_key``, clients must speak TLS."""
     tls_key: str | None = None
 
     def __post_init__(self) -> None:
-        """Refuse limits the protocol cannot keep (a message must fit in one frame)."""
+        """Refuse settings that cannot work (a message must fit in one frame)."""
+        if self.message_retention_days is not None and self.message_retention_days < 1:
+            raise ValueError("message_retention_days must be at least 1 (or None: keep all)")
         needed = self.max_text * WORST_BYTES_PER_CHARACTER + MESSAGE_OVERHEAD
         if needed > self.max_frame:
             raise ValueError(

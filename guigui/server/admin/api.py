@@ -35,6 +35,7 @@ from guigui.server.admin.search import (
 from guigui.server.clock import now_ms
 from guigui.server.core.throttle import LoginLocked
 from guigui.server.moderation import Done, Moderation, run_on_loop
+from guigui.server.personal_data import PersonalData
 from guigui.server.store import (
     AdminRecord,
     AuditRecord,
@@ -123,6 +124,7 @@ class AdminAPI:
     def __init__(self, server: ChatServer) -> None:
         self.server = server
         self.moderation = Moderation(server)
+        self.personal_data = PersonalData(server)
         self.admin: str | None = None
         self._throttle = server.admin_throttle
 
@@ -457,6 +459,19 @@ class AdminAPI:
             done(None)
 
         return self._call(run)
+
+    # ---- personal data (guigui.server.personal_data) --------------------------
+
+    def export_user(self, login: str) -> concurrent.futures.Future[dict[str, Any]]:
+        """Everything kept about one user, as JSON values (GDPR access); audited."""
+        return self._call(lambda done: self.personal_data.export(login, self.admin or "?", done))
+
+    def erase_user(self, login: str) -> concurrent.futures.Future[str]:
+        """Delete an account's personal data, keeping its messages; audited.
+
+        The future gets the account's new login (``deleted#ID``).
+        """
+        return self._call(lambda done: self.personal_data.erase(login, self.admin or "?", done))
 
 
 __all__ = [

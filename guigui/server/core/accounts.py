@@ -16,7 +16,7 @@ from guigui.common.errors import ProtocolError, quote
 from guigui.common.objects import User
 from guigui.common.protocol import ErrorCode, Status
 from guigui.common.validation import email_key, login_key
-from guigui.server.store.base import UserRecord
+from guigui.server.store.base import ERASED_LOGIN_PREFIX, UserRecord
 
 TOKEN_LIFETIME_MS = 30 * 24 * 3600 * 1000
 """How long a resume token stays valid after the login that issued it."""
@@ -49,6 +49,17 @@ class UserDirectory:
         self._by_login[login_key(user.login)] = user
         self._emails.add(email_key(user.email))
 
+    def replace(self, user: UserRecord) -> UserRecord:
+        """Put ``user`` in place of the record with its id (an erased account); returns the old.
+
+        The old login and email are free again from now on.
+        """
+        old = self._by_id[user.id]
+        del self._by_login[login_key(old.login)]
+        self._emails.discard(email_key(old.email))
+        self.add(user)
+        return old
+
     def __len__(self) -> int:
         return len(self._by_id)
 
@@ -65,6 +76,16 @@ class UserDirectory:
         user = self.find(login)
         if user is None:
             raise ProtocolError(ErrorCode.NO_SUCH_USER, f"no user named {quote(login)}")
+        return user
+
+    def require_reachable(self, login: str) -> UserRecord:
+        """Like ``require``, but an erased account (``deleted#ID``) is ``no_such_user`` too.
+
+        Its old conversations can still be read (``require``); nobody writes to it.
+        """
+        user = self.require(login)
+        if user.login.startswith(ERASED_LOGIN_PREFIX):
+            raise ProtocolError(ErrorCode.NO_SUCH_USER, f"the account {quote(login)} was deleted")
         return user
 
     def reserve(self, login: str, email: str) -> None:

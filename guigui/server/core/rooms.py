@@ -149,6 +149,14 @@ class RoomDirectory:
             self.add_member(request.user_id, request.room_id)
         return request
 
+    def forget_user(self, user_id: int) -> None:
+        """Drop every membership and pending request of a user (an erased account)."""
+        for room_id in self._rooms_of.pop(user_id, set()):
+            self._members[room_id].discard(user_id)
+        for request in [r for r in self._pending.values() if r.user_id == user_id]:
+            del self._pending[request.id]
+            del self._pending_by_pair[(request.user_id, request.room_id)]
+
     # ---- protocol views ------------------------------------------------------
 
     def view_for(self, user_id: int, room: RoomRecord) -> Room:

@@ -99,7 +99,7 @@ class MessagingHandlers(HandlerFamily):
     def direct(self, connection: Connection, request: Direct) -> None:
         """Store a direct message, then deliver it to both users' other sessions."""
         user = self.require_login(connection)
-        recipient = self.server.users.require(request.to)
+        recipient = self.server.users.require_reachable(request.to)
         self._check_text(request.text)
         self._check_rate(connection)
         message = StoredMessage(

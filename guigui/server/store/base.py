@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from guigui.common.protocol import RoomAccess, SanctionKind
 
@@ -39,6 +39,11 @@ class DuplicateKey(StoreError):
     def __init__(self, field: str) -> None:
         super().__init__(f"duplicate {field}")
         self.field = field
+
+
+ERASED_LOGIN_PREFIX = "deleted#"
+"""An erased account's login is this and its id (``deleted#12``): ``#`` is refused in a
+login, so nobody can register it or log in with it, and DIRECT refuses it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,6 +261,15 @@ class Store(Protocol):
 
     def list_audit(self, limit: int) -> list[AuditRecord]:
         """The newest ``limit`` audit lines, newest first."""
+
+    def delete_messages_before(self, ts: int, batch: int = 10_000) -> int:
+        """Delete every message older than ``ts`` (ms), ``batch`` at a time; returns how many."""
+
+    def export_user(self, user_id: int) -> dict[str, Any]:
+        """Everything kept about one user, as JSON values; ``LookupError`` if unknown."""
+
+    def erase_user(self, user_id: int) -> str:
+        """Delete an account's personal data, keeping its messages; returns its new login."""
 
     def close(self) -> None:
         """Release the database connection."""

@@ -23,6 +23,7 @@ from guigui.common.protocol import RoomAccess, SanctionKind
 from guigui.common.validation import email_key, login_key
 from guigui.server.clock import now_ms
 from guigui.server.store.base import (
+    ERASED_LOGIN_PREFIX,
     AccessRequestRecord,
     AdminRecord,
     AuditRecord,
@@ -493,3 +494,179 @@ class RelationalStore(ABC):
                 (limit,),
             ).fetchall()
         return [AuditRecord(int(r[0]), r[1], r[2], r[3], r[4], int(r[5])) for r in rows]
+
+    # ---- personal data (docs/DATABASE.md, "Personal data") -------------------
+
+    def delete_messages_before(self, ts: int, batch: int = 10_000) -> int:
+        """Delete every message older than ``ts`` (ms); returns how many.
+
+        In transactions of ``batch`` messages at most, oldest first, so that a
+        first purge of years of history never holds a long lock: the server's
+        writes pass between two batches. Ids grow with time, so each batch is
+        the start of the primary key.
+        """
+        deleted = 0
+        while True:
+            with self._transaction() as execute:
+                ids = execute(
+                    "SELECT id FROM messages WHERE ts < ? ORDER BY id LIMIT ?", (ts, batch)
+                ).fetchall()
+                if not ids:
+                    return deleted
+                last = int(ids[-1][0])
+                cursor = execute("DELETE FROM messages WHERE id <= ? AND ts < ?", (last, ts))
+                deleted += cursor.rowcount
+            if len(ids) < batch:
+                return deleted
+
+    def export_user(self, user_id: int) -> dict[str, Any]:
+        """Everything kept about one user, as JSON values (the GDPR's right of access).
+
+        Their account (no password hash), rooms, access requests, the messages
+        they sent (with the IP each came from) and the direct messages they
+        received, the sanctions on their login, their sessions and connections.
+        ``LookupError`` when no such user exists.
+        """
+        with self._reading() as execute:
+            user = execute(
+                "SELECT login, first_name, last_name, email, created_at FROM users WHERE id = ?",
+                (user_id,),
+            ).fetchone()
+            if user is None:
+                raise LookupError(f"no user #{user_id}")
+            login = user[0]
+            rooms = dict(execute("SELECT id, name FROM rooms").fetchall())
+            logins = _logins(execute)
+
+            def place(row: Sequence[Any]) -> dict[str, Any]:
+                if row[1] is not None:
+                    return {"room": rooms[row[1]]}
+                return {"to": logins.get(row[3], "?")}
+
+            sent = execute(
+                f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE sender_id = ? ORDER BY id",
+                (user_id,),
+            ).fetchall()
+            received = execute(
+                "SELECT id, sender_id, text, ts FROM messages WHERE recipient_id = ? ORDER BY id",
+                (user_id,),
+            ).fetchall()
+            export: dict[str, Any] = {
+                "user": {
+                    "id": user_id,
+                    "login": login,
+                    "first_name": user[1],
+                    "last_name": user[2],
+                    "email": user[3],
+                    "created_at": int(user[4]),
+                },
+                "rooms": [
+                    {"room": rooms[room_id], "joined_at": int(joined)}
+                    for room_id, joined in execute(
+                        "SELECT room_id, joined_at FROM memberships WHERE user_id = ?"
+                        " ORDER BY room_id",
+                        (user_id,),
+                    ).fetchall()
+                ],
+                "access_requests": [
+                    {
+                        "room": rooms[r[0]],
+                        "state": r[1],
+                        "created_at": int(r[2]),
+                        "decided_at": None if r[3] is None else int(r[3]),
+                    }
+                    for r in execute(
+                        "SELECT room_id, state, created_at, decided_at FROM access_requests"
+                        " WHERE user_id = ? ORDER BY id",
+                        (user_id,),
+                    ).fetchall()
+                ],
+                "messages_sent": [
+                    {"id": int(r[0]), **place(r), "text": r[4], "ts": int(r[5]), "ip": r[7]}
+                    for r in sent
+                ],
+                "direct_messages_received": [
+                    {"id": int(r[0]), "from": logins.get(r[1], "?"), "text": r[2], "ts": int(r[3])}
+                    for r in received
+                ],
+                "sanctions": [
+                    {
+                        "kind": s.kind.value,
+                        "ip": s.ip,
+                        "until": s.until,
+                        "reason": s.reason,
+                        "created_at": s.created_at,
+                    }
+                    for s in (
+                        _sanction(row)
+                        for row in execute(
+                            f"SELECT {SANCTION_COLUMNS} FROM sanctions WHERE login = ? ORDER BY id",
+                            (login,),
+                        ).fetchall()
+                    )
+                ],
+                "connections": [
+                    {
+                        "ip": r[0],
+                        "started_at": int(r[1]),
+                        "ended_at": None if r[2] is None else int(r[2]),
+                    }
+                    for r in execute(
+                        "SELECT ip, started_at, ended_at FROM connection_log WHERE user_id = ?"
+                        " ORDER BY id",
+                        (user_id,),
+                    ).fetchall()
+                ],
+                "sessions": [
+                    {
+                        "created_at": int(r[0]),
+                        "expires_at": int(r[1]),
+                        "revoked_at": None if r[2] is None else int(r[2]),
+                    }
+                    for r in execute(
+                        "SELECT created_at, expires_at, revoked_at FROM tokens WHERE user_id = ?"
+                        " ORDER BY created_at",
+                        (user_id,),
+                    ).fetchall()
+                ],
+            }
+        return export
+
+    def erase_user(self, user_id: int) -> str:
+        """Delete an account's personal data, keeping its messages; returns its new login.
+
+        The account becomes ``deleted#ID`` (a login nobody can register or log
+        in with), without names, email or password; its sessions, connection
+        log, rooms and access requests are deleted, and the IPs its messages
+        came from are forgotten. Its messages stay, so that the conversations
+        of the others keep their sense; sanctions on its login now name the
+        placeholder. ``LookupError`` when no such user exists.
+        """
+        placeholder = f"{ERASED_LOGIN_PREFIX}{user_id}"
+        with self._transaction() as execute:
+            row = execute("SELECT login FROM users WHERE id = ?", (user_id,)).fetchone()
+            if row is None:
+                raise LookupError(f"no user #{user_id}")
+            execute(
+                "UPDATE users SET login = ?, login_key = ?, email = ?, email_key = ?,"
+                " first_name = '', last_name = '', password_hash = ? WHERE id = ?",
+                (placeholder, placeholder, f"{placeholder}@invalid", f"{placeholder}@invalid",
+                 ERASED_PASSWORD_HASH, user_id),
+            )  # fmt: skip
+            execute("UPDATE messages SET ip = NULL WHERE sender_id = ?", (user_id,))
+            execute("UPDATE sanctions SET login = ? WHERE login = ?", (placeholder, row[0]))
+            for table in ERASED_USER_ROWS:
+                execute(f"DELETE FROM {table} WHERE user_id = ?", (user_id,))
+        return placeholder
+
+
+ERASED_PASSWORD_HASH = b"!"
+"""No password matches it: it is not a bcrypt hash (``checkpw`` refuses it)."""
+ERASED_USER_ROWS = ("tokens", "connection_log", "memberships", "access_requests")
+"""The tables whose rows about an erased user are deleted (fixed names, not input)."""
+
+
+def _logins(execute: Execute) -> dict[int, str]:
+    """Every user's login by id."""
+    rows = execute("SELECT id, login FROM users").fetchall()
+    return {int(user_id): login for user_id, login in rows}
