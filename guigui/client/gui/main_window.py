@@ -236,6 +236,7 @@ class MainWindow(ttk.Frame):
             right, text=_("Send"), bootstyle="primary", command=self.send_message
         )
         self.send_button.pack(fill="x")
+        right.lift(self.input)  # Tab goes from the box to Send (traversal follows stacking)
         # As wide as its longest text: "4000 / 4000" is never cut.
         longest = f"{DEFAULT_MAX_TEXT} / {DEFAULT_MAX_TEXT}"
         self.counter = ttk.Label(
