@@ -60,6 +60,7 @@ def test_every_control_fits_at_the_minimum_size_in_both_languages(
     main._count()
     for language in ("en", "fr"):
         app.settings.language = language
+        app.settings.theme = "dark" if language == "fr" else "light"  # screenshots of both
         app.apply_settings()
         pump(app, lambda: app.screen is app.main_window)
         main = app.main_window
