@@ -15,8 +15,10 @@ from typing import Any
 
 import ttkbootstrap as ttk
 
-from guigui.client.gui.forms import ConnectForm, LoginForm, RegisterForm
+from guigui.client.gui.forms import LoginForm, RegisterForm
 from guigui.client.gui.main_window import MainWindow
+from guigui.client.gui.settings_dialog import SettingsDialog
+from guigui.client.gui.theme import apply_palette
 from guigui.client.model import ChatModel, ConversationKey
 from guigui.client.session import ClientSession
 from guigui.client.settings import THEMES, ClientSettings
@@ -70,17 +72,21 @@ class ClientApp(ttk.App):
         self.model = ChatModel()
         self.session = ClientSession(self.settings)
         self.screen: ttk.Frame | None = None
+        self.settings_dialog: SettingsDialog | None = None
         self._build_screens()
         self.bind_all("<Control-k>", lambda _e: self.quick_switch())
+        self.bind_all("<Control-q>", lambda _e: self.quit_app())
+        self.bind_all("<Control-Q>", lambda _e: self.quit_app())
+        self.bind_all("<Control-comma>", lambda _e: self.show_settings())
         self.protocol("WM_DELETE_WINDOW", self.quit_app)
         self.show_login()
         self.after(PUMP_MS, self._pump)
 
     def _build_screens(self) -> None:
-        self.connect_form = ConnectForm(self)
         self.login_form = LoginForm(self)
         self.register_form = RegisterForm(self)
         self.main_window = MainWindow(self)
+        apply_palette(self.style, self.settings.theme)
 
     # ---- screens ----------------------------------------------------------------------
 
@@ -99,32 +105,76 @@ class ClientApp(ttk.App):
         """The login screen."""
         self.login_form.refresh()
         self._show(self.login_form)
+        self.focus_first_field()
 
     def show_register(self) -> None:
         """The registration screen."""
         self._show(self.register_form)
+        self.focus_first_field()
 
-    def show_settings(self) -> None:
-        """The connection settings screen."""
-        self._show(self.connect_form)
+    def show_settings(self) -> SettingsDialog:
+        """The settings dialog, above whatever screen is shown (which it leaves as it is)."""
+        if self.settings_dialog is None or not self.settings_dialog.winfo_exists():
+            self.settings_dialog = SettingsDialog(self)
+        self.settings_dialog.lift()
+        return self.settings_dialog
+
+    def focus_first_field(self) -> None:
+        """Put the keyboard in the screen's first field a user has to fill."""
+        if self.screen is self.login_form:
+            form = self.login_form
+            (form.password if form.login.get() else form.login).focus_set()
+        elif self.screen is self.register_form:
+            self.register_form.entries[RegisterForm.FIELDS[0]].focus_set()
+        elif self.screen is self.main_window:
+            self.main_window.input.focus_set()
 
     def apply_settings(self) -> None:
-        """Save the settings; switch theme and language at once."""
+        """Save the settings; switch theme and language at once, keeping what was typed."""
         if self.save_settings:
             self.settings.save()
         self.style.theme_use(THEMES[self.settings.theme])
         set_language(self.settings.language)
-        for screen in (self.connect_form, self.login_form, self.register_form, self.main_window):
+        on_register = self.screen is self.register_form
+        typed = self._typed()
+        for screen in (self.login_form, self.register_form, self.main_window):
             screen.destroy()
         self.main_window.status_bar.destroy()
         self.model.listeners.clear()
         self.screen = None
         self._build_screens()
+        self._retype(typed)
         if self.model.me is not None:  # logged in: stay in the chat
             self._show(self.main_window)
             self.main_window.draw_all()
+            self.focus_first_field()
+        elif on_register:
+            self.show_register()
         else:
             self.show_login()
+
+    def _typed(self) -> dict[str, str]:
+        """What the user typed in the forms and the message box (kept across a rebuild)."""
+        typed = {
+            f"register.{name}": entry.get() for name, entry in self.register_form.entries.items()
+        }
+        typed["login.login"] = self.login_form.login.get()
+        typed["login.password"] = self.login_form.password.get()
+        typed["main.input"] = self.main_window.input.get("1.0", "end-1c")
+        return typed
+
+    def _retype(self, typed: dict[str, str]) -> None:
+        for name, entry in self.register_form.entries.items():
+            entry.delete(0, "end")
+            entry.insert(0, typed[f"register.{name}"])
+        for entry, key in (
+            (self.login_form.login, "login.login"),
+            (self.login_form.password, "login.password"),
+        ):
+            entry.delete(0, "end")
+            entry.insert(0, typed[key])
+        self.main_window.input.insert("1.0", typed["main.input"])
+        self.main_window._count()
 
     # ---- the update pump ---------------------------------------------------------------
 
@@ -163,7 +213,17 @@ class ClientApp(ttk.App):
                 self.session.catch_up(key, conversation.newest_id)
         self.model.notice(_("Reconnected."))
 
+    def unreachable(self) -> str:
+        """The words for a server that does not answer, naming its address."""
+        address = f"{self.settings.host}:{self.settings.port}"
+        return _("The server {address} cannot be reached. Check its address in Settings.").format(
+            address=address
+        )
+
     def _on_login_failed(self, code: str, message: str, details: dict[str, Any]) -> None:
+        if str(code) == "unavailable":
+            self.login_form.failed(self.unreachable(), offer_settings=True)
+            return
         words = _(ERRORS_IN_WORDS.get(str(code), message))
         if details.get("until") is not None or str(code) in ("banned", "kicked"):
             words += f" ({_until(details.get('until'))}: {details.get('reason') or '-'})"
@@ -184,6 +244,9 @@ class ClientApp(ttk.App):
             field = "login"
         elif str(code) == "email_taken":
             field = "email"
+        elif str(code) == "unavailable":
+            self.register_form.failed(None, self.unreachable(), offer_settings=True)
+            return
         self.register_form.failed(field, _(ERRORS_IN_WORDS.get(str(code), message)))
 
     def _on_session_refused(self, code: str, message: str, details: dict[str, Any]) -> None:
@@ -276,7 +339,11 @@ class ClientApp(ttk.App):
         """Ctrl+K: type a few letters of a room or a person, Enter to open."""
         if self.screen is not self.main_window:
             return
-        dialog = ttk.Toplevel(title=_("Go to…"), transient=self, size=(320, 300))
+        dialog = ttk.Toplevel(title=_("Go to…"), transient=self, size=(340, 320))
+        prompt = ttk.Label(
+            dialog, text=_("Type a room or a person, then Enter to open it."), wraplength=320
+        )
+        prompt.pack(fill="x", padx=8, pady=(8, 0))
         entry = ttk.Entry(dialog)
         entry.pack(fill="x", padx=8, pady=8)
         choices = ttk.Treeview(dialog, show="tree", height=10)
@@ -318,6 +385,7 @@ class ClientApp(ttk.App):
         refresh()
         entry.focus_set()
         self.quick_switcher = dialog
+        self.quick_switcher_prompt = prompt
 
     def log_out(self) -> None:
         """Log out and go back to the login screen."""

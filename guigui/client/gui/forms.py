@@ -1,4 +1,4 @@
-"""The screens before the chat: connection settings, log in, register.
+"""The screens before the chat: log in, register (the settings are a dialog of their own).
 
 Each is a frame that reads and writes plain values and calls the app back; the
 register form checks every field as the user types (with the protocol's rules
@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 import ttkbootstrap as ttk
 
-from guigui.client.settings import LANGUAGES, THEMES
 from guigui.common.i18n import _
 from guigui.common.validation import email_problem, login_problem, name_problem, password_problem
 
@@ -30,51 +29,19 @@ def _field(master: Any, row: int, label: str, *, show: str = "") -> tuple[ttk.En
     return entry, error
 
 
-class ConnectForm(ttk.Frame):
-    """Server address, TLS, theme and language."""
+def _enter_invokes(button: ttk.Button) -> None:
+    """Enter on a focused button presses it (Tk's own key for that is Space)."""
+    button.bind("<Return>", lambda _event: (button.invoke(), "break")[1])
+    button.bind("<KP_Enter>", lambda _event: (button.invoke(), "break")[1])
 
-    def __init__(self, app: ClientApp) -> None:
-        super().__init__(app, padding=30)
-        self.app = app
-        settings = app.settings
-        ttk.Label(self, text=_("Connection settings"), font="-size 16 -weight bold").grid(
-            row=0, column=0, columnspan=2, sticky="w", pady=(0, 12)
-        )
-        self.host, _error = _field(self, 1, _("Server"))
-        self.host.insert(0, settings.host)
-        self.port, self.port_error = _field(self, 3, _("Port"))
-        self.port.insert(0, str(settings.port))
-        self.tls = ttk.BooleanVar(value=settings.tls)
-        ttk.Checkbutton(self, text=_("Encrypted connection (TLS)"), variable=self.tls).grid(
-            row=5, column=1, sticky="w", pady=6
-        )
-        ttk.Label(self, text=_("Theme")).grid(row=6, column=0, sticky="w", pady=6)
-        self.theme = ttk.Combobox(self, values=list(THEMES), state="readonly", width=12)
-        self.theme.set(settings.theme)
-        self.theme.grid(row=6, column=1, sticky="w")
-        ttk.Label(self, text=_("Language")).grid(row=7, column=0, sticky="w", pady=6)
-        self.language = ttk.Combobox(self, values=list(LANGUAGES), state="readonly", width=12)
-        self.language.set(settings.language)
-        self.language.grid(row=7, column=1, sticky="w")
-        self.save_button = ttk.Button(self, text=_("Save"), bootstyle="primary", command=self.save)
-        self.save_button.grid(row=8, column=1, sticky="e", pady=(16, 0))
 
-    def save(self) -> None:
-        """Keep the settings and go back to the login screen."""
-        try:
-            port = int(self.port.get())
-            if not 0 < port < 65536:
-                raise ValueError
-        except ValueError:
-            self.port_error.configure(text=_("a port is a number from 1 to 65535"))
-            return
-        settings = self.app.settings
-        settings.host = self.host.get().strip() or "127.0.0.1"
-        settings.port = port
-        settings.tls = bool(self.tls.get())
-        settings.theme = self.theme.get()
-        settings.language = self.language.get()
-        self.app.apply_settings()
+def _settings_offer(master: Any, app: ClientApp) -> ttk.Button:
+    """An "Open settings" button, shown under a form when the server cannot be reached."""
+    button = ttk.Button(
+        master, text=_("Open settings"), bootstyle="primary-outline", command=app.show_settings
+    )
+    _enter_invokes(button)
+    return button
 
 
 class LoginForm(ttk.Frame):
@@ -86,12 +53,22 @@ class LoginForm(ttk.Frame):
         ttk.Label(self, text="GuiGui Chat", font="-size 20 -weight bold").grid(
             row=0, column=0, columnspan=2, sticky="w"
         )
-        self.server_label = ttk.Label(self, text="", bootstyle="secondary")
-        self.server_label.grid(row=1, column=0, columnspan=2, sticky="w", pady=(0, 12))
+        server = ttk.Frame(self)
+        server.grid(row=1, column=0, columnspan=2, sticky="we", pady=(4, 12))
+        self.server_label = ttk.Label(server, text="")
+        self.server_label.pack(side="left")
+        self.settings_button = ttk.Button(
+            server, text=_("Change…"), bootstyle="primary-outline", command=app.show_settings
+        )
+        self.settings_button.pack(side="right", padx=(10, 0))
+        _enter_invokes(self.settings_button)
         self.login, self.login_error = _field(self, 2, _("Login"))
         self.login.insert(0, app.settings.last_login)
         self.password, self.password_error = _field(self, 4, _("Password"), show="•")
+        self.login.bind("<Return>", lambda _event: self._login_entered())
+        self.login.bind("<KP_Enter>", lambda _event: self._login_entered())
         self.password.bind("<Return>", lambda _event: self.submit())
+        self.password.bind("<KP_Enter>", lambda _event: self.submit())
         buttons = ttk.Frame(self)
         buttons.grid(row=6, column=0, columnspan=2, sticky="we", pady=(16, 0))
         self.submit_button = ttk.Button(
@@ -102,12 +79,11 @@ class LoginForm(ttk.Frame):
             buttons, text=_("Create an account"), bootstyle="link", command=app.show_register
         )
         self.register_button.pack(side="right", padx=8)
-        self.settings_button = ttk.Button(
-            buttons, text=_("Settings"), bootstyle="secondary-link", command=app.show_settings
-        )
-        self.settings_button.pack(side="left")
+        for button in (self.submit_button, self.register_button):
+            _enter_invokes(button)
         self.message = ttk.Label(self, text="", bootstyle="danger", wraplength=380)
         self.message.grid(row=7, column=0, columnspan=2, sticky="w", pady=(10, 0))
+        self.open_settings_button = _settings_offer(self, app)
 
     def refresh(self) -> None:
         """Show which server we talk to."""
@@ -115,9 +91,17 @@ class LoginForm(ttk.Frame):
         secure = " 🔒" if settings.tls else ""
         self.server_label.configure(text=f"{_('Server')}: {settings.host}:{settings.port}{secure}")
 
+    def _login_entered(self) -> None:
+        """Enter in the login field: log in, or go to the password if it is still empty."""
+        if self.password.get():
+            self.submit()
+        else:
+            self.password.focus_set()
+
     def submit(self) -> None:
         """Ask the network thread to log in."""
         self.message.configure(text="")
+        self.open_settings_button.grid_forget()
         login, password = self.login.get().strip(), self.password.get()
         if not login or not password:
             self.message.configure(text=_("Enter your login and password."))
@@ -126,11 +110,13 @@ class LoginForm(ttk.Frame):
         self.app.settings.last_login = login
         self.app.session.login(login, password)
 
-    def failed(self, message: str) -> None:
-        """Show why the login failed."""
+    def failed(self, message: str, *, offer_settings: bool = False) -> None:
+        """Show why the login failed (with a way to the settings when the server is not there)."""
         self.submit_button.configure(state="normal")
         self.password.delete(0, "end")
         self.message.configure(text=message)
+        if offer_settings:
+            self.open_settings_button.grid(row=8, column=0, columnspan=2, sticky="w", pady=(6, 0))
 
 
 class RegisterForm(ttk.Frame):
@@ -158,6 +144,8 @@ class RegisterForm(ttk.Frame):
                 self, 1 + 2 * index, labels[name], show="•" if name == "password" else ""
             )
             entry.bind("<KeyRelease>", self._checker(name))
+            entry.bind("<Return>", lambda _event: self.submit())
+            entry.bind("<KP_Enter>", lambda _event: self.submit())
             self.entries[name], self.errors[name] = entry, error
         buttons = ttk.Frame(self)
         buttons.grid(row=12, column=0, columnspan=2, sticky="we", pady=(16, 0))
@@ -165,11 +153,15 @@ class RegisterForm(ttk.Frame):
             buttons, text=_("Register"), bootstyle="primary", command=self.submit
         )
         self.submit_button.pack(side="right")
-        ttk.Button(buttons, text=_("Back"), bootstyle="link", command=app.show_login).pack(
-            side="right", padx=8
+        self.back_button = ttk.Button(
+            buttons, text=_("Back"), bootstyle="link", command=app.show_login
         )
+        self.back_button.pack(side="right", padx=8)
+        for button in (self.submit_button, self.back_button):
+            _enter_invokes(button)
         self.message = ttk.Label(self, text="", wraplength=380)
         self.message.grid(row=13, column=0, columnspan=2, sticky="w", pady=(10, 0))
+        self.open_settings_button = _settings_offer(self, app)
 
     def _checker(self, name: str) -> Callable[[object], None]:
         def check(_event: object) -> None:
@@ -211,9 +203,11 @@ class RegisterForm(ttk.Frame):
             self.value("email").strip(),
         )
 
-    def failed(self, field: str | None, message: str) -> None:
+    def failed(self, field: str | None, message: str, *, offer_settings: bool = False) -> None:
         """Show the server's refusal next to the field it concerns."""
         self.submit_button.configure(state="normal")
+        if offer_settings:
+            self.open_settings_button.grid(row=14, column=0, columnspan=2, sticky="w", pady=(6, 0))
         if field in self.errors:
             self.errors[field].configure(text=message)
         else:

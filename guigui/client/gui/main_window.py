@@ -12,21 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 import ttkbootstrap as ttk
 
+from guigui.client.gui.theme import PALETTES, Palette
 from guigui.client.model import ConversationKey, DaySeparator, TimelineMessage
 from guigui.common.i18n import _
-from guigui.common.protocol import DEFAULT_MAX_TEXT, Status
+from guigui.common.protocol import DEFAULT_MAX_TEXT
 
 if TYPE_CHECKING:
     from guigui.client.gui.app import ClientApp
-
-STATUS_COLORS = {
-    Status.ONLINE: "#198754",
-    Status.AWAY: "#fd7e14",
-    Status.BUSY: "#dc3545",
-    Status.OFFLINE: "#888888",
-}
-TEXT_COLORS = {"light": ("#ffffff", "#212529"), "dark": ("#2b3035", "#e9ecef")}
-"""Background and text colours of the message view and the input box, per theme."""
 
 
 def _sidebar_list(
@@ -39,7 +31,24 @@ def _sidebar_list(
     tree.column("value", width=70, anchor="e")
     tree.pack(fill="both" if grow else "x", expand=grow)
     tree.bind("<<TreeviewSelect>>", on_select)
+    tree.bind("<FocusIn>", lambda _event: _focus_a_row(tree))
     return tree
+
+
+def _focus_a_row(tree: ttk.Treeview) -> None:
+    """A list reached with Tab has a current row, so the arrow keys move at once."""
+    if not tree.focus():
+        rows = tree.selection() or tree.get_children()
+        if rows:
+            tree.focus(rows[0])
+
+
+def _move_focus(widget: Any, backwards: bool = False) -> str:
+    """Tab out of a text box (where Tk would insert a tab): to the next or previous control."""
+    target = widget.tk_focusPrev() if backwards else widget.tk_focusNext()
+    if target is not None:
+        target.focus_set()
+    return "break"
 
 
 def _fill(tree: ttk.Treeview, rows: list[tuple[str, str, str]]) -> None:
@@ -62,24 +71,33 @@ class MessageView(ttk.Frame):
 
     def __init__(self, master: Any, on_scrolled_to_top: Any) -> None:
         super().__init__(master)
+        # A small requested size: the window's size decides, and the scrollbar always fits.
         self.text = tk.Text(
-            self, wrap="word", state="disabled", padx=10, pady=6, relief="flat", height=10
+            self, wrap="word", state="disabled", padx=10, pady=6, relief="flat", height=4, width=20
         )
-        scrollbar = ttk.Scrollbar(self, orient="vertical", command=self.text.yview)
+        self.scrollbar = scrollbar = ttk.Scrollbar(self, orient="vertical", command=self.text.yview)
         self.text.configure(yscrollcommand=self._scrolled(scrollbar))
-        self.text.pack(side="left", fill="both", expand=True)
         scrollbar.pack(side="right", fill="y")
+        self.text.pack(side="left", fill="both", expand=True)
         self.on_scrolled_to_top = on_scrolled_to_top
-        self.text.tag_configure(
-            "day", justify="center", foreground="#888888", spacing1=8, spacing3=4
-        )
+        self.text.tag_configure("day", justify="center", spacing1=8, spacing3=4)
         self.text.tag_configure("sender", font="-weight bold")
-        self.text.tag_configure("mine", foreground="#0b5ed7")
-        self.text.tag_configure("clock", foreground="#888888", font="-size 8")
-        self.text.tag_configure("pending", foreground="#999999", font="-slant italic")
-        self.text.tag_configure("error", foreground="#dc3545")
-        self.text.tag_configure("mention", background="#fff3cd")
+        self.text.tag_configure("mine")
+        self.text.tag_configure("clock", font="-size 8")
+        self.text.tag_configure("pending", font="-slant italic")
+        self.text.tag_configure("error")
+        self.text.tag_configure("mention")
         self.lines: list[str] = []
+
+    def use_palette(self, palette: Palette) -> None:
+        """Colour the view and its tags for the theme (each pair readable, see ``theme``)."""
+        self.text.configure(background=palette.background, foreground=palette.foreground)
+        self.text.tag_configure("day", foreground=palette.muted)
+        self.text.tag_configure("mine", foreground=palette.mine)
+        self.text.tag_configure("clock", foreground=palette.muted)
+        self.text.tag_configure("pending", foreground=palette.muted)
+        self.text.tag_configure("error", foreground=palette.error)
+        self.text.tag_configure("mention", background=palette.mention_background)
 
     def _scrolled(self, scrollbar: ttk.Scrollbar) -> Any:
         def update(first: str, last: str) -> None:
@@ -146,6 +164,17 @@ class MainWindow(ttk.Frame):
     def _build_sidebar(self) -> None:
         side = ttk.Frame(self, padding=(8, 8, 0, 8), width=230)
         side.pack(side="left", fill="y")
+        # Packed first, at the bottom: the lists shrink before these buttons do.
+        bottom = ttk.Frame(side)
+        bottom.pack(side="bottom", fill="x", pady=(6, 0))
+        self.logout_button = ttk.Button(
+            bottom, text=_("Log out"), bootstyle="secondary-link", command=self.app.log_out
+        )
+        self.logout_button.pack(side="left")
+        self.settings_button = ttk.Button(
+            bottom, text=_("Settings"), bootstyle="secondary-link", command=self.app.show_settings
+        )
+        self.settings_button.pack(side="right")
         top = ttk.Frame(side)
         top.pack(fill="x")
         self.me_label = ttk.Label(top, text="", font="-weight bold")
@@ -158,14 +187,11 @@ class MainWindow(ttk.Frame):
             "<<ComboboxSelected>>", lambda _e: self.app.session.set_status(self.my_status.get())
         )
         self.my_status.pack(side="right")
-        self.room_list = _sidebar_list(side, _("Rooms"), 6, self._room_clicked)
-        self.direct_list = _sidebar_list(side, _("Direct messages"), 5, self._direct_clicked)
-        self.people_list = _sidebar_list(side, _("Online"), 8, self._person_clicked, grow=True)
-        for status, color in STATUS_COLORS.items():
+        self.room_list = _sidebar_list(side, _("Rooms"), 5, self._room_clicked)
+        self.direct_list = _sidebar_list(side, _("Direct messages"), 3, self._direct_clicked)
+        self.people_list = _sidebar_list(side, _("Online"), 2, self._person_clicked, grow=True)
+        for status, color in PALETTES[self.app.settings.theme].status.items():
             self.people_list.tag_configure(str(status), foreground=color)
-        ttk.Button(
-            side, text=_("Log out"), bootstyle="secondary-link", command=self.app.log_out
-        ).pack(anchor="w")
 
     def _build_conversation(self) -> None:
         middle = ttk.Frame(self, padding=8)
@@ -175,23 +201,27 @@ class MainWindow(ttk.Frame):
         self.title = ttk.Label(header, text="", font="-size 14 -weight bold")
         self.title.pack(side="left")
         self.join_button = ttk.Button(
-            header, text="", bootstyle="success", command=self._join_selected
+            header, text="", bootstyle="primary", command=self._join_selected
         )
         self.message_view = MessageView(middle, self._load_older)
-        self.message_view.pack(fill="both", expand=True, pady=(6, 6))
+        # The input box is packed before the messages: they shrink first when the window does.
         composer = ttk.Frame(middle)
-        composer.pack(fill="x")
-        background, foreground = TEXT_COLORS[self.app.settings.theme]
-        self.message_view.text.configure(background=background, foreground=foreground)
+        composer.pack(side="bottom", fill="x")
+        self.message_view.pack(fill="both", expand=True, pady=(6, 6))
+        palette = PALETTES[self.app.settings.theme]
+        self.message_view.use_palette(palette)
+        right = ttk.Frame(composer)
+        right.pack(side="right", padx=(6, 0))
         self.input = tk.Text(
             composer,
+            width=20,
             height=3,
             wrap="word",
             relief="solid",
             borderwidth=1,
-            background=background,
-            foreground=foreground,
-            insertbackground=foreground,
+            background=palette.background,
+            foreground=palette.foreground,
+            insertbackground=palette.foreground,
         )
         self.input.pack(side="left", fill="x", expand=True)
         self.input.bind("<Return>", self._enter)
@@ -199,14 +229,23 @@ class MainWindow(ttk.Frame):
         self.input.bind("<Control-Return>", self._enter)
         self.input.bind("<Shift-Return>", lambda _e: None)  # Shift+Enter: a new line
         self.input.bind("<KeyRelease>", lambda _e: self._count())
-        right = ttk.Frame(composer)
-        right.pack(side="left", padx=(6, 0))
+        self.input.bind("<Tab>", lambda _e: _move_focus(self.input))
+        self.input.bind("<ISO_Left_Tab>", lambda _e: _move_focus(self.input, backwards=True))
+        self.input.bind("<Shift-Tab>", lambda _e: _move_focus(self.input, backwards=True))
         self.send_button = ttk.Button(
             right, text=_("Send"), bootstyle="primary", command=self.send_message
         )
-        self.send_button.pack()
+        self.send_button.pack(fill="x")
+        right.lift(self.input)  # Tab goes from the box to Send (traversal follows stacking)
+        # As wide as its longest text: "4000 / 4000" is never cut.
+        longest = f"{DEFAULT_MAX_TEXT} / {DEFAULT_MAX_TEXT}"
         self.counter = ttk.Label(
-            right, text=f"0 / {DEFAULT_MAX_TEXT}", font="-size 8", bootstyle="secondary"
+            right,
+            text=f"0 / {DEFAULT_MAX_TEXT}",
+            font="-size 8",
+            bootstyle="secondary",
+            width=len(longest) + 1,
+            anchor="center",
         )
         self.counter.pack()
 

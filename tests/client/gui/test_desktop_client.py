@@ -46,6 +46,16 @@ def shot(app: ClientApp, name: str) -> None:
     screenshot(int(app.wm_frame(), 16), f"client-{name}-{app.settings.theme}")
 
 
+def shot_settings(app: ClientApp) -> None:
+    """The settings dialog (a window of its own), then Cancel."""
+    dialog = app.show_settings()
+    dialog.update()
+    time.sleep(0.1)
+    dialog.update()
+    screenshot(int(dialog.wm_frame(), 16), f"client-settings-{app.settings.theme}")
+    dialog.cancel()
+
+
 def type_into(entry: Any, text: str) -> None:
     """Type into an entry: the text, then the key release that live checks listen to."""
     entry.delete(0, "end")
@@ -183,13 +193,11 @@ def test_a_day_with_the_desktop_client(
     pump(app, lambda: app.screen is app.main_window)
     app.open_conversation(GENERAL)
     shot(app, "main")
-    app.show_settings()
-    shot(app, "settings")
+    shot_settings(app)
     app.show_register()
     shot(app, "register")
     app.show_login()
     shot(app, "login")
     app.settings.theme = "light"
     app.apply_settings()
-    app.show_settings()
-    shot(app, "settings")
+    shot_settings(app)
