@@ -1,7 +1,8 @@
 """The admin panel, a real Tk window on Xvfb, against a real server.
 
-The test drives the panel through its widgets (typing in entries, selecting
-rows, invoking buttons) and saves screenshots for docs/ADMIN.md.
+The tests drive the panel through its widgets (typing in entries, selecting
+rows, invoking buttons, answering its ttkbootstrap dialogs) and save
+screenshots for docs/ADMIN.md (both themes, both languages).
 """
 
 from __future__ import annotations
@@ -9,11 +10,13 @@ from __future__ import annotations
 import gc
 import logging
 import time
+import tkinter
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
+from guigui.common.i18n import set_language
 from guigui.common.protocol import MessageType
 from guigui.server.admin.api import AdminAPI
 from guigui.server.clock import now_ms
@@ -29,9 +32,13 @@ __all__ = ["display"]  # the fixture, used by name
 LoggedIn = Callable[[str], WireClient]
 
 
+OpenPanel = Callable[..., Any]
+
+
 @pytest.fixture
-def panel(display: str, running_server: RunningServer) -> Iterator[object]:
-    """The panel of ``running_server``, with an admin account ``chief``."""
+def open_panel(display: str, running_server: RunningServer) -> Iterator[OpenPanel]:
+    """``open_panel(language="en", theme="bootstrap-light")``: the panel of ``running_server``,
+    with an admin account ``chief``."""
     from guigui.server.admin.panel import AdminPanel
 
     server = running_server.server
@@ -44,12 +51,27 @@ def panel(display: str, running_server: RunningServer) -> Iterator[object]:
 
     run_on_loop(server, create_admin).result(10)
     logging.getLogger("guigui").setLevel(logging.INFO)  # as run_server.py configures it
-    window = AdminPanel(server, AdminAPI(server))
-    yield window
-    window.destroy()
-    del window
+    windows: list[Any] = []
+
+    def factory(language: str = "en", theme: str = "bootstrap-light") -> Any:
+        set_language(language)
+        window = AdminPanel(server, AdminAPI(server), theme=theme)
+        windows.append(window)
+        return window
+
+    yield factory
+    for window in windows:
+        window.destroy()
+    windows.clear()
     gc.collect()  # Tk objects must die in this (the Tk) thread, not in a later GC elsewhere
     logging.getLogger("guigui").setLevel(logging.NOTSET)
+    set_language("en")
+
+
+@pytest.fixture
+def panel(open_panel: OpenPanel) -> Any:
+    """The panel in English, light theme."""
+    return open_panel()
 
 
 def pump(window: object, until: Callable[[], bool], timeout: float = 10.0) -> None:
@@ -63,6 +85,71 @@ def pump(window: object, until: Callable[[], bool], timeout: float = 10.0) -> No
 
 def window_id(window: object) -> int:
     return int(window.wm_frame(), 16)  # type: ignore[attr-defined]
+
+
+def texts(widget: Any) -> list[str]:
+    """Every text shown by ``widget`` and its children (labels, buttons, tab titles, headings)."""
+    found: list[str] = []
+    try:
+        text = str(widget.cget("text"))
+    except tkinter.TclError:
+        text = ""
+    if text:
+        found.append(text)
+    if isinstance(widget, tkinter.ttk.Notebook):
+        found += [str(widget.tab(tab, "text")) for tab in widget.tabs()]
+    if isinstance(widget, tkinter.ttk.Treeview):
+        found += [str(widget.heading(column, "text")) for column in widget["columns"]]
+    for child in widget.winfo_children():
+        found += texts(child)
+    return found
+
+
+def buttons_of(widget: Any) -> dict[str, Any]:
+    """The buttons under ``widget``, by their text."""
+    found = {}
+    for child in widget.winfo_children():
+        if isinstance(child, tkinter.ttk.Button):
+            found[str(child.cget("text"))] = child
+        found.update(buttons_of(child))
+    return found
+
+
+class Dialog:
+    """Answers the next dialog of the panel with the button ``choose``, as a user would.
+
+    What the dialog said is kept in ``said`` (all its texts) and ``buttons``.
+    """
+
+    def __init__(self, window: Any, choose: str, screenshot_name: str | None = None) -> None:
+        self.window, self.choose, self.screenshot_name = window, choose, screenshot_name
+        self.said: list[str] = []
+        self.buttons: list[str] = []
+        self.toplevel: Any = None
+        window.after(50, self._look)
+
+    def _look(self) -> None:
+        shown = [
+            child
+            for child in self.window.winfo_children()
+            if isinstance(child, tkinter.Toplevel) and child.winfo_ismapped()
+        ]
+        if not shown:
+            self.window.after(50, self._look)
+            return
+        self.toplevel = shown[0]
+        self.toplevel.update()
+        self.said = texts(self.toplevel)
+        found = buttons_of(self.toplevel)
+        self.buttons = list(found)
+        if self.screenshot_name:
+            screenshot(int(self.toplevel.wm_frame(), 16), self.screenshot_name)
+        found[self.choose].invoke()
+
+    @property
+    def message(self) -> str:
+        """The dialog's text, lines joined."""
+        return " ".join(self.said)
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -104,7 +191,9 @@ def test_log_in_accept_a_request_and_kick_a_user(
     window.reason.insert(0, "too loud")  # type: ignore[attr-defined]
     window.update()  # type: ignore[attr-defined]
     screenshot(window_id(window), "admin-users")
+    dialog = Dialog(window, "Kick login + IP", "admin-kick-dialog")
     window.kick_button.invoke()  # type: ignore[attr-defined]
+    pump(window, lambda: dialog.toplevel is not None)
     frames = alice.expect_closed()
     assert any(f.type == MessageType.SANCTIONED and f.body["kind"] == "kick" for f in frames)
     pump(window, lambda: len(window.sanctions_table.tree.get_children()) == 1)  # type: ignore[attr-defined]
@@ -171,7 +260,9 @@ def test_search_messages_by_login_and_by_ip_then_lift_a_sanction(
     users = window.users_table
     pump(window, lambda: any(key.startswith("bob|") for key in users.tree.get_children()))
     users.tree.selection_set(next(k for k in users.tree.get_children() if k.startswith("bob|")))
+    dialog = Dialog(window, "Kick login only")
     window.kick_button.invoke()
+    pump(window, lambda: dialog.toplevel is not None)
     bob.expect_closed()
     sanctions = window.sanctions_table.tree
     pump(window, lambda: len(sanctions.get_children()) == 1)
