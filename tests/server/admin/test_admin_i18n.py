@@ -26,7 +26,7 @@ style (``"warning"``) or data."""
 
 def translated_literals() -> dict[str, tuple[Path, int]]:
     """Every ``_("…")`` literal of guigui/server/admin, with where it is."""
-    found = {}
+    found: dict[str, tuple[Path, int]] = {}
     for path in sorted(ADMIN.glob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if (
@@ -37,7 +37,7 @@ def translated_literals() -> dict[str, tuple[Path, int]]:
                 assert len(node.args) == 1 and isinstance(node.args[0], ast.Constant), (
                     f"{path.name}:{node.lineno}: _() takes one string literal"
                 )
-                found[node.args[0].value] = (path, node.lineno)
+                found[str(node.args[0].value)] = (path, node.lineno)
     return found
 
 
