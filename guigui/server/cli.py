@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pymysql
 
+from guigui.common.i18n import set_language
 from guigui.common.validation import login_problem, password_problem
 from guigui.server.admin.api import AdminAPI
 from guigui.server.admin.console import AdminConsole, stdin_lines, terminal_password
@@ -128,6 +129,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="also serve the admin console on this Unix socket (mode 0660), for"
         " 'run_server.py console' (a server run as a service)",
+    )
+    parser.add_argument(
+        "--language",
+        choices=("auto", "fr", "en"),
+        default="auto",
+        help="language of the admin panel and console (default auto: the system's locale)",
     )
     commands = parser.add_subparsers(dest="command")
     console = commands.add_parser(
@@ -264,6 +271,7 @@ def serve(args: argparse.Namespace) -> int:
         # after start, 0.0 ms after the freeze). Done here, by the process's owner,
         # not in ChatServer: a test process runs many servers one after another.
         gc.freeze()
+        set_language(args.language)
         api = AdminAPI(server)
         if not args.headless and os.environ.get("DISPLAY"):
             from guigui.server.admin.panel import run_panel  # Tk only where there is a display

@@ -12,6 +12,7 @@ from __future__ import annotations
 import concurrent.futures
 import logging
 from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
 
 from guigui.common.messages import AccessDecision, Sanctioned, encode
@@ -50,6 +51,25 @@ def run_on_loop(
 
     server.call_soon_threadsafe(start)
     return future
+
+
+def readable_until(until: int | None, now: int) -> str:
+    """``until 2026-11-28 13:41:05 (in 5 min)`` or ``permanently``, for the server's log.
+
+    The log is read by people (and shown in the panel's Log tab): a moment is a
+    local date and time with how far away it is, never milliseconds since 1970.
+    """
+    if until is None:
+        return "permanently"
+    seconds = max(0, round((until - now) / 1000))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [f"{days} d" if days else "", f"{hours} h" if hours else "",
+             f"{minutes} min" if minutes else "", f"{secs} s" if secs else ""]  # fmt: skip
+    words = " ".join([part for part in parts if part][:2]) or "0 s"  # the two largest units
+    moment = datetime.fromtimestamp(until / 1000).strftime("%Y-%m-%d %H:%M:%S")
+    return f"until {moment} (in {words})"
 
 
 class Moderation:
@@ -127,7 +147,9 @@ class Moderation:
                 return
             server.sanctions.add(outcome)
             self._enforce(outcome)
-            log.info("%s: %s of %s until %s (%s)", admin, kind, target, until, reason)
+            log.info(
+                "%s: %s of %s %s (%s)", admin, kind, target, readable_until(until, now), reason
+            )
             done(outcome)
 
         server.store_worker.submit(persist, persisted)

@@ -6,10 +6,12 @@ which the console waits on and the panel polls from Tk's ``after``. The views
 hold no chat logic: they call these methods and show what comes back.
 
 Nothing but ``status`` works before ``login``: every other command fails with
-``AdminError("log in first")``. Failed logins are throttled per admin login
-(a growing lock after three failures) and logged; every command that changes
-something is written to the audit log, and so is every search of messages (``messages``),
-since it reads other people's messages.
+``AdminError("log in first")`` (an ``AdminError`` speaks the admin's language).
+Failed logins are throttled per admin login (a growing lock after three
+failures) and logged; every command that changes something is written to the
+audit log, and so is every search of messages (``messages``), since it reads
+other people's messages. Before a kick or ban that includes the IP, ``preview``
+says whom the IP sanction would hit.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from guigui.common.errors import quote
+from guigui.common.i18n import _
 from guigui.common.messages import Shutdown, encode
 from guigui.common.protocol import SanctionKind
 from guigui.common.validation import login_problem
@@ -100,6 +103,56 @@ class PendingRequest:
     created_at: int
 
 
+SEEN_FROM_SESSIONS = 1000
+"""How many of the newest sessions of the connection log a preview reads for accounts
+known on an IP (a bounded read, on the store worker)."""
+
+
+@dataclass(frozen=True)
+class SanctionPreview:
+    """Whom a kick or ban would hit, computed before it is applied.
+
+    A sanction on an IP closes every session on that address and refuses any
+    login from it: the admin sees these names before choosing login + IP or
+    login only.
+    """
+
+    target: str
+    """The login as stored, or the IP address."""
+    login: str | None
+    """The login sanctioned, None for an IP alone."""
+    ips: list[str]
+    """The addresses the login + IP sanction covers (the login's live sessions', or the IP)."""
+    others_online: list[str]
+    """Other logins logged in now on those addresses: the IP sanction closes them too."""
+    anonymous: int
+    """Connections on those addresses not logged in (closed too)."""
+    seen_from_ips: list[str]
+    """Other accounts that connected from those addresses lately, not online now: they
+    could not log in from there."""
+
+    @property
+    def hits_others(self) -> bool:
+        """Whether the IP sanction reaches anyone but the login itself."""
+        return bool(self.others_online or self.anonymous or self.seen_from_ips)
+
+
+@dataclass(frozen=True)
+class SanctionResult:
+    """A kick or ban applied: its records, and whom it hit."""
+
+    kind: SanctionKind
+    target: str
+    """The login as stored, or the IP address."""
+    seconds: int | None
+    """Its length; None: permanent (bans only)."""
+    records: list[SanctionRecord]
+    ips: list[str]
+    """The addresses sanctioned with it (empty: login only)."""
+    hit: list[str]
+    """The logins whose live sessions it closed, the target first when it was online."""
+
+
 def parse_target(text: str) -> tuple[str | None, str | None]:
     """``(login, None)`` or ``(None, ip)``: what a sanction command names."""
     try:
@@ -107,7 +160,7 @@ def parse_target(text: str) -> tuple[str | None, str | None]:
     except ValueError:
         pass
     if login_problem(text):
-        raise AdminError(f"{text!r} is neither a login nor an IP address")
+        raise AdminError(_("{text} is neither a login nor an IP address").format(text=quote(text)))
     return text, None
 
 
@@ -135,7 +188,7 @@ class AdminAPI:
     ) -> concurrent.futures.Future[T]:
         def guarded(done: Done[T]) -> None:
             if needs_login and self.admin is None:
-                raise AdminError("log in first (login)")
+                raise AdminError(_("log in first (login)"))
             action(done)
 
         return run_on_loop(self.server, guarded)
@@ -184,7 +237,9 @@ class AdminAPI:
 
             def found(outcome: Outcome[AdminRecord | None]) -> None:
                 if isinstance(outcome, BaseException):
-                    done(AdminError(f"the database is unavailable: {outcome}"))
+                    done(
+                        AdminError(_("the database is unavailable: {error}").format(error=outcome))
+                    )
                     return
                 record = outcome
                 server.hashes_in_flight += 1
@@ -194,7 +249,7 @@ class AdminAPI:
                     if result is not True or record is None:
                         self._throttle.failed(login)
                         log.warning("failed admin login for %r", login)
-                        done(AdminError("wrong admin login or password"))
+                        done(AdminError(_("wrong admin login or password")))
                         return
                     self._throttle.succeeded(login)
                     self.admin = record.login
@@ -300,7 +355,7 @@ class AdminAPI:
             if search.login is not None:
                 user = server.users.find(search.login)
                 if user is None:
-                    raise AdminError(f"no user named {quote(search.login)}")
+                    raise AdminError(_("no user named {login}").format(login=quote(search.login)))
                 sender_id = user.id
             room_id, audited = None, search
             if search.room is not None:
@@ -328,7 +383,9 @@ class AdminAPI:
             if room.name.casefold() == name.casefold():
                 return room
         names = ", ".join(room.name for room in self.server.rooms.rooms())
-        raise AdminError(f"no room named {quote(name)} (the rooms: {names})")
+        raise AdminError(
+            _("no room named {room} (the rooms: {names})").format(room=quote(name), names=names)
+        )
 
     def _found(self, message: StoredMessage) -> FoundMessage:
         """A stored message with the names the admin reads (loop thread)."""
@@ -361,7 +418,9 @@ class AdminAPI:
             try:
                 request = server.rooms.require_pending(request_id)
             except LookupError:
-                raise AdminError(f"no pending request #{request_id}") from None
+                raise AdminError(
+                    _("no pending request #{number}").format(number=request_id)
+                ) from None
             view = PendingRequest(
                 request.id,
                 server.users.get(request.user_id).login,
@@ -380,33 +439,75 @@ class AdminAPI:
     # ---- sanctions -----------------------------------------------------------
 
     def kick(
-        self, target: str, seconds: int, reason: str
-    ) -> concurrent.futures.Future[list[SanctionRecord]]:
-        """Kick a login (with the IPs of its live sessions) or an IP, for ``seconds``."""
-        return self._sanction(SanctionKind.KICK, target, seconds, reason, with_ips=True)
+        self, target: str, seconds: int, reason: str, *, login_only: bool = False
+    ) -> concurrent.futures.Future[SanctionResult]:
+        """Kick a login (with the IPs of its live sessions unless ``login_only``) or an IP."""
+        return self._sanction(SanctionKind.KICK, target, seconds, reason, with_ips=not login_only)
 
     def ban(
         self, target: str, seconds: int | None, reason: str, *, login_only: bool = False
-    ) -> concurrent.futures.Future[list[SanctionRecord]]:
+    ) -> concurrent.futures.Future[SanctionResult]:
         """Ban a login (with its live IPs unless ``login_only``) or an IP; None: permanent."""
         return self._sanction(SanctionKind.BAN, target, seconds, reason, with_ips=not login_only)
 
+    def _sanctioned(self, target: str, *, with_ips: bool) -> tuple[str | None, str, list[str]]:
+        """``(login, name, ips)`` of a sanction on ``target`` (loop thread)."""
+        login, ip = parse_target(target)
+        if login is None:
+            assert ip is not None
+            return None, ip, [ip]
+        user = self.server.users.find(login)
+        if user is None:
+            raise AdminError(_("no user named {login}").format(login=quote(login)))
+        live = sorted({c.ip for c in self.server.sessions.of_user(user.id)})
+        return user.login, user.login, live if with_ips else []
+
+    def _hit(self, login: str | None, ips: list[str]) -> list[str]:
+        """Logins of the live sessions a sanction on ``login`` and ``ips`` closes (loop thread)."""
+        names: list[str] = []
+        for connection in self.server.sessions.all():
+            user = connection.user
+            if user is None or user.login in names:
+                continue
+            if user.login == login or connection.ip in ips:
+                names.append(user.login)
+        return sorted(names, key=lambda name: (name != login, name.casefold()))
+
+    def preview(self, target: str) -> concurrent.futures.Future[SanctionPreview]:
+        """Whom a login + IP sanction on ``target`` would hit, without applying anything."""
+        server = self.server
+
+        def run(done: Done[SanctionPreview]) -> None:
+            login, name, ips = self._sanctioned(target, with_ips=True)
+            others = [who for who in self._hit(login, ips) if who != login]
+            anonymous = sum(1 for c in server.connections if c.user is None and c.ip in ips)
+            online = {c.user.login.casefold() for c in server.sessions.all() if c.user}
+            online.add((login or "").casefold())
+
+            def seen(outcome: Outcome[list[tuple[str, str, int, int | None]]]) -> None:
+                # A preview without the log's names is still worth showing.
+                rows = [] if isinstance(outcome, BaseException) else outcome
+                known = sorted(
+                    {who for who, ip, _start, _end in rows if ip in ips}
+                    - {who for who, *_rest in rows if who.casefold() in online},
+                    key=str.casefold,
+                )
+                done(SanctionPreview(name, login, ips, others, anonymous, known))
+
+            if not ips:
+                done(SanctionPreview(name, login, ips, others, anonymous, []))
+                return
+            server.store_worker.submit(lambda store: store.connection_log(SEEN_FROM_SESSIONS), seen)
+
+        return self._call(run)
+
     def _sanction(
         self, kind: SanctionKind, target: str, seconds: int | None, reason: str, *, with_ips: bool
-    ) -> concurrent.futures.Future[list[SanctionRecord]]:
-        server = self.server
-        login, ip = parse_target(target)
-
-        def run(done: Done[list[SanctionRecord]]) -> None:
-            name = login
-            ips: list[str | None] = [ip]
-            if login is not None:
-                user = server.users.find(login)
-                if user is None:
-                    raise AdminError(f"no user named {login!r}")
-                name = user.login
-                live = sorted({c.ip for c in server.sessions.of_user(user.id)})
-                ips = list(live) if with_ips and live else [None]
+    ) -> concurrent.futures.Future[SanctionResult]:
+        def run(done: Done[SanctionResult]) -> None:
+            login, name, ips = self._sanctioned(target, with_ips=with_ips)
+            hit = self._hit(login, ips)
+            targets: list[str | None] = list(ips) if ips else [None]
             records: list[SanctionRecord] = []
             admin = self.admin or "?"
 
@@ -416,11 +517,11 @@ class AdminAPI:
                     return
                 if outcome is not None:
                     records.append(outcome)
-                if len(records) == len(ips):
-                    done(records)
+                if len(records) == len(targets):
+                    done(SanctionResult(kind, name, seconds, records, ips, hit))
                     return
-                target_ip = ips[len(records)]
-                self.moderation.sanction(kind, name, target_ip, seconds, reason, admin, next_one)
+                target_ip = targets[len(records)]
+                self.moderation.sanction(kind, login, target_ip, seconds, reason, admin, next_one)
 
             next_one()
 
@@ -481,6 +582,8 @@ __all__ = [
     "FoundMessage",
     "PendingRequest",
     "RoomInfo",
+    "SanctionPreview",
+    "SanctionResult",
     "ServerStatus",
     "countdown_steps",
     "parse_target",

@@ -1,8 +1,10 @@
 """The admin console: the admin API as text commands on standard input.
 
 Used when the server runs headless (``--headless``, or no display). It reads
-one command per line, calls ``AdminAPI`` and prints the result; it holds no
-chat logic. ``help`` lists the commands.
+one command per line, calls ``AdminAPI`` and prints the result, in the admin's
+language (French or English, ``guigui.common.i18n``), dates as the admin reads
+them (``moments``); it holds no chat logic. ``help`` lists the commands. The
+command words stay English in both languages (they are typed, like options).
 """
 
 from __future__ import annotations
@@ -11,23 +13,33 @@ import getpass
 import shlex
 import sys
 from collections.abc import Callable, Iterator
-from datetime import datetime
 from typing import TextIO
 
+from guigui.common.i18n import _
 from guigui.common.protocol import SanctionKind
-from guigui.server.admin.api import AdminAPI, AdminError
+from guigui.server.admin import moments
+from guigui.server.admin.api import AdminAPI, SanctionResult
 from guigui.server.admin.search import (
     DEFAULT_SEARCH_LIMIT,
     FoundMessage,
     MessageSearch,
     one_line,
 )
+from guigui.server.admin.wording import (
+    access_name,
+    describe_result,
+    describe_sanction,
+    place,
+    preview_lines,
+)
 from guigui.server.core.sanctions import parse_duration
-from guigui.server.store import SanctionRecord
 
 TIMEOUT = 30.0
 
-HELP = """\
+
+def help_text() -> str:
+    """The list of commands, in the admin's language."""
+    return _("""\
 login [LOGIN]                      log in as an admin (the password is asked next)
 logout                             log out
 status                             address, uptime, connections, messages stored
@@ -35,8 +47,10 @@ users                              connected users: login, IP, time connected
 rooms                              rooms and their members (* = online)
 requests                           pending access requests
 accept ID | refuse ID              decide a request (the user is told at once)
-kick LOGIN|IP DURATION [REASON]    kick for 30s, 10m, 1h, 2d... (a login: with its IPs)
-ban LOGIN|IP [DURATION|permanent] [REASON] [--login-only]
+kick LOGIN|IP DURATION [REASON] [--login-only] [--dry-run]
+                                   kick for 30s, 10m, 1h, 2d... (a login: with its IPs,
+                                   unless --login-only); --dry-run: whom it would hit
+ban LOGIN|IP [DURATION|permanent] [REASON] [--login-only] [--dry-run]
                                    ban (a login: with its IPs, unless --login-only)
 sanctions                          sanctions in force
 unban LOGIN|IP | unkick LOGIN|IP   lift bans or kicks
@@ -46,22 +60,7 @@ messages --login LOGIN | --ip ADDRESS [--room ROOM] [--limit N]
                                    messages one login sent, or sent from one IP,
                                    newest first (default 50, at most 500; audited)
 help                               this list
-quit                               leave the console (the server keeps running)"""
-
-
-def _when(ms: int | None) -> str:
-    if ms is None:
-        return "permanent"
-    return datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def describe_sanction(sanction: SanctionRecord) -> str:
-    """One line for a sanction."""
-    target = " ".join(part for part in (sanction.login, sanction.ip) if part)
-    return (
-        f"#{sanction.id} {sanction.kind} {target} until {_when(sanction.until)}"
-        f" by {sanction.created_by}: {sanction.reason or '-'}"
-    )
+quit                               leave the console (the server keeps running)""")
 
 
 class AdminConsole:
@@ -88,7 +87,7 @@ class AdminConsole:
 
     def run(self) -> None:
         """Execute lines until end of input or ``quit``."""
-        self.say("GuiGui admin console: 'login' to begin, 'help' for the commands")
+        self.say(_("GuiGui admin console: 'login' to begin, 'help' for the commands"))
         for line in self.lines:
             if not self.execute(line):
                 return
@@ -98,7 +97,7 @@ class AdminConsole:
         try:
             words = shlex.split(line)
         except ValueError as error:
-            self.say(f"error: {error}")
+            self.say(_("error: {error}").format(error=error))
             return True
         if not words:
             return True
@@ -107,73 +106,97 @@ class AdminConsole:
             return False
         handler = getattr(self, f"do_{command}", None)
         if handler is None:
-            self.say(f"error: unknown command {command!r} (help lists them)")
+            self.say(
+                _("error: unknown command {command} (help lists them)").format(
+                    command=repr(command)
+                )
+            )
             return True
         try:
             handler(args)
-        except (AdminError, ValueError, LookupError) as error:
-            self.say(f"error: {error}")
         except TimeoutError:
-            self.say("error: the server did not answer in time")
-        except Exception as error:  # a database failure, shown in words
-            self.say(f"error: {error}")
+            self.say(_("error: the server did not answer in time"))
+        except Exception as error:  # AdminError, a bad value, a database failure: in words
+            self.say(_("error: {error}").format(error=error))
         return True
 
     # ---- commands --------------------------------------------------------------
 
     def do_help(self, args: list[str]) -> None:
         """List the commands."""
-        self.say(HELP)
+        self.say(help_text())
 
     def do_login(self, args: list[str]) -> None:
         """Log in."""
-        login = args[0] if args else input("Login: ")
+        login = args[0] if args else input(_("Login: "))
         password = self.ask_password()
         who = self.api.login(login, password).result(TIMEOUT)
-        self.say(f"logged in as {who}")
+        self.say(_("logged in as {admin}").format(admin=who))
 
     def do_logout(self, args: list[str]) -> None:
         """Log out."""
         self.api.logout().result(TIMEOUT)
-        self.say("logged out")
+        self.say(_("logged out"))
 
     def do_status(self, args: list[str]) -> None:
         """Live figures."""
         status = self.api.status().result(TIMEOUT)
         self.say(
-            f"listening on {status.address}, up {status.uptime_seconds:.0f} s,"
-            f" {status.connections} connections, {status.sessions} sessions,"
-            f" {status.messages_stored} messages stored; admin: {status.admin or '(none)'}"
+            _(
+                "listening on {address}, up {uptime}, {connections} connections,"
+                " {sessions} sessions, {messages} messages stored; admin: {admin}"
+            ).format(
+                address=status.address,
+                uptime=moments.span(status.uptime_seconds),
+                connections=status.connections,
+                sessions=status.sessions,
+                messages=status.messages_stored,
+                admin=status.admin or _("(none)"),
+            )
         )
 
     def do_users(self, args: list[str]) -> None:
         """Connected users."""
         users = self.api.users().result(TIMEOUT)
         for user in users:
-            since = datetime.fromtimestamp(user.connected_at).strftime("%H:%M:%S")
-            self.say(f"{user.login:<20} {user.ip:<39} since {since}")
-        self.say(f"{len(users)} session(s)")
+            since = moments.moment(user.connected_at * 1000)
+            self.say(
+                _("{login} {ip} since {moment}").format(
+                    login=f"{user.login:<20}", ip=f"{user.ip:<39}", moment=since
+                )
+            )
+        self.say(_("{count} session(s)").format(count=len(users)))
 
     def do_rooms(self, args: list[str]) -> None:
         """Rooms and members."""
         for room in self.api.rooms().result(TIMEOUT):
             members = ", ".join(f"{m}*" if m in room.online else m for m in room.members)
-            self.say(f"{room.name} ({room.access}): {members or '-'}")
+            self.say(f"{room.name} ({access_name(room.access)}): {members or '-'}")
 
     def do_requests(self, args: list[str]) -> None:
         """Pending requests."""
         pending = self.api.requests().result(TIMEOUT)
         for request in pending:
-            asked = _when(request.created_at)
-            self.say(f"#{request.id} {request.login} asks for {request.room} ({asked})")
-        self.say(f"{len(pending)} pending request(s)")
+            self.say(
+                _("#{number} {login} asks for {room} ({moment})").format(
+                    number=request.id,
+                    login=request.login,
+                    room=request.room,
+                    moment=moments.moment(request.created_at),
+                )
+            )
+        self.say(_("{count} pending request(s)").format(count=len(pending)))
 
     def _decide(self, args: list[str], granted: bool) -> None:
         if len(args) != 1 or not args[0].lstrip("#").isdigit():
-            raise ValueError("give the request's number, as listed by 'requests'")
+            raise ValueError(_("give the request's number, as listed by 'requests'"))
         request = self.api.decide(int(args[0].lstrip("#")), granted).result(TIMEOUT)
-        verdict = "accepted" if granted else "refused"
-        self.say(f"{verdict} #{request.id}: {request.login} for {request.room}")
+        template = (
+            _("accepted #{number}: {login} for {room}")
+            if granted
+            else _("refused #{number}: {login} for {room}")
+        )
+        self.say(template.format(number=request.id, login=request.login, room=request.room))
 
     def do_accept(self, args: list[str]) -> None:
         """Accept a request."""
@@ -184,21 +207,26 @@ class AdminConsole:
         self._decide(args, False)
 
     def do_kick(self, args: list[str]) -> None:
-        """Kick for a duration."""
+        """Kick for a duration (``--dry-run``: say whom it would hit, apply nothing)."""
+        flags, args = _flags(args)
         if len(args) < 2:
-            raise ValueError("usage: kick LOGIN|IP DURATION [REASON]")
-        records = self.api.kick(args[0], parse_duration(args[1]), " ".join(args[2:])).result(
-            TIMEOUT
+            raise ValueError(_("usage: kick LOGIN|IP DURATION [REASON] [--login-only] [--dry-run]"))
+        seconds = parse_duration(args[1])
+        if "--dry-run" in flags:
+            self._preview(args[0])
+            return
+        future = self.api.kick(
+            args[0], seconds, " ".join(args[2:]), login_only="--login-only" in flags
         )
-        for record in records:
-            self.say(f"kicked: {describe_sanction(record)}")
+        self._applied(future.result(TIMEOUT))
 
     def do_ban(self, args: list[str]) -> None:
-        """Ban, timed or permanent."""
-        login_only = "--login-only" in args
-        args = [arg for arg in args if arg != "--login-only"]
+        """Ban, timed or permanent (``--dry-run``: say whom it would hit, apply nothing)."""
+        flags, args = _flags(args)
         if not args:
-            raise ValueError("usage: ban LOGIN|IP [DURATION|permanent] [REASON] [--login-only]")
+            raise ValueError(
+                _("usage: ban LOGIN|IP [DURATION|permanent] [REASON] [--login-only] [--dry-run]")
+            )
         seconds: int | None = None
         reason_words = args[1:]
         if len(args) > 1:
@@ -210,22 +238,49 @@ class AdminConsole:
                     reason_words = args[2:]
                 except ValueError:
                     seconds = None  # no duration given: the word starts the reason
-        future = self.api.ban(args[0], seconds, " ".join(reason_words), login_only=login_only)
-        for record in future.result(TIMEOUT):
-            self.say(f"banned: {describe_sanction(record)}")
+        if "--dry-run" in flags:
+            self._preview(args[0])
+            return
+        future = self.api.ban(
+            args[0], seconds, " ".join(reason_words), login_only="--login-only" in flags
+        )
+        self._applied(future.result(TIMEOUT))
+
+    def _preview(self, target: str) -> None:
+        """Whom a login + IP sanction on ``target`` would hit; nothing is applied."""
+        preview = self.api.preview(target).result(TIMEOUT)
+        for line in preview_lines(preview):
+            self.say(line)
+        if preview.login is not None and preview.ips:
+            self.say(_("Nothing applied; add --login-only to sanction {login} alone.").format(
+                login=preview.login
+            ))  # fmt: skip
+        else:
+            self.say(_("Nothing applied."))
+
+    def _applied(self, result: SanctionResult) -> None:
+        """Whom the sanction hit, then one line per sanction stored."""
+        self.say(describe_result(result))
+        for record in result.records:
+            self.say(f"  {describe_sanction(record)}")
 
     def do_sanctions(self, args: list[str]) -> None:
         """Sanctions in force."""
         sanctions = self.api.sanctions().result(TIMEOUT)
         for sanction in sanctions:
             self.say(describe_sanction(sanction))
-        self.say(f"{len(sanctions)} sanction(s) in force")
+        self.say(_("{count} sanction(s) in force").format(count=len(sanctions)))
 
     def _lift(self, args: list[str], kind: SanctionKind) -> None:
         if len(args) != 1:
-            raise ValueError(f"usage: un{kind} LOGIN|IP")
+            raise ValueError(_("usage: {command} LOGIN|IP").format(command=f"un{kind}"))
         lifted = self.api.lift(args[0], kind).result(TIMEOUT)
-        self.say(f"lifted {len(lifted)} {kind}(s) on {args[0]}")
+        template = (
+            _("lifted {count} kick(s) on {target}")
+            if kind is SanctionKind.KICK
+            else _("lifted {count} ban(s) on {target}")
+        )
+        self.say(template.format(count=len(lifted), target=args[0]))
 
     def do_unban(self, args: list[str]) -> None:
         """Lift bans."""
@@ -241,13 +296,13 @@ class AdminConsole:
         if args and args[0].isdigit():
             seconds, args = int(args[0]), args[1:]
         self.api.stop(seconds, " ".join(args)).result(TIMEOUT)
-        self.say(f"stopping in {seconds} s; clients are warned")
+        self.say(_("stopping in {seconds} s; clients are warned").format(seconds=seconds))
 
     def do_audit(self, args: list[str]) -> None:
         """The audit log."""
         limit = int(args[0]) if args and args[0].isdigit() else 20
         for line in self.api.audit(limit).result(TIMEOUT):
-            when = _when(line.ts)
+            when = moments.moment(line.ts)
             self.say(
                 f"{when} {line.admin_login} {line.action} {line.target} {line.details}".rstrip()
             )
@@ -260,11 +315,25 @@ class AdminConsole:
         ).result(TIMEOUT)
         for message in found:
             self.say(describe_message(message))
-        self.say(f"{len(found)} message(s) {'by' if search.login else 'from'} {search.target}")
+        template = (
+            _("{count} message(s) by {target}")
+            if search.login
+            else _("{count} message(s) from {target}")
+        )
+        self.say(template.format(count=len(found), target=search.target))
 
 
-MESSAGES_USAGE = "usage: messages --login LOGIN | --ip ADDRESS [--room ROOM] [--limit N]"
+def _messages_usage() -> str:
+    return _("usage: messages --login LOGIN | --ip ADDRESS [--room ROOM] [--limit N]")
+
+
 _MESSAGES_OPTIONS = ("--login", "--ip", "--room", "--limit")
+_FLAGS = ("--login-only", "--dry-run")
+
+
+def _flags(args: list[str]) -> tuple[set[str], list[str]]:
+    """The flags of a kick or ban command line, and its other words."""
+    return {arg for arg in args if arg in _FLAGS}, [arg for arg in args if arg not in _FLAGS]
 
 
 def parse_messages_args(args: list[str]) -> MessageSearch:
@@ -274,13 +343,17 @@ def parse_messages_args(args: list[str]) -> MessageSearch:
     for word in words:
         value = next(words, None)
         if word not in _MESSAGES_OPTIONS or value is None or word in options:
-            raise ValueError(MESSAGES_USAGE)
+            raise ValueError(_messages_usage())
         options[word] = value
     if ("--login" in options) == ("--ip" in options):
-        raise ValueError(f"give --login or --ip, not both and not neither; {MESSAGES_USAGE}")
+        raise ValueError(
+            _("give --login or --ip, not both and not neither; {usage}").format(
+                usage=_messages_usage()
+            )
+        )
     limit = options.get("--limit", str(DEFAULT_SEARCH_LIMIT))
     if not limit.isdecimal():
-        raise ValueError(f"--limit takes a number; {MESSAGES_USAGE}")
+        raise ValueError(_("--limit takes a number; {usage}").format(usage=_messages_usage()))
     return MessageSearch.checked(
         options.get("--login"), options.get("--ip"), options.get("--room"), int(limit)
     )
@@ -289,7 +362,7 @@ def parse_messages_args(args: list[str]) -> MessageSearch:
 def describe_message(message: FoundMessage) -> str:
     """One line for a message found: id, time, room or recipient, login, IP, text (escaped)."""
     return (
-        f"#{message.id} {_when(message.ts)} {message.place} {message.login}"
+        f"#{message.id} {moments.moment(message.ts)} {place(message)} {message.login}"
         f" {message.ip or '-'}: {one_line(message.text)}"
     )
 
@@ -301,4 +374,4 @@ def stdin_lines() -> Iterator[str]:
 
 def terminal_password() -> str:
     """Ask for the password without echo (on a terminal)."""
-    return getpass.getpass("Password: ")
+    return getpass.getpass(_("Password: "))

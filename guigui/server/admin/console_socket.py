@@ -39,6 +39,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
+from guigui.common.i18n import LANGUAGES, _, load_catalog
 from guigui.server.admin.api import AdminAPI
 from guigui.server.admin.console import AdminConsole
 from guigui.server.chat_server import ChatServer
@@ -50,7 +51,7 @@ DEFAULT_ADMIN_SOCKET = Path("/run/guigui-chat/admin.sock")
 ADMIN_SOCKET_VARIABLE = "GUIGUI_ADMIN_SOCKET"
 """The environment variable ``run_server.py console`` reads when ``--socket`` is not given."""
 PASSWORD_PROMPT = "Password: "
-"""Written without a line end when the console waits for a password."""
+"""Written without a line end when the console waits for a password (translated)."""
 SOCKET_MODE = 0o660
 
 
@@ -66,11 +67,11 @@ class SocketConsole(AdminConsole):
         return next(self.lines, "").rstrip("\r\n")
 
     def _ask_password(self) -> str:
-        return self._ask(PASSWORD_PROMPT)
+        return self._ask(_("Password: "))
 
     def do_login(self, args: list[str]) -> None:
         """Log in; the login, when not given, is asked on the socket."""
-        super().do_login(args or [self._ask("Login: ")])
+        super().do_login(args or [self._ask(_("Login: "))])
 
 
 class ConsoleSocketServer:
@@ -190,13 +191,21 @@ def relay(path: Path, lines: TextIO = sys.stdin, output: TextIO = sys.stdout) ->
         client.close()
         return 1
     interactive = lines.isatty()
+    # The server speaks the admin's language: its prompt may be any translation.
+    password_prompts = tuple(
+        {
+            PASSWORD_PROMPT,
+            *(load_catalog(language).get(PASSWORD_PROMPT, "") for language in LANGUAGES),
+        }
+        - {""}
+    )
     pending = ""  # what the server wrote since its last line end
     with client:
         for text in _server_text(client, lines.fileno()):
             output.write(text)
             output.flush()
             pending = (pending + text).rsplit("\n", 1)[-1]
-            if interactive and pending.endswith(PASSWORD_PROMPT):
+            if interactive and pending.endswith(password_prompts):
                 pending = ""
                 try:
                     secret = getpass.getpass("")

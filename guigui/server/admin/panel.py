@@ -7,9 +7,13 @@ Tk's ``after`` so that widgets are only ever touched from the Tk thread. The
 server's log reaches the "Log" tab the same way, through a queue.
 
 Before login the window shows the server's state and a login form; after login,
-tabs for connected users (kick, ban), rooms, pending requests (accept, refuse),
-sanctions (lift), the live log, the audit log, a search of messages by login or
-IP, and a stop button with a countdown. Figures refresh every second.
+tabs for connected users (kick, ban), rooms, pending requests (accept, refuse;
+their count on the tab), sanctions (lift), the live log, the audit log, a
+search of messages by login or IP, and a stop button with a countdown. Figures
+refresh every second. Every text is in the admin's language (``_``), every
+moment a date and time in words (``moments``). A kick or ban first shows whom
+it would hit (everyone on the IP) and offers the login-only choice, in a
+ttkbootstrap dialog; the notice after it names who was hit.
 
 The Tk thread never reads server state: what a button needs (the sanctions
 shown, the room names) is kept from the last answer of the API.
@@ -21,70 +25,97 @@ import concurrent.futures
 import logging
 import queue
 from collections.abc import Callable, Sequence
-from datetime import datetime
-from tkinter import messagebox
 from typing import Any, TypeVar
 
 import ttkbootstrap as ttk
+from ttkbootstrap.dialogs import MessageDialog
 
+from guigui.common.i18n import _
 from guigui.common.protocol import SanctionKind
-from guigui.server.admin.api import AdminAPI, AdminError, RoomInfo, ServerStatus, parse_target
-from guigui.server.admin.console import describe_sanction
+from guigui.server.admin import moments
+from guigui.server.admin.api import (
+    AdminAPI,
+    AdminError,
+    PendingRequest,
+    RoomInfo,
+    SanctionPreview,
+    SanctionResult,
+    ServerStatus,
+    parse_target,
+)
 from guigui.server.admin.search import FoundMessage, one_line
+from guigui.server.admin.wording import (
+    access_name,
+    action_name,
+    describe_result,
+    describe_sanction,
+    length,
+    names,
+    place,
+    preview_lines,
+)
 from guigui.server.chat_server import ChatServer
 from guigui.server.core.sanctions import parse_duration
-from guigui.server.store import SanctionRecord
+from guigui.server.store import AuditRecord, SanctionRecord
 
 T = TypeVar("T")
 
 REFRESH_MS = 1000
 POLL_MS = 30
-DURATIONS = ("30s", "10m", "1h", "1d", "7d", "permanent")
-ANY_ROOM = "any room"
+SIZE = (1000, 640)
+MINSIZE = (800, 520)
+"""The panel's smallest size: every control stays visible and usable from there up."""
 SEARCH_LIMIT = 200
 """Messages one search of the "Messages" tab lists."""
 
 
+def duration_choices() -> list[tuple[str, int | None]]:
+    """The durations offered, in words, with their seconds (None: permanent)."""
+    return [
+        (_("30 seconds"), 30),
+        (_("10 minutes"), 600),
+        (_("1 hour"), 3600),
+        (_("1 day"), 86400),
+        (_("7 days"), 7 * 86400),
+        (_("permanent"), None),
+    ]
+
+
 class QueueLogHandler(logging.Handler):
-    """Puts formatted log records on a queue (any thread); the panel drains it."""
+    """Puts formatted log records on a queue (any thread); the panel drains it.
+
+    Each line starts with its date and time as the admin reads them.
+    """
 
     def __init__(self, records: queue.Queue[str]) -> None:
         super().__init__(logging.INFO)
         self.records = records
-        self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        self.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
 
     def emit(self, record: logging.LogRecord) -> None:
         """Queue one formatted record."""
-        self.records.put(self.format(record))
-
-
-def _clock(seconds: float, *, with_date: bool = False) -> str:
-    return datetime.fromtimestamp(seconds).strftime(
-        "%Y-%m-%d %H:%M:%S" if with_date else "%H:%M:%S"
-    )
-
-
-def _uptime(seconds: float) -> str:
-    minutes, secs = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m{secs:02d}s"
+        self.records.put(f"{moments.moment(record.created * 1000)} {self.format(record)}")
 
 
 class Table(ttk.Frame):
-    """A Treeview with headings and a scrollbar, filled from rows of strings."""
+    """A Treeview with headings and a scrollbar, filled from rows of strings.
 
-    def __init__(self, master: Any, columns: Sequence[tuple[str, int]]) -> None:
+    It asks for few rows (``height``): the window gives it the room left once
+    the buttons around it are placed, so they never get pushed out.
+    """
+
+    def __init__(self, master: Any, columns: Sequence[tuple[str, str, int]]) -> None:
         super().__init__(master)
         self.tree = ttk.Treeview(
-            self, columns=[name for name, _ in columns], show="headings", height=12
+            self, columns=[name for name, _heading, _width in columns], show="headings", height=4
         )
-        for name, width in columns:
-            self.tree.heading(name, text=name)
-            self.tree.column(name, width=width, anchor="w")
+        for name, heading, width in columns:
+            self.tree.heading(name, text=heading)
+            self.tree.column(name, width=width, minwidth=40, anchor="w")
         scrollbar = ttk.Scrollbar(self, orient="vertical", command=self.tree.yview)
         self.tree.configure(yscrollcommand=scrollbar.set)
-        self.tree.pack(side="left", fill="both", expand=True)
         scrollbar.pack(side="right", fill="y")
+        self.tree.pack(side="left", fill="both", expand=True)
 
     def show(self, rows: Sequence[tuple[str, Sequence[Any]]]) -> None:
         """Replace the rows (``(key, values)``), keeping the selection where it still exists."""
@@ -92,7 +123,7 @@ class Table(ttk.Frame):
         self.tree.delete(*self.tree.get_children())
         for key, values in rows:
             self.tree.insert("", "end", iid=key, values=list(values))
-        keep = [key for key, _ in rows if key in selected]
+        keep = [key for key, _values in rows if key in selected]
         if keep:
             self.tree.selection_set(keep)
 
@@ -107,22 +138,21 @@ class AdminPanel(ttk.App):
     def __init__(
         self, server: ChatServer, api: AdminAPI, *, theme: str = "bootstrap-light"
     ) -> None:
-        super().__init__(
-            title="GuiGui Chat — server", theme=theme, size=(1000, 640), minsize=(800, 520)
-        )
+        super().__init__(title=_("GuiGui Chat — server"), theme=theme, size=SIZE, minsize=MINSIZE)
         self.server = server
         self.api = api
         self.log_records: queue.Queue[str] = queue.Queue()
         self.log_handler = QueueLogHandler(self.log_records)
         logging.getLogger().addHandler(self.log_handler)
         self.protocol("WM_DELETE_WINDOW", self.confirm_close)
-        self.status_text = ttk.StringVar(value="starting…")
+        self.status_text = ttk.StringVar(value=_("starting…"))
         self.admin: str | None = None
         """The admin logged in, as the API last said (the API's own state is the loop's)."""
         self.sanctions_shown: dict[str, SanctionRecord] = {}
         """The sanctions in the table, by row key, from the last ``api.sanctions()``."""
         self._build_header()
         self.login_frame = self._build_login()
+        self.message = ttk.Label(self, text="", padding=(12, 4))
         self.tabs = self._build_tabs()
         self.login_frame.pack(fill="both", expand=True, padx=20, pady=20)
         self.after(0, self._refresh)
@@ -133,151 +163,187 @@ class AdminPanel(ttk.App):
     def _build_header(self) -> None:
         header = ttk.Frame(self, padding=(12, 8))
         header.pack(fill="x")
-        ttk.Label(header, text="GuiGui Chat server", font="-size 14 -weight bold").pack(side="left")
+        ttk.Label(header, text=_("GuiGui Chat server"), font="-size 14 -weight bold").pack(
+            side="left"
+        )
         self.logout_button = ttk.Button(
-            header, text="Log out", command=self.log_out, bootstyle="secondary"
+            header, text=_("Log out"), command=self.log_out, bootstyle="secondary"
         )
-        ttk.Label(self, textvariable=self.status_text, padding=(12, 0), bootstyle="secondary").pack(
-            fill="x"
+        status = ttk.Label(
+            self, textvariable=self.status_text, padding=(12, 0), bootstyle="secondary"
         )
+        status.pack(fill="x")
+        # The figures wrap rather than vanish past the window's edge.
+        status.bind("<Configure>", lambda event: status.configure(wraplength=event.width - 24))
 
     def _build_login(self) -> ttk.Labelframe:
-        frame = ttk.Labelframe(self, text="Admin login", padding=20)
-        ttk.Label(
-            frame,
-            text="The server is serving. Log in to moderate it.",
-        ).grid(row=0, column=0, columnspan=2, sticky="w", pady=(0, 12))
-        ttk.Label(frame, text="Login").grid(row=1, column=0, sticky="w", padx=(0, 8))
+        frame = ttk.Labelframe(self, text=_("Admin login"), padding=20)
+        ttk.Label(frame, text=_("The server is serving. Log in to moderate it.")).grid(
+            row=0, column=0, columnspan=2, sticky="w", pady=(0, 12)
+        )
+        ttk.Label(frame, text=_("Login")).grid(row=1, column=0, sticky="w", padx=(0, 8))
         self.login_entry = ttk.Entry(frame, width=30)
         self.login_entry.grid(row=1, column=1, sticky="we", pady=4)
-        ttk.Label(frame, text="Password").grid(row=2, column=0, sticky="w", padx=(0, 8))
+        ttk.Label(frame, text=_("Password")).grid(row=2, column=0, sticky="w", padx=(0, 8))
         self.password_entry = ttk.Entry(frame, width=30, show="•")
         self.password_entry.grid(row=2, column=1, sticky="we", pady=4)
         self.login_button = ttk.Button(
-            frame, text="Log in", command=self.log_in, bootstyle="primary"
+            frame, text=_("Log in"), command=self.log_in, bootstyle="primary"
         )
         self.login_button.grid(row=3, column=1, sticky="e", pady=(12, 0))
         self.login_error = ttk.Label(frame, text="", bootstyle="danger")
         self.login_error.grid(row=4, column=0, columnspan=2, sticky="w", pady=(8, 0))
         self.password_entry.bind("<Return>", lambda _event: self.log_in())
+        self.login_entry.bind("<Return>", lambda _event: self.password_entry.focus_set())
+        self.login_entry.focus_set()
+        return frame
+
+    def _tab(self, tabs: ttk.Notebook, title: str) -> ttk.Frame:
+        frame = ttk.Frame(tabs, padding=8)
+        tabs.add(frame, text=title)
         return frame
 
     def _build_tabs(self) -> ttk.Notebook:
         tabs = ttk.Notebook(self)
-        self.users_table = self._tab_with_table(
-            tabs, "Users", [("login", 200), ("IP", 200), ("connected since", 160)]
-        )
-        self._sanction_bar(self.users_table.master)
-        self.rooms_table = self._tab_with_table(
-            tabs, "Rooms", [("room", 160), ("access", 110), ("members (* online)", 560)]
-        )
-        self.requests_table = self._tab_with_table(
-            tabs, "Requests", [("#", 60), ("login", 200), ("room", 200), ("asked at", 180)]
-        )
-        bar = ttk.Frame(self.requests_table.master, padding=(0, 8))
-        bar.pack(fill="x")
+        users_tab = self._tab(tabs, _("Users"))
+        self._sanction_bar(users_tab)
+        self.users_table = Table(
+            users_tab,
+            [("login", _("login"), 200), ("ip", _("IP"), 200),
+             ("since", _("connected since"), 200)],
+        )  # fmt: skip
+        self.users_table.pack(fill="both", expand=True)
+
+        rooms_tab = self._tab(tabs, _("Rooms"))
+        self.rooms_table = Table(
+            rooms_tab,
+            [("room", _("room"), 160), ("access", _("access"), 110),
+             ("members", _("members (* online)"), 520)],
+        )  # fmt: skip
+        self.rooms_table.pack(fill="both", expand=True)
+
+        self.requests_tab = self._tab(tabs, _("Requests"))
+        bar = ttk.Frame(self.requests_tab, padding=(0, 8, 0, 0))
+        bar.pack(side="bottom", fill="x")
         self.accept_button = ttk.Button(
-            bar, text="Accept", bootstyle="success", command=lambda: self.decide(True)
+            bar, text=_("Accept"), bootstyle="success", command=lambda: self.decide(True)
         )
         self.accept_button.pack(side="left")
         self.refuse_button = ttk.Button(
-            bar, text="Refuse", bootstyle="danger", command=lambda: self.decide(False)
+            bar, text=_("Refuse"), bootstyle="danger", command=lambda: self.decide(False)
         )
         self.refuse_button.pack(side="left", padx=8)
-        self.sanctions_table = self._tab_with_table(tabs, "Sanctions", [("sanction", 860)])
-        bar = ttk.Frame(self.sanctions_table.master, padding=(0, 8))
-        bar.pack(fill="x")
+        self.requests_table = Table(
+            self.requests_tab,
+            [("number", "#", 60), ("login", _("login"), 200), ("room", _("room"), 200),
+             ("asked", _("asked at"), 200)],
+        )  # fmt: skip
+        self.requests_table.pack(fill="both", expand=True)
+
+        sanctions_tab = self._tab(tabs, _("Sanctions"))
+        bar = ttk.Frame(sanctions_tab, padding=(0, 8, 0, 0))
+        bar.pack(side="bottom", fill="x")
         self.lift_button = ttk.Button(
-            bar, text="Lift", bootstyle="warning", command=self.lift_selected
+            bar, text=_("Lift"), bootstyle="warning", command=self.lift_selected
         )
         self.lift_button.pack(side="left")
-        log_tab = ttk.Frame(tabs, padding=8)
-        self.log_view = ttk.ScrolledText(log_tab, height=20, wrap="none")
+        self.sanctions_table = Table(sanctions_tab, [("sanction", _("sanction"), 860)])
+        self.sanctions_table.pack(fill="both", expand=True)
+
+        log_tab = self._tab(tabs, _("Log"))
+        self.log_view = ttk.ScrolledText(log_tab, height=6, wrap="none")
         self.log_view.pack(fill="both", expand=True)
-        tabs.add(log_tab, text="Log")
-        self.audit_table = self._tab_with_table(
-            tabs,
-            "Audit",
-            [("when", 160), ("admin", 120), ("action", 120), ("target", 200), ("details", 260)],
-        )
+
+        audit_tab = self._tab(tabs, _("Audit"))
+        self.audit_table = Table(
+            audit_tab,
+            [("when", _("when"), 160), ("admin", _("admin"), 120), ("action", _("action"), 120),
+             ("target", _("target"), 200), ("details", _("details"), 260)],
+        )  # fmt: skip
+        self.audit_table.pack(fill="both", expand=True)
         self._build_messages_tab(tabs)
-        stop_tab = ttk.Frame(tabs, padding=20)
+        self._build_stop_tab(tabs)
+        return tabs
+
+    def _build_stop_tab(self, tabs: ttk.Notebook) -> None:
+        stop_tab = self._tab(tabs, _("Stop"))
         ttk.Label(
-            stop_tab, text="Stop the server: every client is warned, then it stops cleanly."
+            stop_tab,
+            text=_("Stop the server: every client is warned, then it stops cleanly."),
+            wraplength=700,
         ).pack(anchor="w")
         row = ttk.Frame(stop_tab, padding=(0, 12))
-        row.pack(anchor="w")
-        ttk.Label(row, text="in (seconds)").pack(side="left")
+        row.pack(fill="x")
+        ttk.Label(row, text=_("in (seconds)")).pack(side="left")
         self.stop_seconds = ttk.Spinbox(row, from_=0, to=600, width=6)
         self.stop_seconds.set(30)
         self.stop_seconds.pack(side="left", padx=8)
-        ttk.Label(row, text="reason").pack(side="left")
-        self.stop_reason = ttk.Entry(row, width=40)
-        self.stop_reason.pack(side="left", padx=8)
+        ttk.Label(row, text=_("reason")).pack(side="left")
+        self.stop_reason = ttk.Entry(row, width=30)
+        self.stop_reason.pack(side="left", padx=8, fill="x", expand=True)
         self.stop_button = ttk.Button(
-            stop_tab, text="Stop the server", bootstyle="danger", command=self.stop
+            stop_tab, text=_("Stop the server"), bootstyle="danger", command=self.stop
         )
         self.stop_button.pack(anchor="w")
-        tabs.add(stop_tab, text="Stop")
-        self.message = ttk.Label(self, text="", padding=(12, 4))
-        return tabs
 
     def _build_messages_tab(self, tabs: ttk.Notebook) -> None:
         """Search the messages of a login or of an IP address, maybe in one room."""
-        frame = ttk.Frame(tabs, padding=8)
+        frame = self._tab(tabs, _("Messages"))
         bar = ttk.Frame(frame, padding=(0, 0, 0, 8))
         bar.pack(fill="x")
-        ttk.Label(bar, text="login or IP").pack(side="left")
-        self.message_search = ttk.Entry(bar, width=30)
+        ttk.Label(bar, text=_("login or IP")).pack(side="left")
+        self.message_search = ttk.Entry(bar, width=22)
         self.message_search.pack(side="left", padx=6)
         self.message_search.bind("<Return>", lambda _event: self.search_messages())
-        ttk.Label(bar, text="room").pack(side="left")
-        self.message_room = ttk.Combobox(bar, values=(ANY_ROOM,), width=16, state="readonly")
-        self.message_room.set(ANY_ROOM)
+        ttk.Label(bar, text=_("room")).pack(side="left")
+        self.message_room = ttk.Combobox(bar, values=(_("any room"),), width=16, state="readonly")
+        self.message_room.set(_("any room"))
         self.message_room.pack(side="left", padx=6)
         self.search_button = ttk.Button(
-            bar, text="Search", bootstyle="primary", command=self.search_messages
+            bar, text=_("Search"), bootstyle="primary", command=self.search_messages
         )
         self.search_button.pack(side="left", padx=4)
         self.messages_table = Table(
             frame,
-            [("#", 60), ("when", 175), ("room / to", 120), ("login", 110), ("IP", 130),
-             ("text", 385)],
+            [("number", "#", 60), ("when", _("when"), 160), ("place", _("room / to"), 120),
+             ("login", _("login"), 110), ("ip", _("IP"), 120), ("text", _("text"), 380)],
         )  # fmt: skip
         self.messages_table.pack(fill="both", expand=True)
-        tabs.add(frame, text="Messages")
-
-    def _tab_with_table(
-        self, tabs: ttk.Notebook, title: str, columns: Sequence[tuple[str, int]]
-    ) -> Table:
-        frame = ttk.Frame(tabs, padding=8)
-        table = Table(frame, columns)
-        table.pack(fill="both", expand=True)
-        tabs.add(frame, text=title)
-        return table
 
     def _sanction_bar(self, master: Any) -> None:
-        bar = ttk.Frame(master, padding=(0, 8))
-        bar.pack(fill="x")
-        ttk.Label(bar, text="duration").pack(side="left")
-        self.duration = ttk.Combobox(bar, values=DURATIONS, width=10)
-        self.duration.set("10m")
-        self.duration.pack(side="left", padx=6)
-        ttk.Label(bar, text="reason").pack(side="left")
-        self.reason = ttk.Entry(bar, width=30)
-        self.reason.pack(side="left", padx=6)
+        """Duration and reason on one row, the three buttons on the next: nothing clipped."""
+        bar = ttk.Frame(master, padding=(0, 8, 0, 0))
+        bar.pack(side="bottom", fill="x")
+        ttk.Label(bar, text=_("duration")).grid(row=0, column=0, sticky="w")
+        self.duration = ttk.Combobox(
+            bar, values=[label for label, _seconds in duration_choices()], width=14
+        )
+        self.duration.set(_("10 minutes"))
+        self.duration.grid(row=0, column=1, sticky="w", padx=6)
+        ttk.Label(bar, text=_("reason")).grid(row=0, column=2, sticky="w", padx=(8, 0))
+        self.reason = ttk.Entry(bar, width=20)
+        self.reason.grid(row=0, column=3, sticky="we", padx=6)
+        bar.columnconfigure(3, weight=1)
+        buttons = ttk.Frame(bar, padding=(0, 8, 0, 0))
+        buttons.grid(row=1, column=0, columnspan=4, sticky="w")
         self.kick_button = ttk.Button(
-            bar, text="Kick (login + IP)", bootstyle="warning", command=self.kick
+            buttons, text=_("Kick (login + IP)"), bootstyle="warning", command=self.kick
         )
-        self.kick_button.pack(side="left", padx=4)
+        self.kick_button.pack(side="left")
         self.ban_button = ttk.Button(
-            bar, text="Ban (login + IP)", bootstyle="danger", command=lambda: self.ban(False)
+            buttons,
+            text=_("Ban (login + IP)"),
+            bootstyle="danger",
+            command=lambda: self.ban(False),
         )
-        self.ban_button.pack(side="left", padx=4)
+        self.ban_button.pack(side="left", padx=8)
         self.ban_login_button = ttk.Button(
-            bar, text="Ban login only", bootstyle="danger-outline", command=lambda: self.ban(True)
+            buttons,
+            text=_("Ban login only"),
+            bootstyle="danger-outline",
+            command=lambda: self.ban(True),
         )
-        self.ban_login_button.pack(side="left", padx=4)
+        self.ban_login_button.pack(side="left")
 
     # ---- futures to Tk -------------------------------------------------------------
 
@@ -301,13 +367,57 @@ class AdminPanel(ttk.App):
 
         self.after(POLL_MS, check)
 
+    def _when_all(
+        self,
+        futures: Sequence[concurrent.futures.Future[T]],
+        on_results: Callable[[list[T]], None],
+    ) -> None:
+        """Call ``on_results`` (in the Tk thread) with every result, once all are done.
+
+        The first failure is shown instead.
+        """
+
+        def check() -> None:
+            if not all(future.done() for future in futures):
+                self.after(POLL_MS, check)
+                return
+            for future in futures:
+                error = future.exception()
+                if error is not None:
+                    self.show_error(error)
+                    return
+            on_results([future.result() for future in futures])
+
+        self.after(POLL_MS, check)
+
     def show_error(self, error: BaseException) -> None:
         """Show a command's failure in words."""
         self.show_message(f"⚠ {error}", "danger")
 
     def show_message(self, text: str, style: str = "success") -> None:
-        """A one-line notice under the tabs."""
-        self.message.configure(text=text, bootstyle=style)
+        """A notice under the tabs (it wraps to the window's width)."""
+        self.message.configure(text=text, bootstyle=style, wraplength=self.winfo_width() - 24)
+
+    def ask(
+        self, title: str, message: str, buttons: Sequence[tuple[str, str]], default: str
+    ) -> str | None:
+        """A ttkbootstrap dialog: the label of the button pressed, None if dismissed.
+
+        ``buttons`` are ``(label, bootstyle)`` pairs, left to right.
+        """
+        dialog = MessageDialog(
+            message,
+            title=title,
+            buttons=[f"{label}:{style}" for label, style in buttons],
+            parent=self,
+            default=default,
+            icon="question-circle-fill",
+            width=70,
+            localize=False,
+        )
+        dialog.show()
+        result: str | None = dialog.result
+        return result
 
     # ---- session ---------------------------------------------------------------------
 
@@ -323,10 +433,11 @@ class AdminPanel(ttk.App):
     def _logged_in(self, admin: str) -> None:
         self.admin = admin
         self.login_frame.pack_forget()
+        # Packed before the tabs: when the window is short, the tabs shrink, not the notice.
+        self.message.pack(side="bottom", fill="x")
         self.tabs.pack(fill="both", expand=True, padx=8, pady=4)
-        self.message.pack(fill="x")
         self.logout_button.pack(side="right")
-        self.show_message(f"Logged in as {admin}")
+        self.show_message(_("Logged in as {admin}").format(admin=admin))
         self._refresh_tables()
 
     def log_out(self) -> None:
@@ -359,9 +470,17 @@ class AdminPanel(ttk.App):
             rate = (status.messages_stored - previous.messages_stored) / elapsed
         self._last_status = status
         self.status_text.set(
-            f"listening on {status.address} · up {_uptime(status.uptime_seconds)} · "
-            f"{status.connections} connections · {status.sessions} sessions · "
-            f"{rate:.1f} messages/s · admin: {status.admin or 'not logged in'}"
+            _(
+                "listening on {address} · up {uptime} · {connections} connections · "
+                "{sessions} sessions · {rate} messages/s · admin: {admin}"
+            ).format(
+                address=status.address,
+                uptime=moments.span(status.uptime_seconds),
+                connections=status.connections,
+                sessions=status.sessions,
+                rate=f"{rate:.1f}",
+                admin=status.admin or _("not logged in"),
+            )
         )
 
     def _refresh_tables(self) -> None:
@@ -370,34 +489,38 @@ class AdminPanel(ttk.App):
             api.users(),
             lambda users: self.users_table.show(
                 [
-                    (f"{u.login}|{u.ip}|{u.connected_at}", (u.login, u.ip, _clock(u.connected_at)))
+                    (
+                        f"{u.login}|{u.ip}|{u.connected_at}",
+                        (u.login, u.ip, moments.moment(u.connected_at * 1000)),
+                    )
                     for u in users
                 ]
             ),
             lambda _error: None,
         )
         self._when_done(api.rooms(), self._show_rooms, lambda _error: None)
-        self._when_done(
-            api.requests(),
-            lambda requests: self.requests_table.show(
-                [
-                    (str(r.id), (r.id, r.login, r.room, _clock(r.created_at / 1000)))
-                    for r in requests
-                ]
-            ),
-            lambda _error: None,
-        )
+        self._when_done(api.requests(), self._show_requests, lambda _error: None)
         self._when_done(api.sanctions(), self._show_sanctions, lambda _error: None)
-        self._when_done(
-            api.audit(100),
-            lambda lines: self.audit_table.show(
-                [
-                    (str(a.id), (_clock(a.ts / 1000), a.admin_login, a.action, a.target, a.details))
-                    for a in lines
-                ]
-            ),
-            lambda _error: None,
+        self._when_done(api.audit(100), self._show_audit, lambda _error: None)
+
+    def _show_audit(self, lines: Sequence[AuditRecord]) -> None:
+        self.audit_table.show(
+            [
+                (
+                    str(a.id),
+                    (moments.moment(a.ts), a.admin_login, action_name(a.action), a.target,
+                     a.details),
+                )
+                for a in lines
+            ]
+        )  # fmt: skip
+
+    def _show_requests(self, requests: Sequence[PendingRequest]) -> None:
+        self.requests_table.show(
+            [(str(r.id), (r.id, r.login, r.room, moments.moment(r.created_at))) for r in requests]
         )
+        title = _("Requests ({count})").format(count=len(requests)) if requests else _("Requests")
+        self.tabs.tab(self.requests_tab, text=title)
 
     def _show_rooms(self, rooms: Sequence[RoomInfo]) -> None:
         self.rooms_table.show(
@@ -406,14 +529,14 @@ class AdminPanel(ttk.App):
                     r.name,
                     (
                         r.name,
-                        r.access,
+                        access_name(r.access),
                         ", ".join(f"{m}*" if m in r.online else m for m in r.members),
                     ),
                 )
                 for r in rooms
             ]
         )
-        self.message_room.configure(values=(ANY_ROOM, *(r.name for r in rooms)))
+        self.message_room.configure(values=(_("any room"), *(r.name for r in rooms)))
 
     def _show_sanctions(self, sanctions: Sequence[SanctionRecord]) -> None:
         self.sanctions_shown = {str(s.id): s for s in sanctions}
@@ -432,66 +555,149 @@ class AdminPanel(ttk.App):
 
     # ---- commands ----------------------------------------------------------------------
 
+    def _nothing_selected(self, what: str) -> None:
+        """Say what to select first, rather than doing nothing in silence."""
+        self.show_message(what, "warning")
+        self.bell()
+
     def decide(self, granted: bool) -> None:
         """Accept or refuse the selected requests."""
-        for key in self.requests_table.selected():
-            verdict = "accepted" if granted else "refused"
-            self._when_done(
-                self.api.decide(int(key), granted),
-                lambda request, verdict=verdict: self.show_message(  # type: ignore[misc]
-                    f"{verdict} #{request.id}: {request.login} for {request.room}"
-                ),
-            )
+        selected = self.requests_table.selected()
+        if not selected:
+            self._nothing_selected(_("Select a request in the list first."))
+            return
+        template = (
+            _("accepted #{number}: {login} for {room}")
+            if granted
+            else _("refused #{number}: {login} for {room}")
+        )
+        self._when_all(
+            [self.api.decide(int(key), granted) for key in selected],
+            lambda decided: self.show_message(
+                "; ".join(template.format(number=r.id, login=r.login, room=r.room) for r in decided)
+            ),
+        )
         self.after(200, self._refresh_tables)
 
     def _selected_logins(self) -> list[str]:
-        return [key.split("|", 1)[0] for key in self.users_table.selected()]
+        logins = [key.split("|", 1)[0] for key in self.users_table.selected()]
+        return list(dict.fromkeys(logins))
+
+    def _chosen_seconds(self, kind: SanctionKind) -> tuple[bool, int | None]:
+        """``(ok, seconds)`` from the duration box (None: permanent); shows why when not ok."""
+        typed = self.duration.get().strip()
+        by_label = {label.casefold(): seconds for label, seconds in duration_choices()}
+        if typed.casefold() in by_label:
+            seconds = by_label[typed.casefold()]
+        else:
+            try:
+                seconds = parse_duration(typed)
+            except ValueError:
+                self.show_message(
+                    _("{text} is not a duration: choose one, or type 30s, 10m, 1h, 2d.").format(
+                        text=repr(typed)
+                    ),
+                    "danger",
+                )
+                return False, None
+        if seconds is None and kind is SanctionKind.KICK:
+            self.show_message(_("A kick needs a duration: to exclude for good, ban."), "danger")
+            return False, None
+        return True, seconds
 
     def kick(self) -> None:
-        """Kick the selected users for the chosen duration."""
-        try:
-            seconds = parse_duration(self.duration.get())
-        except ValueError as error:
-            self.show_error(error)
-            return
-        for login in self._selected_logins():
-            self._when_done(
-                self.api.kick(login, seconds, self.reason.get().strip()),
-                lambda records, login=login: self.show_message(
-                    f"kicked {login} ({len(records)} sanction(s))"
-                ),  # type: ignore[misc]
-            )
-        self.after(200, self._refresh_tables)
+        """Kick the selected users, after showing whom the IP kick would hit."""
+        self._sanction(SanctionKind.KICK, login_only=False)
 
     def ban(self, login_only: bool) -> None:
-        """Ban the selected users, for the chosen duration or permanently."""
-        choice = self.duration.get().strip().lower()
-        try:
-            seconds = None if choice == "permanent" else parse_duration(choice)
-        except ValueError as error:
-            self.show_error(error)
+        """Ban the selected users (with their IPs unless ``login_only``), after a confirmation."""
+        self._sanction(SanctionKind.BAN, login_only=login_only)
+
+    def _sanction(self, kind: SanctionKind, *, login_only: bool) -> None:
+        logins = self._selected_logins()
+        if not logins:
+            self._nothing_selected(_("Select a user in the list first."))
             return
-        for login in self._selected_logins():
-            self._when_done(
-                self.api.ban(login, seconds, self.reason.get().strip(), login_only=login_only),
-                lambda records, login=login: self.show_message(
-                    f"banned {login} ({len(records)} sanction(s))"
-                ),  # type: ignore[misc]
-            )
-        self.after(200, self._refresh_tables)
+        ok, seconds = self._chosen_seconds(kind)
+        if not ok:
+            return
+        reason = self.reason.get().strip()
+        self._when_all(
+            [self.api.preview(login) for login in logins],
+            lambda previews: self._confirm_sanction(kind, seconds, reason, previews, login_only),
+        )
+
+    def _confirm_sanction(
+        self,
+        kind: SanctionKind,
+        seconds: int | None,
+        reason: str,
+        previews: Sequence[SanctionPreview],
+        login_only: bool,
+    ) -> None:
+        """Name whom it hits, offer login only, then apply what the admin chose."""
+        who = names([p.target for p in previews])
+        if kind is SanctionKind.KICK:
+            question = _("Kick {names} {length}?")
+            title = _("Kick")
+            only, with_ip = _("Kick login only"), _("Kick login + IP")
+        else:
+            question = _("Ban {names} {length}?")
+            title = _("Ban")
+            only, with_ip = _("Ban login only"), _("Ban login + IP")
+        lines = [question.format(names=who, length=length(seconds))]
+        if reason:
+            lines.append(_("Reason: {reason}").format(reason=reason))
+        cancel = _("Cancel")
+        if login_only:
+            lines.append(_("Only the login is sanctioned: nobody else on the same IP."))
+            buttons = [(cancel, "secondary"), (only, "danger")]
+            default = only
+        else:
+            for preview in previews:
+                lines.extend(preview_lines(preview))
+            risky = any(p.hits_others for p in previews)
+            buttons = [(cancel, "secondary"), (only, "primary"), (with_ip, "danger")]
+            # Where the IP sanction reaches others, Enter picks the login only.
+            default = only if risky else with_ip
+        choice = self.ask(title, "\n".join(lines), buttons, default)
+        if choice not in (only, with_ip):
+            self.show_message(_("Nothing done."), "secondary")
+            return
+        chosen_login_only = choice == only
+        if kind is SanctionKind.KICK:
+            assert seconds is not None
+            futures = [
+                self.api.kick(p.target, seconds, reason, login_only=chosen_login_only)
+                for p in previews
+            ]
+        else:
+            futures = [
+                self.api.ban(p.target, seconds, reason, login_only=chosen_login_only)
+                for p in previews
+            ]
+        self._when_all(futures, self._sanctioned)
+
+    def _sanctioned(self, results: Sequence[SanctionResult]) -> None:
+        self.show_message("; ".join(describe_result(result) for result in results), "warning")
+        self._refresh_tables()
 
     def lift_selected(self) -> None:
         """Lift the selected sanctions."""
-        for key in self.sanctions_table.selected():
-            sanction = self.sanctions_shown.get(key)
-            if sanction is None:
-                continue
+        chosen = [self.sanctions_shown[k] for k in self.sanctions_table.selected()]
+        chosen = [sanction for sanction in chosen if sanction is not None]
+        if not chosen:
+            self._nothing_selected(_("Select a sanction in the list first."))
+            return
+        for sanction in chosen:
             target = sanction.login or sanction.ip or ""
             self._when_done(
                 self.api.lift(target, SanctionKind(sanction.kind)),
-                lambda lifted, target=target: self.show_message(
-                    f"lifted {len(lifted)} on {target}"
-                ),  # type: ignore[misc]
+                lambda lifted, target=target: self.show_message(  # type: ignore[misc]
+                    _("lifted {count} sanction(s) on {target}").format(
+                        count=len(lifted), target=target
+                    )
+                ),
             )
         self.after(200, self._refresh_tables)
 
@@ -504,7 +710,7 @@ class AdminPanel(ttk.App):
             future = self.api.messages(
                 login=login,
                 ip=ip,
-                room=None if room in ("", ANY_ROOM) else room,
+                room=None if room in ("", _("any room")) else room,
                 limit=SEARCH_LIMIT,
             )
         except AdminError as error:
@@ -517,24 +723,38 @@ class AdminPanel(ttk.App):
             [
                 (
                     str(m.id),
-                    (m.id, _clock(m.ts / 1000, with_date=True), m.place, m.login, m.ip or "-",
+                    (m.id, moments.moment(m.ts), place(m), m.login, m.ip or "-",
                      one_line(m.text)),
                 )
                 for m in found
             ]
         )  # fmt: skip
-        self.show_message(f"{len(found)} message(s) for {typed}, newest first")
+        self.show_message(
+            _("{count} message(s) for {target}, newest first").format(
+                count=len(found), target=typed
+            )
+        )
 
     def stop(self, ask: bool = True) -> None:
         """Stop the server after the chosen countdown."""
         seconds = int(self.stop_seconds.get() or 0)
-        if ask and not messagebox.askyesno(
-            "Stop the server", f"Warn every client and stop in {seconds} s?"
+        stop = _("Stop the server")
+        if (
+            ask
+            and self.ask(
+                stop,
+                _("Warn every client and stop in {seconds} s?").format(seconds=seconds),
+                [(_("Cancel"), "secondary"), (stop, "danger")],
+                _("Cancel"),
+            )
+            != stop
         ):
             return
         self._when_done(
             self.api.stop(seconds, self.stop_reason.get().strip()),
-            lambda _none: self.show_message(f"stopping in {seconds} s", "warning"),
+            lambda _none: self.show_message(
+                _("stopping in {seconds} s").format(seconds=seconds), "warning"
+            ),
         )
         self._close_when_stopped()
 
@@ -546,8 +766,15 @@ class AdminPanel(ttk.App):
 
     def confirm_close(self) -> None:
         """Closing the window asks whether to stop the server."""
-        if messagebox.askyesno(
-            "Stop the server?", "Closing this window stops the server. Stop it now?"
+        stop = _("Stop the server")
+        if (
+            self.ask(
+                _("Stop the server?"),
+                _("Closing this window stops the server. Stop it now?"),
+                [(_("Cancel"), "secondary"), (stop, "danger")],
+                _("Cancel"),
+            )
+            == stop
         ):
             self.server.request_stop()
             self._close_when_stopped()
@@ -558,6 +785,6 @@ class AdminPanel(ttk.App):
         super().destroy()
 
 
-def run_panel(server: ChatServer, api: AdminAPI) -> None:
+def run_panel(server: ChatServer, api: AdminAPI, *, theme: str = "bootstrap-light") -> None:
     """Show the panel until it closes (Tk's main loop in the calling, main, thread)."""
-    AdminPanel(server, api).mainloop()
+    AdminPanel(server, api, theme=theme).mainloop()

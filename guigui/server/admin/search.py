@@ -14,6 +14,7 @@ import ipaddress
 from dataclasses import dataclass
 
 from guigui.common.errors import quote
+from guigui.common.i18n import _
 from guigui.common.validation import login_problem, printable_for_terminal
 
 DEFAULT_SEARCH_LIMIT = 50
@@ -45,16 +46,18 @@ class MessageSearch:
     ) -> MessageSearch:
         """The search these criteria ask for; ``ValueError`` if they are not usable."""
         if (login is None) == (ip is None):
-            raise ValueError("search by a login or by an IP address (one of the two)")
+            raise ValueError(_("search by a login or by an IP address (one of the two)"))
         if login is not None and login_problem(login):
-            raise ValueError(f"{quote(login)} is not a login")
+            raise ValueError(_("{login} is not a login").format(login=quote(login)))
         if ip is not None:
             try:
                 ip = str(ipaddress.ip_address(ip))
             except ValueError:
-                raise ValueError(f"{quote(ip)} is not an IP address") from None
+                raise ValueError(_("{ip} is not an IP address").format(ip=quote(ip))) from None
         if not 1 <= limit <= MAX_SEARCH_LIMIT:
-            raise ValueError(f"the limit is a number from 1 to {MAX_SEARCH_LIMIT}")
+            raise ValueError(
+                _("the limit is a number from 1 to {most}").format(most=MAX_SEARCH_LIMIT)
+            )
         return cls(login, ip, room, limit)
 
     @property

@@ -24,12 +24,13 @@ ADMIN_PASSWORD = "admin password 1"
 class ServerProcess:
     """``run_server.py --headless``: commands in on stdin, console lines out on stdout."""
 
-    def __init__(self, data_dir: Path, database_url: str) -> None:
+    def __init__(self, data_dir: Path, database_url: str, language: str = "en") -> None:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         env.pop("DISPLAY", None)
         self.process = subprocess.Popen(
             [sys.executable, str(ROOT / "run_server.py"), "--headless", "--port", "0",
-             "--bcrypt-cost", "4", "--data-dir", str(data_dir), "--db", database_url],
+             "--bcrypt-cost", "4", "--data-dir", str(data_dir), "--db", database_url,
+             "--language", language],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -173,7 +174,12 @@ def test_kick_by_login_closes_sessions_and_refuses_logins_until_it_ends(
     alice = user(admin_server.address, "alice")
     admin_server.login()
     admin_server.command("users", r"^alice\s+127\.0\.0\.1")
-    admin_server.command("kick alice 2s calm down", r"kicked: #\d+ kick alice 127\.0\.0\.1")
+    admin_server.command(
+        "kick alice 2s calm down", r"^kicked alice \(and IP 127\.0\.0\.1\) for 2 s$"
+    )
+    admin_server.expect(
+        r"^  #\d+ kick alice 127\.0\.0\.1 until \d{4}-\d\d-\d\d [\d:]{8} \(in \d s\)"
+    )
     frames = alice.expect_closed()
     assert any(f.type == MessageType.SANCTIONED and f.body["reason"] == "calm down" for f in frames)
     again = WireClient(admin_server.address)
@@ -189,8 +195,9 @@ def test_ban_by_ip_refuses_at_connect_until_unbanned(admin_server: ServerProcess
     alice = user(admin_server.address, "alice")
     admin_server.login()
     admin_server.command(
-        "ban 127.0.0.1 permanent flooding", r"banned: #\d+ ban 127\.0\.0\.1 until permanent"
+        "ban 127.0.0.1 permanent flooding", r"^banned alice \(IP 127\.0\.0\.1\) permanently$"
     )
+    admin_server.expect(r"^  #\d+ ban 127\.0\.0\.1 permanently, by chief: flooding$")
     assert any(f.type == MessageType.SANCTIONED for f in alice.expect_closed())
     refused = WireClient(admin_server.address).expect_closed()
     assert refused[0].body["code"] == "banned" and refused[0].body["reason"] == "flooding"
@@ -215,7 +222,9 @@ def test_sanctions_survive_a_restart(
 ) -> None:
     user(admin_server.address, "mallory").close()
     admin_server.login()
-    admin_server.command("ban mallory 1h spam --login-only", r"banned: #\d+ ban mallory until")
+    admin_server.command(
+        "ban mallory 1h spam --login-only", r"^banned mallory \(login only\) for 1 h$"
+    )
     admin_server.stop()
     restarted = ServerProcess(tmp_path, database_url)
     try:
@@ -231,11 +240,13 @@ def test_sanctions_survive_a_restart(
 def test_kick_by_ip_and_ban_by_login_close_live_sessions(admin_server: ServerProcess) -> None:
     alice = user(admin_server.address, "alice")
     admin_server.login()
-    admin_server.command("kick 127.0.0.1 1s short break", r"kicked: #\d+ kick 127\.0\.0\.1 until")
+    admin_server.command(
+        "kick 127.0.0.1 1s short break", r"^kicked alice \(IP 127\.0\.0\.1\) for 1 s$"
+    )
     assert any(f.type == MessageType.SANCTIONED for f in alice.expect_closed())
     time.sleep(1.2)
     bob = user(admin_server.address, "bob")  # the IP kick is over
-    admin_server.command("ban bob 1h spam", r"banned: #\d+ ban bob 127\.0\.0\.1 until")
+    admin_server.command("ban bob 1h spam", r"^banned bob \(and IP 127\.0\.0\.1\) for 1 h$")
     sanctioned = [f.body for f in bob.expect_closed() if f.type == MessageType.SANCTIONED]
     assert sanctioned == [{"kind": "ban", "until": sanctioned[0]["until"], "reason": "spam"}]
     admin_server.command("unban bob", "lifted 1 ban")
@@ -276,3 +287,51 @@ def test_messages_by_login_or_by_ip_are_listed_escaped_and_audited(
     admin_server.expect(r"chief messages login alice any room, limit 50$")
     alice.close()
     bob.close()
+
+
+def test_dry_run_names_everyone_the_ip_sanction_would_hit_then_feedback_names_them(
+    admin_server: ServerProcess,
+) -> None:
+    """Issue 13, item 4: a kick by login + IP also hits the others on that IP; say so."""
+    user(admin_server.address, "dave").close()  # known from this IP, offline now
+    bob, carol = user(admin_server.address, "bob"), user(admin_server.address, "carol")
+    admin_server.login()
+    admin_server.command("kick bob 5m --dry-run", r"^bob is connected from 127\.0\.0\.1\.$")
+    admin_server.expect(r"^Also logged in on that IP, they are disconnected too: carol\.$")
+    admin_server.expect(r"could not log in from it: dave\.$")
+    admin_server.expect(r"^Nothing applied; add --login-only to sanction bob alone\.$")
+    admin_server.command("sanctions", r"^0 sanction\(s\) in force")
+    admin_server.command(
+        "kick bob 5m flood", r"^kicked bob and carol \(same IP 127\.0\.0\.1\) for 5 min$"
+    )
+    bob.expect_closed()
+    carol.expect_closed()
+
+
+def test_the_console_speaks_french(tmp_path: Path, database_url: str) -> None:
+    created = subprocess.run(
+        [sys.executable, str(ROOT / "run_server.py"), "create-admin", "chief", "--password-stdin",
+         "--bcrypt-cost", "4", "--data-dir", str(tmp_path), "--db", database_url],
+        input=ADMIN_PASSWORD + "\n", capture_output=True, text=True, cwd=ROOT,
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    server = ServerProcess(tmp_path, database_url, language="fr")
+    try:
+        server.expect("Console d’administration GuiGui")
+        server.command("users", "erreur : connectez-vous d’abord")
+        server.send("login chief")
+        server.send(ADMIN_PASSWORD)
+        server.expect("connecté en tant que chief")
+        alice = user(server.address, "alice")
+        server.command("users", r"^alice\s+127\.0\.0\.1\s+depuis le \d\d/\d\d/\d{4} [\d:]{8}$")
+        server.command(
+            "kick alice 90s bruit", r"^expulsion de alice \(et l’IP 127\.0\.0\.1\) pour 1 min 30 s$"
+        )
+        server.expect(
+            r"^  n° \d+ expulsion alice 127\.0\.0\.1 jusqu’au \d\d/\d\d/\d{4} [\d:]{8}"
+            r" \(dans 1 min \d\d s\), par chief : bruit$"
+        )
+        alice.expect_closed()
+        server.command("help", r"^login \[IDENTIFIANT\]\s+se connecter en administrateur")
+    finally:
+        server.stop()
