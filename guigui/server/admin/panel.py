@@ -43,6 +43,7 @@ from guigui.server.admin.api import (
     ServerStatus,
     parse_target,
 )
+from guigui.server.admin.colours import make_readable
 from guigui.server.admin.search import FoundMessage, one_line
 from guigui.server.admin.wording import (
     access_name,
@@ -155,8 +156,19 @@ class AdminPanel(ttk.App):
         self.message = ttk.Label(self, text="", padding=(12, 4))
         self.tabs = self._build_tabs()
         self.login_frame.pack(fill="both", expand=True, padx=20, pady=20)
+        # Once the widgets exist (ttkbootstrap builds a style when first used), and
+        # again whenever the theme changes: Tk then rebuilds every style.
+        make_readable(self.style)
+        self._theme = self.style.theme_use()
+        self.bind("<<ThemeChanged>>", self._on_theme_changed, add="+")
         self.after(0, self._refresh)
         self.after(POLL_MS, self._drain_log)
+
+    def _on_theme_changed(self, _event: object) -> None:
+        # Tk sends the event to every widget: retouch once per change of theme.
+        if self.style.theme_use() != self._theme:
+            self._theme = self.style.theme_use()
+            make_readable(self.style)
 
     # ---- layout ------------------------------------------------------------------
 

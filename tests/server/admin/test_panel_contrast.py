@@ -12,18 +12,13 @@ from typing import Any
 import pytest
 
 from guigui.common.protocol import MessageType
-from tests.server.admin.test_panel import LoggedIn, log_in, panel, pump, window_id
+from tests.server.admin.test_panel import LoggedIn, log_in, open_panel, panel, pump, window_id
 from tests.support.contrast import drawn_pairs, poor_contrast
 from tests.support.display import display, screenshot
 
-__all__ = ["display", "panel"]
+__all__ = ["display", "open_panel", "panel"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the panel's colours are fixed on the panel's own branch (issue 13): "
-    "remove this mark when it is merged",
-)
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_every_panel_text_reaches_wcag_aa_in_both_themes(panel: Any, logged_in: LoggedIn) -> None:
     window = panel
