@@ -31,9 +31,8 @@ TEXT = {
 """Text colours on the window's background (labels, outline buttons), per theme."""
 
 
-def make_readable(style: ttk.Style) -> None:
-    """Retouch the current theme's styles; call again after each change of theme."""
-    theme = style.theme_use()
+def make_readable(style: ttk.Style, theme: str) -> None:
+    """Retouch the styles of ``theme``, the one in use; call again after each change of theme."""
     active = ["pressed", "hover", "focus"]
     for bootstyle, (rest, darker) in SOLID.get(theme, {}).items():
         name = f"{bootstyle}.TButton"

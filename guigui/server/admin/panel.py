@@ -158,17 +158,22 @@ class AdminPanel(ttk.App):
         self.login_frame.pack(fill="both", expand=True, padx=20, pady=20)
         # Once the widgets exist (ttkbootstrap builds a style when first used), and
         # again whenever the theme changes: Tk then rebuilds every style.
-        make_readable(self.style)
-        self._theme = self.style.theme_use()
+        self._theme = self._current_theme()
+        make_readable(self.style, self._theme)
         self.bind("<<ThemeChanged>>", self._on_theme_changed, add="+")
         self.after(0, self._refresh)
         self.after(POLL_MS, self._drain_log)
 
     def _on_theme_changed(self, _event: object) -> None:
         # Tk sends the event to every widget: retouch once per change of theme.
-        if self.style.theme_use() != self._theme:
-            self._theme = self.style.theme_use()
-            make_readable(self.style)
+        theme = self._current_theme()
+        if theme != self._theme:
+            self._theme = theme
+            make_readable(self.style, theme)
+
+    def _current_theme(self) -> str:
+        """The ttk theme in use (ttkbootstrap's ``theme_use`` is untyped)."""
+        return str(self.tk.call("ttk::style", "theme", "use"))
 
     # ---- layout ------------------------------------------------------------------
 
