@@ -10,9 +10,11 @@ command words stay English in both languages (they are typed, like options).
 from __future__ import annotations
 
 import getpass
+import json
 import shlex
 import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import TextIO
 
 from guigui.common.i18n import _
@@ -59,6 +61,10 @@ audit [N]                          the last N admin actions (default 20)
 messages --login LOGIN | --ip ADDRESS [--room ROOM] [--limit N]
                                    messages one login sent, or sent from one IP,
                                    newest first (default 50, at most 500; audited)
+export LOGIN [FILE]                everything kept about a user, as JSON (GDPR; audited);
+                                   FILE is written by the server, in its own directories
+erase LOGIN --yes                  delete an account's personal data; its messages stay,
+                                   as deleted#ID (GDPR; audited; cannot be undone)
 help                               this list
 quit                               leave the console (the server keeps running)""")
 
@@ -321,6 +327,39 @@ class AdminConsole:
             else _("{count} message(s) from {target}")
         )
         self.say(template.format(count=len(found), target=search.target))
+
+    def do_export(self, args: list[str]) -> None:
+        """Everything kept about a user, as JSON: printed, or written to a file."""
+        if len(args) not in (1, 2):
+            raise ValueError(_("usage: export LOGIN [FILE]"))
+        data = self.api.export_user(args[0]).result(TIMEOUT)
+        text = json.dumps(data, ensure_ascii=False, indent=2)
+        if len(args) == 1:
+            self.say(text)
+            return
+        path = Path(args[1])
+        path.write_text(text + "\n", encoding="utf-8")
+        path.chmod(0o600)  # personal data: for the admins only
+        self.say(
+            _("{login}'s data written to {path} ({count} messages)").format(
+                login=data["user"]["login"],
+                path=path.resolve(),
+                count=len(data["messages_sent"]),
+            )
+        )
+
+    def do_erase(self, args: list[str]) -> None:
+        """Delete an account's personal data, keeping its messages."""
+        if len(args) != 2 or args[1] != "--yes":
+            raise ValueError(
+                _("usage: erase LOGIN --yes (it cannot be undone: export the data first)")
+            )
+        placeholder = self.api.erase_user(args[0]).result(TIMEOUT)
+        self.say(
+            _("{login} erased: their messages are kept as {placeholder}").format(
+                login=args[0], placeholder=placeholder
+            )
+        )
 
 
 def _messages_usage() -> str:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import re
+import stat
 import subprocess
 import sys
 import threading
@@ -335,3 +337,28 @@ def test_the_console_speaks_french(tmp_path: Path, database_url: str) -> None:
         server.command("help", r"^login \[IDENTIFIANT\]\s+se connecter en administrateur")
     finally:
         server.stop()
+
+
+def test_export_then_erase_an_account(admin_server: ServerProcess, tmp_path: Path) -> None:
+    """GDPR: the admin exports what is kept about a user, then deletes the account."""
+    admin_server.command("export alice", "error: log in first")
+    alice, bob = user(admin_server.address, "alice"), user(admin_server.address, "bob")
+    alice.ok(MessageType.SAY, room="Général", text="mes données")
+    admin_server.login()
+    admin_server.command("export nobody", "error: .*nobody")
+    target = tmp_path / "alice.json"
+    admin_server.command(f"export alice {target}", r"alice's data written to .*\(1 messages\)$")
+    exported = json.loads(target.read_text(encoding="utf-8"))
+    assert exported["messages_sent"][0]["text"] == "mes données"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    admin_server.send("export alice")
+    admin_server.expect(r'^  "user": \{$')
+    admin_server.command("erase alice", "error: usage: erase LOGIN --yes")
+    admin_server.command("erase alice --yes", r"^alice erased: their messages are kept as deleted#")
+    alice.expect_closed()
+    history = bob.ok(MessageType.HISTORY, room="Général")["messages"]
+    assert history[0]["from"].startswith("deleted#")
+    admin_server.send("audit 2")
+    admin_server.expect(r"chief erase alice deleted#\d+$")
+    admin_server.expect(r"chief export alice personal data$")
+    bob.close()
