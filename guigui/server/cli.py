@@ -311,5 +311,6 @@ def demo_data(args: argparse.Namespace) -> int:
         store.close()
     print(report.summary())
     print(f"every demo user's password: {DEMO_PASSWORD}  (for example: cdupont / {DEMO_PASSWORD})")
-    print("restart the server if it was running: it reads users and rooms at start")
+    if not report.already_present:
+        print("restart the server if it was running: it reads users and rooms at start")
     return 0

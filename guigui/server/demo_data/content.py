@@ -119,7 +119,9 @@ SANCTION = DemoSanction(
     login="afaure",
     day=2,
     start="16:48",
-    hours=72,
+    # Four days: still in force on the day of loading, whatever the weekday (from a
+    # Friday afternoon to the next Monday evening is under four days).
+    hours=96,
     reason="Annonces répétées dans Blabla malgré les rappels (charte d'utilisation)",
 )
 
