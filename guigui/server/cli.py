@@ -1,4 +1,4 @@
-"""Command line of the server: ``python run_server.py [serve options] | create-admin LOGIN``.
+"""Command line of the server: ``python run_server.py [serve options] | SUBCOMMAND ...``.
 
 Without a subcommand it runs the chat server until SIGINT or SIGTERM, which
 stop it cleanly (pending messages stored, pending writes flushed).
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import datetime
 import gc
 import getpass
 import logging
@@ -35,6 +36,7 @@ from guigui.server.admin.console_socket import (
 from guigui.server.chat_server import ChatServer
 from guigui.server.clock import now_ms
 from guigui.server.config import DEFAULT_BCRYPT_COST, ServerConfig, default_data_dir
+from guigui.server.demo_data import DEMO_PASSWORD, DemoDataRefused, load_demo_data
 from guigui.server.open_files import raise_open_file_limit
 from guigui.server.signals import SignalWatcher
 from guigui.server.store import DuplicateKey, StoreError, default_database_url, open_store
@@ -182,6 +184,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="host part of the 'administrateur' account (repeatable;"
         " default: localhost and 127.0.0.1)",
     )
+    demo = commands.add_parser(
+        "demo-data",
+        parents=[storage_after_a_command],
+        help="fill a test store with a small demo company (users, rooms, conversations)",
+    )
+    demo.add_argument(
+        "--force",
+        action="store_true",
+        help="load even if the store holds users of its own (demo users share a known password)",
+    )
     return parser
 
 
@@ -208,6 +220,8 @@ def main(argv: list[str] | None = None) -> int:
             return init_db(args)
         if args.command == "console":
             return relay(args.socket)
+        if args.command == "demo-data":
+            return demo_data(args)
         if args.command == "gen-cert":
             print(f"fingerprint (SHA-256): {generate_self_signed(args.cert, args.key, args.names)}")
             print(f"start with: --tls-cert {args.cert} --tls-key {args.key}")
@@ -344,4 +358,24 @@ def create_admin(args: argparse.Namespace) -> int:
     finally:
         store.close()
     print(f"admin {args.login!r} created")
+    return 0
+
+
+def demo_data(args: argparse.Namespace) -> int:
+    """Load the demo company into the store (missing parts only) and say what was done."""
+    store = open_store(database_url(args))
+    try:
+        store.migrate()
+        report = load_demo_data(
+            store, args.bcrypt_cost, now_ms(), datetime.date.today(), force=args.force
+        )
+    except DemoDataRefused as refused:
+        print(f"run_server.py demo-data: {refused}", file=sys.stderr)
+        return 1
+    finally:
+        store.close()
+    print(report.summary())
+    print(f"every demo user's password: {DEMO_PASSWORD}  (for example: cdupont / {DEMO_PASSWORD})")
+    if not report.already_present:
+        print("restart the server if it was running: it reads users and rooms at start")
     return 0
