@@ -22,9 +22,12 @@ shown, the room names) is kept from the last answer of the API.
 from __future__ import annotations
 
 import concurrent.futures
+import json
 import logging
 import queue
 from collections.abc import Callable, Sequence
+from pathlib import Path
+from tkinter import filedialog
 from typing import Any, TypeVar
 
 import ttkbootstrap as ttk
@@ -279,8 +282,34 @@ class AdminPanel(ttk.App):
         )  # fmt: skip
         self.audit_table.pack(fill="both", expand=True)
         self._build_messages_tab(tabs)
+        self._build_personal_data_tab(tabs)
         self._build_stop_tab(tabs)
         return tabs
+
+    def _build_personal_data_tab(self, tabs: ttk.Notebook) -> None:
+        tab = self._tab(tabs, _("Personal data"))
+        ttk.Label(
+            tab,
+            text=_(
+                "Export everything kept about a user (JSON), or delete their account: names,"
+                " email, password, sessions and the IPs of their messages are erased; their"
+                " messages stay, under deleted#N. Both are written to the audit log."
+            ),
+            wraplength=700,
+        ).pack(anchor="w")
+        row = ttk.Frame(tab, padding=(0, 12))
+        row.pack(fill="x")
+        ttk.Label(row, text=_("login")).pack(side="left")
+        self.personal_login = ttk.Entry(row, width=24)
+        self.personal_login.pack(side="left", padx=8)
+        self.export_button = ttk.Button(
+            row, text=_("Export…"), bootstyle="primary", command=self.export_user
+        )
+        self.export_button.pack(side="left")
+        self.erase_button = ttk.Button(
+            row, text=_("Delete the account…"), bootstyle="danger", command=self.erase_user
+        )
+        self.erase_button.pack(side="left", padx=8)
 
     def _build_stop_tab(self, tabs: ttk.Notebook) -> None:
         stop_tab = self._tab(tabs, _("Stop"))
@@ -750,6 +779,70 @@ class AdminPanel(ttk.App):
             _("{count} message(s) for {target}, newest first").format(
                 count=len(found), target=typed
             )
+        )
+
+    def _personal_login(self) -> str | None:
+        login = self.personal_login.get().strip()
+        if not login:
+            self.bell()
+            self.show_message(_("Type the login of the account first."), "warning")
+            return None
+        return login
+
+    def choose_export_file(self, login: str) -> str:
+        """Where to save a user's data: asked in a file dialog ("" when cancelled)."""
+        return filedialog.asksaveasfilename(
+            parent=self,
+            title=_("Export the data of {login}").format(login=login),
+            initialfile=f"{login}.json",
+            defaultextension=".json",
+            filetypes=[("JSON", "*.json")],
+        )
+
+    def export_user(self) -> None:
+        """Save everything kept about the typed login to a JSON file (audited)."""
+        login = self._personal_login()
+        if login is None:
+            return
+        target = self.choose_export_file(login)
+        if not target:
+            return
+
+        def save(data: dict[str, Any]) -> None:
+            path = Path(target)
+            path.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", "utf-8")
+            path.chmod(0o600)  # personal data: for the admins only
+            self.show_message(
+                _("{login}'s data written to {path} ({count} messages)").format(
+                    login=data["user"]["login"], path=path, count=len(data["messages_sent"])
+                )
+            )
+
+        self._when_done(self.api.export_user(login), save)
+
+    def erase_user(self) -> None:
+        """Delete the typed login's account after a confirmation (audited)."""
+        login = self._personal_login()
+        if login is None:
+            return
+        erase = _("Delete the account")
+        question = _(
+            "Delete the account {login}? Their names, email, password, sessions and IPs are"
+            " erased; their messages stay, under deleted#N. It cannot be undone."
+        ).format(login=login)
+        if (
+            self.ask(erase, question, [(_("Cancel"), "secondary"), (erase, "danger")], _("Cancel"))
+            != erase
+        ):
+            return
+        self._when_done(
+            self.api.erase_user(login),
+            lambda placeholder: self.show_message(
+                _("{login} erased: their messages are kept as {placeholder}").format(
+                    login=login, placeholder=placeholder
+                ),
+                "warning",
+            ),
         )
 
     def stop(self, ask: bool = True) -> None:

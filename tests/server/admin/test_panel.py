@@ -8,6 +8,7 @@ screenshots for docs/ADMIN.md (both themes, both languages).
 from __future__ import annotations
 
 import gc
+import json
 import logging
 import re
 import time
@@ -488,3 +489,43 @@ def test_the_panel_in_french(open_panel: OpenPanel, logged_in: LoggedIn, theme: 
     assert re.search(r"expulsion alice jusqu’au \d\d/\d\d/\d{4} [\d:]{8} \(dans \d+ min", line)
     select_tab(window, window.sanctions_table.master)
     screenshot(window_id(window), f"admin-sanctions-fr-{shade}")
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_personal_data_tab_exports_then_deletes_an_account(
+    panel: Any, logged_in: LoggedIn, tmp_path: Path
+) -> None:
+    """GDPR: a user's data saved as JSON, then the account deleted, from the panel."""
+    window = panel
+    log_in(window)
+    alice, bob = logged_in("alice"), logged_in("bob")
+    alice.ok(MessageType.SAY, room="Général", text="mes données")
+    select_tab(window, window.personal_login.master.master)
+    window.export_button.invoke()
+    assert str(window.message.cget("text")) == "Type the login of the account first."
+    target = tmp_path / "export" / "alice.json"
+    target.parent.mkdir()
+    window.choose_export_file = lambda login: str(target)
+    window.personal_login.insert(0, "alice")
+    window.export_button.invoke()
+    pump(window, target.exists)
+    assert json.loads(target.read_text(encoding="utf-8"))["messages_sent"][0]["text"] == (
+        "mes données"
+    )
+    assert "alice's data written to" in str(window.message.cget("text"))
+    asked: list[str] = []
+
+    def cancel(title: str, message: str, buttons: object, default: str) -> str:
+        asked.append(message)
+        return "Cancel"
+
+    window.ask = cancel
+    window.erase_button.invoke()
+    assert "Delete the account alice?" in asked[0]
+    window.ask = lambda title, message, buttons, default: "Delete the account"
+    window.erase_button.invoke()
+    pump(window, lambda: "erased" in str(window.message.cget("text")))
+    alice.expect_closed()
+    history = bob.ok(MessageType.HISTORY, room="Général")["messages"]
+    assert history[0]["from"].startswith("deleted#")
+    screenshot(window_id(window), "admin-personal-data")
