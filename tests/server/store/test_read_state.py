@@ -14,6 +14,8 @@ from guigui.server.store import (
     relational,
 )
 from guigui.server.store.migrations import load_migrations
+from guigui.server.store.mysql_store import MySQLStore
+from guigui.server.store.sqlite_store import SQLiteStore
 
 GENERAL, BLABLA = 1, 2
 
@@ -149,3 +151,17 @@ def test_upgrading_a_version_2_database_counts_the_past_as_read(
         assert store.direct_read_states(alice, None, 10)[0].unread == 0
     finally:
         store.close()
+
+
+def test_listing_received_direct_messages_uses_an_index(store: Store) -> None:
+    """Who wrote to a user: a range of ``messages_to``, never a scan of every message."""
+    query = "SELECT sender_id, MAX(id) FROM messages WHERE recipient_id = 7 GROUP BY sender_id"
+    if isinstance(store, SQLiteStore):
+        plan = " ".join(str(row[-1]) for row in store._db.execute(f"EXPLAIN QUERY PLAN {query}"))
+        assert "messages_to" in plan and "SCAN messages" not in plan, plan
+    else:
+        assert isinstance(store, MySQLStore)
+        with store._reading() as execute:
+            row = execute(f"EXPLAIN {query}").fetchone()
+        # EXPLAIN's ``type`` and ``key``: an index range, on a key led by recipient_id
+        assert row[3] != "ALL" and row[5] is not None, row
