@@ -2,7 +2,10 @@
 
 ``ChatModel`` holds the rooms with their state and unread counts, the
 conversations (rooms and direct ones) with their messages and the messages
-still pending, who is online, and the connection state. The Tk thread owns it:
+still pending, who is online, and the connection state. Unread counts and the
+list of direct conversations come from the server after each login
+(``apply_conversations``) and follow what the user reads on other computers
+(``apply_read_state``); between two, live messages are counted here. The Tk thread owns it:
 network results reach it through a queue, it changes, and it tells its
 listeners what changed so that the views redraw only that.
 """
@@ -15,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from guigui.common.objects import ChatMessage, Presence, Room
+from guigui.common.objects import ChatMessage, ConversationState, Presence, Room
 from guigui.common.protocol import RoomAccess, Status
 
 
@@ -62,6 +65,10 @@ class Conversation:
     mentioned: bool = False
     more_history: bool = True
     loaded: bool = False
+    last_id: int = 0
+    """The newest message id the server reported (CONVERSATIONS), loaded or not."""
+    read_up_to: int = 0
+    """The server's read marker, or the last READ sent: the newest message id read."""
 
     def add(self, message: ChatMessage) -> bool:
         """Insert in id order; False if it was already there."""
@@ -85,6 +92,11 @@ class Conversation:
     def newest_id(self) -> int:
         """The id of the newest message held, 0 if none."""
         return self.messages[-1].id if self.messages else 0
+
+    @property
+    def last_activity(self) -> int:
+        """The id of the newest message known, held or reported by the server (for sorting)."""
+        return max(self.newest_id, self.last_id)
 
 
 @dataclass(frozen=True)
@@ -172,7 +184,59 @@ class ChatModel:
     def direct_conversations(self) -> list[Conversation]:
         """Direct conversations, most recent first."""
         directs = [c for c in self.conversations.values() if c.key.kind == "dm"]
-        return sorted(directs, key=lambda c: -c.newest_id)
+        return sorted(directs, key=lambda c: -c.last_activity)
+
+    # ---- read state kept by the server -----------------------------------------------
+
+    @staticmethod
+    def key_of_state(state: ConversationState) -> ConversationKey:
+        """The conversation a server's ``ConversationState`` is about."""
+        if state.room is not None:
+            return ConversationKey.room(state.room)
+        return ConversationKey.direct(state.with_user or "")
+
+    def _take_state(self, state: ConversationState) -> ConversationKey:
+        key = self.key_of_state(state)
+        conversation = self.conversation(key)
+        conversation.last_id = max(conversation.last_id, state.last_id)
+        conversation.read_up_to = max(conversation.read_up_to, state.read)
+        if key == self.selected or state.read >= conversation.last_activity:
+            conversation.unread = 0  # on screen, or read up to the newest message we know
+        else:
+            conversation.unread = state.unread
+        if conversation.unread == 0:
+            conversation.mentioned = False
+        return key
+
+    def apply_conversations(self, states: list[ConversationState]) -> None:
+        """The server's list (CONVERSATIONS): direct conversations appear, with its counts."""
+        for state in states:
+            self._take_state(state)
+        self._changed("rooms")
+
+    def apply_read_state(self, state: ConversationState) -> None:
+        """A conversation was read (a READ reply, or READ_STATE: read on another computer)."""
+        self._take_state(state)
+        self._changed("rooms")
+
+    def read_to_send(self, key: ConversationKey) -> int | None:
+        """The message id to send READ with for a conversation on screen, None when nothing new.
+
+        Call it when the user sees the conversation (opened, or a message
+        arrived in it, or history loaded). It records the id as read, so the
+        same READ is not sent twice.
+        """
+        if key != self.selected or (key.kind == "room" and not self._is_member(key.name)):
+            return None
+        conversation = self.conversations.get(key)
+        if conversation is None or conversation.newest_id <= conversation.read_up_to:
+            return None
+        conversation.read_up_to = conversation.newest_id
+        return conversation.newest_id
+
+    def _is_member(self, room_name: str) -> bool:
+        room = self.rooms.get(room_name)
+        return room is not None and room.member
 
     # ---- selection ------------------------------------------------------------------
 

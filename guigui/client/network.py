@@ -34,6 +34,8 @@ from guigui.client.trust import TrustPolicy
 from guigui.common.codec import Frame, FrameDecoder
 from guigui.common.errors import ProtocolError
 from guigui.common.messages import (
+    Conversations,
+    ConversationsOk,
     Direct,
     Error,
     Hello,
@@ -46,10 +48,12 @@ from guigui.common.messages import (
     ListRooms,
     Login,
     Logout,
+    MarkRead,
     Message,
     MessageOk,
     Ping,
     Pong,
+    ReadOk,
     Register,
     RegisterOk,
     Request,
@@ -64,8 +68,10 @@ from guigui.common.messages import (
     encode,
     request_id_of,
 )
-from guigui.common.objects import ChatMessage, Room, User
+from guigui.common.objects import ChatMessage, ConversationState, Room, User
 from guigui.common.protocol import (
+    CONVERSATIONS_DEFAULT_LIMIT,
+    CONVERSATIONS_MAX_LIMIT,
     DEFAULT_HEARTBEAT,
     DEFAULT_MAX_FRAME,
     DEFAULT_MAX_TEXT,
@@ -290,6 +296,37 @@ class ChatConnection:
         """Send a direct message; returns it as stored."""
         reply: MessageOk = self.request(Direct(0, to, text, nonce))
         return reply.message
+
+    def conversations(
+        self, before: int | None = None, limit: int | None = None
+    ) -> tuple[list[ConversationState], bool]:
+        """A page of the user's conversations with their read state, and whether more exist.
+
+        The first page (``before`` None) has every room the user is in, then the
+        newest direct conversations; pass the last one's ``last_id`` as ``before``
+        for older ones.
+        """
+        request = Conversations(0, before, limit or CONVERSATIONS_DEFAULT_LIMIT)
+        reply: ConversationsOk = self.request(request)
+        return reply.conversations, reply.more
+
+    def all_conversations(self, max_pages: int = 20) -> list[ConversationState]:
+        """Every conversation (at most ``max_pages`` pages of direct ones), rooms first."""
+        found, more = self.conversations(limit=CONVERSATIONS_MAX_LIMIT)
+        for _page in range(max_pages - 1):
+            directs = [state for state in found if state.with_user is not None]
+            if not more or not directs:
+                break
+            page, more = self.conversations(directs[-1].last_id, CONVERSATIONS_MAX_LIMIT)
+            found += page
+        return found
+
+    def mark_read(
+        self, up_to: int, room: str | None = None, with_user: str | None = None
+    ) -> ConversationState:
+        """Tell the server the conversation was read up to message ``up_to``; its state after."""
+        reply: ReadOk = self.request(MarkRead(0, room=room, with_user=with_user, up_to=up_to))
+        return reply.conversation
 
     # ---- internals -----------------------------------------------------------
 

@@ -105,6 +105,16 @@ class ClientSession:
         """Log out (the token is revoked)."""
         self._commands.put(("logout",))
 
+    # ---- read state kept by the server (issue 13) -----------------------------------
+
+    def load_conversations(self) -> None:
+        """The server's conversations with unread counts; ``("conversations", states)``."""
+        self._commands.put(("conversations",))
+
+    def mark_read(self, key: ConversationKey, up_to: int) -> None:
+        """Tell the server ``key`` is read up to ``up_to``; ``("read_state", state)``."""
+        self._commands.put(("mark_read", key, up_to))
+
     def close(self) -> None:
         """Stop the thread and close the connection."""
         self._stopping.set()
@@ -334,3 +344,28 @@ class ClientSession:
         self._token = None
         self._outbox.clear()
         self.updates.put(("logged_out",))
+
+    # ---- read state kept by the server (issue 13) -----------------------------------
+    # A server without it answers unknown_type: the client then counts unread
+    # messages itself, as before; nothing is shown to the user.
+
+    def _do_conversations(self) -> None:
+        if self._connection is None:
+            return
+        try:
+            states = self._connection.all_conversations()
+        except RequestFailed as error:
+            log.info("no read state from the server: %s", error)
+            return
+        self.updates.put(("conversations", states))
+
+    def _do_mark_read(self, key: ConversationKey, up_to: int) -> None:
+        if self._connection is None:
+            return
+        room, with_user = (key.name, None) if key.kind == "room" else (None, key.name)
+        try:
+            state = self._connection.mark_read(up_to, room, with_user)
+        except RequestFailed as error:
+            log.info("READ %s up to %d refused: %s", key, up_to, error)
+            return
+        self.updates.put(("read_state", state))

@@ -23,8 +23,10 @@ import msgspec
 
 from guigui.common.codec import Frame, body_problem, encode_frame
 from guigui.common.errors import ProtocolError
-from guigui.common.objects import ChatMessage, JsonObject, Presence, Room, User
+from guigui.common.objects import ChatMessage, ConversationState, JsonObject, Presence, Room, User
 from guigui.common.protocol import (
+    CONVERSATIONS_DEFAULT_LIMIT,
+    CONVERSATIONS_MAX_LIMIT,
     HISTORY_DEFAULT_LIMIT,
     HISTORY_MAX_LIMIT,
     MAX_BIG_INT,
@@ -43,6 +45,7 @@ Nonce = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_NONCE_LENGTH)] 
 """A client's deduplication key: a string of 1 to 128 characters, or an integer 0 to 2^63-1."""
 Version = Annotated[int, msgspec.Meta(ge=0, le=MAX_REQUEST_ID)]
 HistoryLimit = Annotated[int, msgspec.Meta(ge=1, le=HISTORY_MAX_LIMIT)]
+ConversationsLimit = Annotated[int, msgspec.Meta(ge=1, le=CONVERSATIONS_MAX_LIMIT)]
 
 
 # ---- requests (client to server) ---------------------------------------------
@@ -157,11 +160,40 @@ class Direct(Request, frozen=True, omit_defaults=True):
     nonce: Nonce | None = None
 
 
+class Conversations(Request, frozen=True, omit_defaults=True):
+    """CONVERSATIONS: the user's rooms and direct conversations with their read state.
+
+    The first page (no ``before``) lists every room the user is a member of,
+    then the newest ``limit`` direct conversations; a later page, the direct
+    conversations whose newest message is older than ``before``.
+    """
+
+    TYPE = MessageType.CONVERSATIONS
+    before: MessageId | None = None
+    limit: ConversationsLimit = CONVERSATIONS_DEFAULT_LIMIT
+
+
+class MarkRead(Request, frozen=True, omit_defaults=True, kw_only=True):
+    """READ: the user read a room (``room``) or a direct conversation (``with``) up to ``up_to``."""
+
+    TYPE = MessageType.READ
+    room: str | None = None
+    with_user: str | None = msgspec.field(name="with", default=None)
+    up_to: MessageId
+
+    def __post_init__(self) -> None:
+        """Exactly one of ``room`` and ``with``."""
+        if (self.room is None) == (self.with_user is None):
+            raise ProtocolError(
+                ErrorCode.BAD_REQUEST, "give 'room' or 'with', not both", field="room"
+            )
+
+
 REQUEST_TYPES: dict[int, type[Request]] = {
     cls.TYPE: cls
     for cls in (
         Hello, Register, Login, Resume, Logout, SetStatus, ListRooms, Join, Leave, History, Say,
-        Direct,
+        Direct, Conversations, MarkRead,
     )
 }  # fmt: skip
 """Frame type byte to request class."""
@@ -269,6 +301,19 @@ class MessageOk(Reply, frozen=True, omit_defaults=True):
     message: ChatMessage
 
 
+class ConversationsOk(Reply, frozen=True, omit_defaults=True):
+    """The answer to CONVERSATIONS: a page of conversations, and whether older direct ones exist."""
+
+    conversations: list[ConversationState]
+    more: bool
+
+
+class ReadOk(Reply, frozen=True, omit_defaults=True):
+    """The answer to READ: the conversation's state once the read is recorded."""
+
+    conversation: ConversationState
+
+
 class Error(JsonObject, frozen=True):
     """ERROR: a request failed (or, with ``id`` None, a frame that was no request).
 
@@ -312,6 +357,8 @@ REPLY_TYPES: dict[type[Request], type[Reply]] = {
     History: HistoryOk,
     Say: MessageOk,
     Direct: MessageOk,
+    Conversations: ConversationsOk,
+    MarkRead: ReadOk,
 }
 """What an OK to each request carries."""
 
@@ -365,15 +412,35 @@ class Shutdown(JsonObject, frozen=True):
     reason: str
 
 
+class ReadStateEvent(JsonObject, frozen=True):
+    """READ_STATE: another session of the user read a conversation (its new state).
+
+    Sent only to sessions that asked for read state (CONVERSATIONS or READ)
+    since they logged in: clients that never do keep the events they know.
+    """
+
+    TYPE: ClassVar[MessageType] = MessageType.READ_STATE
+    conversation: ConversationState
+
+
 Event: TypeAlias = (
-    MessageEvent | PresenceEvent | AccessDecision | RoomUpdate | Sanctioned | Shutdown
+    MessageEvent
+    | PresenceEvent
+    | AccessDecision
+    | RoomUpdate
+    | Sanctioned
+    | Shutdown
+    | ReadStateEvent
 )
 """Any event the server may send."""
 
 EVENT_TYPES: dict[int, type[Event]] = {
     cls.TYPE: cls
-    for cls in (MessageEvent, PresenceEvent, AccessDecision, RoomUpdate, Sanctioned, Shutdown)
-}
+    for cls in (
+        MessageEvent, PresenceEvent, AccessDecision, RoomUpdate, Sanctioned, Shutdown,
+        ReadStateEvent,
+    )
+}  # fmt: skip
 """Frame type byte to event class."""
 
 Message: TypeAlias = Request | Reply | Error | Event | Ping | Pong

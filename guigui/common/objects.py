@@ -1,4 +1,4 @@
-"""The JSON objects of PROTOCOL.md section 4: User, Presence, Room, Message.
+"""The JSON objects of PROTOCOL.md section 4: User, Presence, Room, Message, ConversationState.
 
 Each is a ``msgspec.Struct``: the same definition decodes and checks what
 arrives (strictly: a bool is not an int, an unknown status is refused) and
@@ -63,3 +63,20 @@ class ChatMessage(JsonObject, frozen=True):
     recipient: str | None = msgspec.field(name="to")
     text: str
     ts: int
+
+
+class ConversationState(JsonObject, frozen=True):
+    """Where a user stands in one conversation: a room (``room``) or a direct one (``with``).
+
+    ``last_id`` and ``last_ts`` are the conversation's newest message (0 and
+    None when it has none); ``read`` is the id of the newest message the user
+    has read (0: none); ``unread`` counts the messages from others after
+    ``read``, up to ``UNREAD_COUNT_CAP``. ``with_user`` is the JSON key ``with``.
+    """
+
+    room: str | None
+    with_user: str | None = msgspec.field(name="with")
+    last_id: int
+    last_ts: int | None
+    read: int
+    unread: int

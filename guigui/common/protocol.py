@@ -38,6 +38,12 @@ MAX_BIG_INT = 2**63 - 1
 HISTORY_DEFAULT_LIMIT = 50
 HISTORY_MAX_LIMIT = 100
 
+CONVERSATIONS_DEFAULT_LIMIT = 50
+"""Direct conversations in a CONVERSATIONS page when the client gives no ``limit``."""
+CONVERSATIONS_MAX_LIMIT = 100
+UNREAD_COUNT_CAP = 1000
+"""The most an ``unread`` count says: 1000 means "1000 or more" (counting stops there)."""
+
 
 class MessageType(IntEnum):
     """The ``type`` byte of a frame."""
@@ -58,12 +64,15 @@ class MessageType(IntEnum):
     HISTORY = 0x23
     SAY = 0x24
     DIRECT = 0x25
+    CONVERSATIONS = 0x26
+    READ = 0x27
     MESSAGE = 0x40
     PRESENCE = 0x41
     ACCESS_DECISION = 0x42
     ROOM_UPDATE = 0x43
     SANCTIONED = 0x44
     SHUTDOWN = 0x45
+    READ_STATE = 0x46
 
 
 class ErrorCode(StrEnum):

@@ -464,6 +464,7 @@ class ChatServer:
         connection.phase = Phase.READY
         connection.user = None
         connection.token_hash = None
+        connection.wants_read_state = False
         change = self.presence.session_closed(user.id)
         if change is not None:
             self.announce_presence(change)

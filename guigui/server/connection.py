@@ -110,6 +110,8 @@ class Connection:
         self.user: UserRecord | None = None
         self.token_hash: bytes | None = None
         self.log_id: int | None = None
+        self.wants_read_state = False
+        """The session asked for read state (CONVERSATIONS or READ): it gets READ_STATE events."""
 
     def __repr__(self) -> str:
         who = self.user.login if self.user else "-"

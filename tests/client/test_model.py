@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from guigui.client.model import ChatModel, ConversationKey, DaySeparator, TimelineMessage, mentions
-from guigui.common.objects import ChatMessage, Presence, Room
+from guigui.common.objects import ChatMessage, ConversationState, Presence, Room
 from guigui.common.protocol import RoomAccess, Status
 
 GENERAL, BLABLA = ConversationKey.room("Général"), ConversationKey.room("Blabla")
@@ -130,3 +130,67 @@ def test_mentions_are_whole_words() -> None:
     assert mentions("alice, look", "alice")
     assert not mentions("malice aforethought", "alice")
     assert not mentions("alice_b", "alice")
+
+
+# ---- read state kept by the server ------------------------------------------------------
+
+
+def state(room: str | None = None, with_user: str | None = None, last_id: int = 0,
+          read: int = 0, unread: int = 0) -> ConversationState:  # fmt: skip
+    return ConversationState(room, with_user, last_id, 1 if last_id else None, read, unread)
+
+
+def test_the_server_fills_the_direct_list_and_the_counts_after_login() -> None:
+    chat, changes = model()  # Général selected
+    assert chat.direct_conversations() == []
+    chat.apply_conversations(
+        [
+            state("Général", last_id=9, read=7, unread=2),
+            state("Blabla", last_id=8, read=5, unread=3),
+            state(with_user="carol", last_id=6, read=6),
+            state(with_user="bob", last_id=4, read=3, unread=1),
+        ]
+    )
+    assert [c.key.name for c in chat.direct_conversations()] == ["carol", "bob"]
+    assert chat.conversation(GENERAL).unread == 0  # on screen
+    assert chat.room_badge(ROOMS[1]) == "3"
+    assert chat.conversation(ConversationKey.direct("bob")).unread == 1
+    assert ("rooms", None) in changes
+    # A live message makes bob's conversation the most recent
+    chat.receive(say(10, "re", to="alice", room=None))
+    assert [c.key.name for c in chat.direct_conversations()] == ["bob", "carol"]
+    assert chat.conversation(ConversationKey.direct("bob")).unread == 2
+
+
+def test_read_elsewhere_clears_the_count_here() -> None:
+    chat, _ = model()
+    chat.receive(say(3, "salut alice", room="Blabla"))
+    blabla = chat.conversation(BLABLA)
+    assert (blabla.unread, blabla.mentioned) == (1, True)
+    chat.apply_read_state(state("Blabla", last_id=3, read=3))
+    assert (blabla.unread, blabla.mentioned) == (0, False)
+    # Read up to an older message elsewhere: the server's count stands
+    chat.receive(say(4, "one", room="Blabla"))
+    chat.receive(say(5, "two", room="Blabla"))
+    chat.apply_read_state(state("Blabla", last_id=5, read=4, unread=1))
+    assert blabla.unread == 1
+
+
+def test_read_to_send_once_per_new_message_on_screen() -> None:
+    chat, _ = model()
+    assert chat.read_to_send(GENERAL) is None  # nothing held
+    chat.add_history(GENERAL, [say(1, "a"), say(2, "b")], False, older=False)
+    assert chat.read_to_send(GENERAL) == 2
+    assert chat.read_to_send(GENERAL) is None  # already sent
+    chat.receive(say(3, "c"))
+    assert chat.read_to_send(GENERAL) == 3
+    chat.receive(say(4, "d", room="Blabla"))
+    assert chat.read_to_send(BLABLA) is None  # not on screen
+    chat.select(BLABLA)
+    assert chat.read_to_send(BLABLA) == 4
+    chat.apply_conversations([state("Blabla", last_id=4, read=4)])
+    assert chat.read_to_send(BLABLA) is None
+    informatique = ConversationKey.room("Informatique")
+    chat.conversation(informatique).add(say(5, "x", room="Informatique"))
+    chat.select(informatique)
+    assert chat.read_to_send(informatique) is None  # not a member: the server would refuse

@@ -218,3 +218,41 @@ def test_timeout(fake_server: Callable[[Script], tuple[str, int]]) -> None:
         connection.request(ListRooms(0), timeout=0.2)
     done.set()
     connection.close()
+
+
+def test_read_state_against_a_real_server(running_server: Any) -> None:
+    """CONVERSATIONS and READ typed, and READ_STATE decoded, on the server of the tests."""
+    from guigui.common.messages import ReadStateEvent
+    from guigui.common.objects import ConversationState
+
+    def connect() -> ChatConnection:
+        return ChatConnection.connect(running_server.host, running_server.port)
+
+    alice, desk, laptop = connect(), connect(), connect()
+    try:
+        alice.register("alice", "correct horse", "Alice", "Martin", "alice@example.org")
+        desk.register("bob", "correct horse", "Bob", "Durand", "bob@example.org")
+        alice.login("alice", "correct horse")
+        desk.login("bob", "correct horse")
+        laptop.login("bob", "correct horse")
+        sent = alice.direct("bob", "psst")
+        assert laptop.all_conversations() == [
+            ConversationState("Général", None, 0, None, 0, 0),
+            ConversationState(None, "alice", sent.id, sent.ts, 0, 1),
+        ]
+        state = desk.mark_read(sent.id, with_user="alice")
+        assert (state.read, state.unread) == (sent.id, 0)
+        deadline = time.monotonic() + 10
+        while True:
+            event = laptop.events.get(timeout=max(0.0, deadline - time.monotonic()))
+            if isinstance(event, ReadStateEvent):
+                break
+        assert event.conversation == state
+        with pytest.raises(RequestFailed) as refused:
+            desk.mark_read(1, room="Blabla")
+        assert refused.value.code == ErrorCode.NOT_MEMBER
+        page, more = laptop.conversations(before=sent.id)
+        assert (page, more) == ([], False)
+    finally:
+        for connection in (alice, desk, laptop):
+            connection.close()

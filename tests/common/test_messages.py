@@ -14,6 +14,8 @@ from guigui.common.errors import MAX_ERROR_MESSAGE, ProtocolError, quote
 from guigui.common.messages import (
     REPLY_TYPES,
     AccessDecision,
+    Conversations,
+    ConversationsOk,
     Direct,
     Error,
     Hello,
@@ -26,6 +28,7 @@ from guigui.common.messages import (
     ListRooms,
     Login,
     Logout,
+    MarkRead,
     Message,
     MessageEvent,
     MessageOk,
@@ -33,6 +36,8 @@ from guigui.common.messages import (
     Ping,
     Pong,
     PresenceEvent,
+    ReadOk,
+    ReadStateEvent,
     Register,
     Request,
     Resume,
@@ -48,7 +53,7 @@ from guigui.common.messages import (
     encode,
     request_id_of,
 )
-from guigui.common.objects import ChatMessage, Presence, Room
+from guigui.common.objects import ChatMessage, ConversationState, Presence, Room
 from guigui.common.protocol import (
     MAX_JSON_DEPTH,
     MAX_QUOTED,
@@ -74,6 +79,10 @@ REQUESTS: list[Any] = [
     Say(12, "Général", "salut 😀", "n-1"),
     Say(13, "Général", "no nonce"),
     Direct(14, "bob", "psst", 7),
+    Conversations(15),
+    Conversations(16, before=120, limit=10),
+    MarkRead(17, room="Général", up_to=120),
+    MarkRead(18, with_user="bob", up_to=0),
 ]
 MESSAGE = ChatMessage(5, "Général", "alice", None, "hi", 1_700_000_000_000)
 EVENTS: list[Any] = [
@@ -84,6 +93,7 @@ EVENTS: list[Any] = [
     Sanctioned(SanctionKind.KICK, 123, "spam"),
     Sanctioned(SanctionKind.BAN, None, ""),
     Shutdown(10, "maintenance"),
+    ReadStateEvent(ConversationState(None, "bob", 12, 1_700_000_000_000, 12, 0)),
 ]
 
 
@@ -735,3 +745,52 @@ def test_an_error_about_a_huge_room_name_is_small() -> None:
     data = encode(Error.of(error, 3))
     assert len(data) < 1024
     assert decode(data).body["message"] == "no room " + repr("R" * 64) + "…"
+
+
+def test_read_state_bodies_follow_the_protocol_names() -> None:
+    assert MarkRead(1, with_user="bob", up_to=5).to_json() == {"id": 1, "with": "bob", "up_to": 5}
+    assert Conversations(2).to_json() == {"id": 2}
+    room = ConversationState("Général", None, 9, 1_700_000_000_000, 7, 2)
+    assert ConversationsOk(2, [room], False).to_json() == {
+        "id": 2,
+        "conversations": [
+            {
+                "room": "Général",
+                "with": None,
+                "last_id": 9,
+                "last_ts": 1_700_000_000_000,
+                "read": 7,
+                "unread": 2,
+            }
+        ],
+        "more": False,
+    }
+    assert decode_reply(decode(encode(ReadOk(3, room))), MarkRead) == ReadOk(3, room)
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"id": 1, "up_to": 1}, "room"),
+        ({"id": 1, "room": "Général", "with": "bob", "up_to": 1}, "room"),
+        ({"id": 1, "room": "Général"}, "up_to"),
+        ({"id": 1, "room": "Général", "up_to": -1}, "up_to"),
+        ({"id": 1, "room": "Général", "up_to": 2**63}, "up_to"),
+        ({"id": 1, "room": "Général", "up_to": False}, "up_to"),
+    ],
+)
+def test_read_is_decoded_strictly(body: dict[str, Any], field: str) -> None:
+    with pytest.raises(ProtocolError) as raised:
+        decode_request(frame_of(MessageType.READ, body))
+    assert raised.value.code == ErrorCode.BAD_REQUEST and raised.value.details["field"] == field
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [({"id": 1, "limit": 0}, "limit"), ({"id": 1, "limit": 101}, "limit"),
+     ({"id": 1, "before": -1}, "before"), ({"id": 1, "before": True}, "before")],
+)  # fmt: skip
+def test_conversations_is_decoded_strictly(body: dict[str, Any], field: str) -> None:
+    with pytest.raises(ProtocolError) as raised:
+        decode_request(frame_of(MessageType.CONVERSATIONS, body))
+    assert raised.value.code == ErrorCode.BAD_REQUEST and raised.value.details["field"] == field

@@ -335,6 +335,8 @@ class ServerUnderFuzz(RuleBasedStateMachine):
             MessageType.HISTORY: {"room": GENERAL, "limit": 10},
             MessageType.SAY: {"room": GENERAL, "text": "hello"},
             MessageType.DIRECT: {"to": other, "text": "psst"},
+            MessageType.CONVERSATIONS: {"limit": 10},
+            MessageType.READ: {"with": other, "up_to": 1},
         }
         return bases[message_type]
 
@@ -390,8 +392,14 @@ class ServerUnderFuzz(RuleBasedStateMachine):
             return {refusal, ErrorCode.RATE_LIMITED}
         if not logged_in:
             return {ErrorCode.NOT_AUTHENTICATED}
-        if message_type in (MessageType.LOGOUT, MessageType.ROOMS):
+        if message_type in (MessageType.LOGOUT, MessageType.ROOMS, MessageType.CONVERSATIONS):
             return {OK}
+        if message_type == MessageType.READ:
+            if body.get("room") == GENERAL or body.get("with") in USERS:
+                return {OK}
+            if body.get("room") == BLABLA:
+                return {OK, ErrorCode.NOT_MEMBER}
+            return {ErrorCode.NO_SUCH_ROOM, ErrorCode.NO_SUCH_USER, ErrorCode.NOT_MEMBER}
         if message_type == MessageType.SET_STATUS:
             return {OK} if body["status"] in SETTABLE_STATUSES else {ErrorCode.INVALID_FIELD}
         if message_type in (MessageType.SAY, MessageType.DIRECT):

@@ -255,14 +255,19 @@ REQUEST_FIELDS: dict[MessageType, dict[str, Field]] = {
     },
     MessageType.SAY: {"room": Field.REQUIRED, "text": Field.REQUIRED, "nonce": Field.OPTIONAL},
     MessageType.DIRECT: {"to": Field.REQUIRED, "text": Field.REQUIRED, "nonce": Field.OPTIONAL},
+    MessageType.CONVERSATIONS: {"before": Field.OPTIONAL, "limit": Field.OPTIONAL},
+    MessageType.READ: {"room": Field.OPTIONAL, "with": Field.OPTIONAL, "up_to": Field.REQUIRED},
 }
 """The fields of each request beside ``id`` (which every request must carry)."""
+EXACTLY_ONE_TARGET = (MessageType.HISTORY, MessageType.READ)
+"""Requests that name a room or a user (``with``): exactly one of them."""
 KNOWN_FIELDS = {"id", "nonce"}.union(*REQUEST_FIELDS.values())
 INTEGER_RANGES = {
     "id": (1, 2**31 - 1),
     "version": (0, 2**31 - 1),
     "before": (0, 2**63 - 1),
     "limit": (1, 100),
+    "up_to": (0, 2**63 - 1),
     "nonce": (0, 2**63 - 1),
 }
 NONCE_LENGTHS = (1, 128)
@@ -278,7 +283,7 @@ def well_typed(message_type: MessageType, name: str, value: JsonValue) -> bool:
     """Whether a known field holds a value of its type and range (its characters aside)."""
     if value is None:  # null stands for "absent" where a field is optional
         return name in ("before", "nonce") or (
-            message_type == MessageType.HISTORY and name in ("room", "with")
+            message_type in EXACTLY_ONE_TARGET and name in ("room", "with")
         )
     if name == "nonce" and isinstance(value, str):
         return NONCE_LENGTHS[0] <= len(as_the_server_reads(value)) <= NONCE_LENGTHS[1]
@@ -318,7 +323,7 @@ def decoding(message_type: MessageType, body: dict[str, JsonValue]) -> Decoding:
         if name in fields and not well_typed(message_type, name, value)
     }
     wrong |= {name for name, need in fields.items() if need is Field.REQUIRED and name not in body}
-    if message_type == MessageType.HISTORY and (body.get("room") is None) == (
+    if message_type in EXACTLY_ONE_TARGET and (body.get("room") is None) == (
         body.get("with") is None
     ):
         wrong |= {"room", "with"}  # exactly one of them

@@ -27,12 +27,13 @@ from guigui.common.messages import (
     AccessDecision,
     MessageEvent,
     PresenceEvent,
+    ReadStateEvent,
     RoomUpdate,
     Sanctioned,
     SessionOk,
     Shutdown,
 )
-from guigui.common.objects import Room
+from guigui.common.objects import ConversationState, Room
 
 PUMP_MS = 50
 
@@ -199,6 +200,7 @@ class ClientApp(ttk.App):
 
     def _on_session(self, session: SessionOk, resumed: bool) -> None:
         self.model.start_session(session.user.login, session.rooms, session.online)
+        self.session.load_conversations()  # read state kept by the server
         if self.save_settings:
             self.settings.save()
         self.title(f"GuiGui Chat — {session.user.login}")
@@ -258,6 +260,7 @@ class ClientApp(ttk.App):
         self, key: ConversationKey, messages: list[Any], more: bool, older: bool
     ) -> None:
         self.model.add_history(key, messages, more, older=older)
+        self.send_read(key)
 
     def _on_ack(self, nonce: str, message: Any) -> None:
         self.model.acknowledged(nonce, message)
@@ -292,6 +295,9 @@ class ClientApp(ttk.App):
         if isinstance(event, MessageEvent):
             if model.receive(event.message) and not self.focus_displayof():
                 self.toast(event.message.sender, event.message.text)
+            self.send_read(model.key_of(event.message))
+        elif isinstance(event, ReadStateEvent):
+            model.apply_read_state(event.conversation)
         elif isinstance(event, PresenceEvent):
             model.set_presence(event)
         elif isinstance(event, AccessDecision):
@@ -320,12 +326,29 @@ class ClientApp(ttk.App):
     def open_conversation(self, key: ConversationKey) -> None:
         """Show a conversation, loading its last messages the first time."""
         self.model.select(key)
+        self.send_read(key)
         conversation = self.model.conversation(key)
         room = self.model.rooms.get(key.name) if key.kind == "room" else None
         if not conversation.loaded and (room is None or room.member):
             self.session.history(key, None)
         self.main_window.draw_conversation()
         self.main_window.input.focus_set()
+
+    # ---- read state kept by the server (issue 13) ------------------------------------------
+
+    def _on_conversations(self, states: list[ConversationState]) -> None:
+        self.model.apply_conversations(states)
+        if self.model.selected is not None:
+            self.send_read(self.model.selected)
+
+    def _on_read_state(self, state: ConversationState) -> None:
+        self.model.apply_read_state(state)
+
+    def send_read(self, key: ConversationKey) -> None:
+        """Tell the server the conversation on screen is read, when it has news."""
+        up_to = self.model.read_to_send(key)
+        if up_to is not None:
+            self.session.mark_read(key, up_to)
 
     def toast(self, title: str, text: str) -> None:
         """A notification for a direct message or a mention while the window is not focused."""

@@ -22,10 +22,17 @@ RequestHandler = Callable[["Connection", Any], None]
 def build_handlers(server: ChatServer) -> dict[type, RequestHandler]:
     """The table from request class to the bound method that handles it."""
     from guigui.server.handlers.messaging import MessagingHandlers
+    from guigui.server.handlers.read_state import ReadStateHandlers
     from guigui.server.handlers.rooms import RoomHandlers
     from guigui.server.handlers.session import SessionHandlers
 
     table: dict[type, RequestHandler] = {}
-    for family in (SessionHandlers(server), RoomHandlers(server), MessagingHandlers(server)):
+    families = (
+        SessionHandlers(server),
+        RoomHandlers(server),
+        MessagingHandlers(server),
+        ReadStateHandlers(server),
+    )
+    for family in families:
         table.update(family.handlers())
     return table

@@ -101,6 +101,31 @@ class StoredMessage:
 
 
 @dataclass(frozen=True, slots=True)
+class ReadStateRecord:
+    """Where a user stands in a room (``room_id``) or a direct conversation (``other_id``).
+
+    ``last_id``/``last_ts``: the conversation's newest message (0 and None when
+    empty); ``read``: the newest message id the user has read (0: none);
+    ``unread``: messages from others after ``read``, counted up to a cap.
+    """
+
+    room_id: int | None
+    other_id: int | None
+    last_id: int
+    last_ts: int | None
+    read: int
+    unread: int
+
+
+@dataclass(frozen=True, slots=True)
+class MarkedRead:
+    """What a READ did: the conversation's state after it, and whether the marker moved."""
+
+    state: ReadStateRecord
+    moved: bool
+
+
+@dataclass(frozen=True, slots=True)
 class SanctionRecord:
     """A kick or a ban on a login, an IP, or both. ``until`` None means permanent."""
 
@@ -179,7 +204,12 @@ class Store(Protocol):
         """
 
     def add_membership(self, user_id: int, room_id: int) -> None:
-        """Make the user a member of the room (no error if already one)."""
+        """Make the user a member of the room (no error if already one).
+
+        Every new membership (here, at registration and when an access request
+        is granted) starts the user's read marker at the room's newest message:
+        what was said before joining is history, not unread.
+        """
 
     def remove_membership(self, user_id: int, room_id: int) -> None:
         """Remove the membership (no error if there is none)."""
@@ -207,6 +237,29 @@ class Store(Protocol):
         self, user_id: int, other_id: int, before: int | None, limit: int
     ) -> list[StoredMessage]:
         """The newest ``limit`` direct messages between two users (either way), oldest first."""
+
+    def room_read_states(self, user_id: int, room_ids: Sequence[int]) -> list[ReadStateRecord]:
+        """The user's read state in each of these rooms, in the order given."""
+
+    def direct_read_states(
+        self, user_id: int, before: int | None, limit: int
+    ) -> list[ReadStateRecord]:
+        """The user's direct conversations, newest first (by their newest message).
+
+        Only those whose newest message id is < ``before`` (all when None), at
+        most ``limit``. A direct conversation exists once a message was sent
+        either way.
+        """
+
+    def mark_read(
+        self, user_id: int, room_id: int | None, other_id: int | None, up_to: int
+    ) -> MarkedRead:
+        """Record that the user read a room or a direct conversation up to message ``up_to``.
+
+        The marker becomes the newest message of the conversation with id <=
+        ``up_to`` (so never a message that is not there), and only ever moves
+        forward: an older ``up_to`` changes nothing.
+        """
 
     def find_messages(
         self, sender_id: int | None, ip: str | None, room_id: int | None, limit: int

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
-from guigui.common.protocol import RoomAccess, SanctionKind
+from guigui.common.protocol import UNREAD_COUNT_CAP, RoomAccess, SanctionKind
 from guigui.common.validation import email_key, login_key
 from guigui.server.clock import now_ms
 from guigui.server.store.base import (
@@ -28,6 +28,8 @@ from guigui.server.store.base import (
     AdminRecord,
     AuditRecord,
     DuplicateKey,
+    MarkedRead,
+    ReadStateRecord,
     RoomRecord,
     SanctionRecord,
     Snapshot,
@@ -222,6 +224,7 @@ class RelationalStore(ABC):
                     "INSERT INTO memberships (user_id, room_id, joined_at) VALUES (?, ?, ?)",
                     (user_id, arrival_room_id, created_at),
                 )
+                self._start_reading_room(execute, user_id, arrival_room_id)
         except IntegrityViolation as violation:
             raise DuplicateKey(self._duplicate_field(violation)) from None
         return UserRecord(user_id, login, first_name, last_name, email, password_hash, created_at)
@@ -234,6 +237,7 @@ class RelationalStore(ABC):
                 " VALUES (?, ?, ?)",
                 (user_id, room_id, now_ms()),
             )
+            self._start_reading_room(execute, user_id, room_id)
 
     def remove_membership(self, user_id: int, room_id: int) -> None:
         """Remove the membership (no error if there is none)."""
@@ -271,6 +275,7 @@ class RelationalStore(ABC):
                     " VALUES (?, ?, ?)",
                     (row[0], row[1], decided_at),
                 )
+                self._start_reading_room(execute, int(row[0]), int(row[1]))
 
     # ---- messages ------------------------------------------------------------
 
@@ -345,6 +350,143 @@ class RelationalStore(ABC):
                 ).fetchall()
         rows.sort(key=lambda row: int(row[0]))
         return [_message(row) for row in rows[-limit:]]
+
+    # ---- read state --------------------------------------------------------------
+    #
+    # A marker row moves only forward. The store worker is the only writer of
+    # these tables, so "read, then insert or update" in one transaction is
+    # enough, in portable SQL, without each dialect's upsert.
+
+    def _start_reading_room(self, execute: Execute, user_id: int, room_id: int) -> None:
+        """A new member has read the room up to its newest message (the past is not unread)."""
+        newest = execute("SELECT MAX(id) FROM messages WHERE room_id = ?", (room_id,)).fetchone()
+        self._move_marker(execute, "room_reads", "room_id", user_id, room_id, int(newest[0] or 0))
+
+    @staticmethod
+    def _marker(execute: Execute, table: str, column: str, user_id: int, target: int) -> int | None:
+        """The marker of (user, room or other user) in ``table``, None when there is no row."""
+        row = execute(
+            f"SELECT last_read FROM {table} WHERE user_id = ? AND {column} = ?", (user_id, target)
+        ).fetchone()
+        return None if row is None else int(row[0])
+
+    def _move_marker(
+        self, execute: Execute, table: str, column: str, user_id: int, target: int, up_to: int
+    ) -> bool:
+        """Move a marker forward to ``up_to`` (never back); whether it moved.
+
+        ``table`` and ``column`` are one of two fixed pairs, never user input.
+        """
+        current = self._marker(execute, table, column, user_id, target)
+        if current is None:
+            execute(
+                f"INSERT INTO {table} (user_id, {column}, last_read) VALUES (?, ?, ?)",
+                (user_id, target, up_to),
+            )
+            return up_to > 0
+        if up_to <= current:
+            return False
+        execute(
+            f"UPDATE {table} SET last_read = ? WHERE user_id = ? AND {column} = ?",
+            (up_to, user_id, target),
+        )
+        return True
+
+    @staticmethod
+    def _newest_direct(
+        execute: Execute, user_id: int, other_id: int, up_to: int = NO_UPPER_BOUND
+    ) -> tuple[int, int | None]:
+        """The (id, ts) of the newest direct message between two users with id <= ``up_to``."""
+        newest: tuple[int, int | None] = (0, None)
+        directions = {(user_id, other_id), (other_id, user_id)}
+        for sender, recipient in directions:
+            row = execute(
+                "SELECT id, ts FROM messages WHERE sender_id = ? AND recipient_id = ? AND id <= ?"
+                " ORDER BY id DESC LIMIT 1",
+                (sender, recipient, up_to),
+            ).fetchone()
+            if row is not None and int(row[0]) > newest[0]:
+                newest = (int(row[0]), int(row[1]))
+        return newest
+
+    def _room_state(self, execute: Execute, user_id: int, room_id: int) -> ReadStateRecord:
+        newest = execute(
+            "SELECT id, ts FROM messages WHERE room_id = ? ORDER BY id DESC LIMIT 1", (room_id,)
+        ).fetchone()
+        read = self._marker(execute, "room_reads", "room_id", user_id, room_id) or 0
+        unread = execute(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM messages"
+            " WHERE room_id = ? AND id > ? AND sender_id <> ? LIMIT ?) AS counted",
+            (room_id, read, user_id, UNREAD_COUNT_CAP),
+        ).fetchone()[0]
+        last_id, last_ts = (0, None) if newest is None else (int(newest[0]), int(newest[1]))
+        return ReadStateRecord(room_id, None, last_id, last_ts, read, int(unread))
+
+    def _direct_state(self, execute: Execute, user_id: int, other_id: int) -> ReadStateRecord:
+        last_id, last_ts = self._newest_direct(execute, user_id, other_id)
+        read = self._marker(execute, "direct_reads", "other_id", user_id, other_id) or 0
+        unread = 0
+        if other_id != user_id:  # what one writes to oneself is never unread
+            unread = execute(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM messages"
+                " WHERE sender_id = ? AND recipient_id = ? AND id > ? LIMIT ?) AS counted",
+                (other_id, user_id, read, UNREAD_COUNT_CAP),
+            ).fetchone()[0]
+        return ReadStateRecord(None, other_id, last_id, last_ts, read, int(unread))
+
+    def room_read_states(self, user_id: int, room_ids: Sequence[int]) -> list[ReadStateRecord]:
+        """The user's state in each room: newest message, marker, unread count."""
+        with self._reading() as execute:
+            return [self._room_state(execute, user_id, room_id) for room_id in room_ids]
+
+    def direct_read_states(
+        self, user_id: int, before: int | None, limit: int
+    ) -> list[ReadStateRecord]:
+        """The user's direct conversations older than ``before``, newest first, at most ``limit``.
+
+        The people the user wrote to come from the (sender_id, recipient_id, id)
+        index, those who wrote to the user from (recipient_id, sender_id, id):
+        one index scan each, grouped by the other person.
+        """
+        newest: dict[int, int] = {}
+        with self._reading() as execute:
+            for sql in (
+                "SELECT recipient_id, MAX(id) FROM messages"
+                " WHERE sender_id = ? AND recipient_id IS NOT NULL GROUP BY recipient_id",
+                "SELECT sender_id, MAX(id) FROM messages WHERE recipient_id = ? GROUP BY sender_id",
+            ):
+                for other, last in execute(sql, (user_id,)).fetchall():
+                    newest[int(other)] = max(newest.get(int(other), 0), int(last))
+            bound = NO_UPPER_BOUND if before is None else before
+            page = sorted(
+                (other for other, last in newest.items() if last < bound),
+                key=lambda other: newest[other],
+                reverse=True,
+            )[:limit]
+            return [self._direct_state(execute, user_id, other) for other in page]
+
+    def mark_read(
+        self, user_id: int, room_id: int | None, other_id: int | None, up_to: int
+    ) -> MarkedRead:
+        """Move the marker to the conversation's newest message <= ``up_to``; its state after."""
+        with self._transaction() as execute:
+            if room_id is not None:
+                row = execute(
+                    "SELECT MAX(id) FROM messages WHERE room_id = ? AND id <= ?", (room_id, up_to)
+                ).fetchone()
+                target = int(row[0] or 0)
+                moved = self._move_marker(
+                    execute, "room_reads", "room_id", user_id, room_id, target
+                )
+                state = self._room_state(execute, user_id, room_id)
+            else:
+                assert other_id is not None
+                target, _ = self._newest_direct(execute, user_id, other_id, up_to)
+                moved = self._move_marker(
+                    execute, "direct_reads", "other_id", user_id, other_id, target
+                )
+                state = self._direct_state(execute, user_id, other_id)
+        return MarkedRead(state, moved)
 
     def find_messages(
         self, sender_id: int | None, ip: str | None, room_id: int | None, limit: int

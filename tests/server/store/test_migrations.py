@@ -58,12 +58,19 @@ def test_upgrading_a_version_1_database_keeps_its_messages(
         assert isinstance(old, relational.RelationalStore)
         old.migrate()
         assert old.schema_version() == 1
-        alice = old.create_user("alice", "A", "L", "a@example.org", b"h", 1, 1)
-        with old._transaction() as execute:  # schema 1 has no ip column
+        with old._transaction() as execute:  # schema 1 has no ip column, nor read markers
+            alice_id = int(
+                execute(
+                    "INSERT INTO users (login, login_key, email, email_key, first_name,"
+                    " last_name, password_hash, created_at)"
+                    " VALUES ('alice', 'alice', 'a@example.org', 'a@example.org', 'A', 'L', ?, 1)",
+                    (b"h",),
+                ).lastrowid
+            )
             execute(
                 "INSERT INTO messages (id, room_id, sender_id, recipient_id, text, ts, nonce)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (1, 1, alice.id, None, "before the upgrade", 10, None),
+                (1, 1, alice_id, None, "before the upgrade", 10, None),
             )
         old.close()
     store = open_store(database_url)
@@ -72,9 +79,9 @@ def test_upgrading_a_version_1_database_keeps_its_messages(
         store.migrate()
         assert store.schema_version() == load_migrations("sqlite")[-1].version
         assert store.room_history(1, None, 10) == [
-            StoredMessage(1, 1, alice.id, None, "before the upgrade", 10, None, None)
+            StoredMessage(1, 1, alice_id, None, "before the upgrade", 10, None, None)
         ]
-        store.save_messages([StoredMessage(2, 1, alice.id, None, "after", 11, None, "10.0.0.9")])
+        store.save_messages([StoredMessage(2, 1, alice_id, None, "after", 11, None, "10.0.0.9")])
         assert [m.ip for m in store.room_history(1, None, 10)] == [None, "10.0.0.9"]
     finally:
         store.close()
