@@ -804,7 +804,14 @@ class RelationalStore(ABC):
 
 ERASED_PASSWORD_HASH = b"!"
 """No password matches it: it is not a bcrypt hash (``checkpw`` refuses it)."""
-ERASED_USER_ROWS = ("tokens", "connection_log", "memberships", "access_requests")
+ERASED_USER_ROWS = (
+    "tokens",
+    "connection_log",
+    "memberships",
+    "access_requests",
+    "room_reads",
+    "direct_reads",
+)
 """The tables whose rows about an erased user are deleted (fixed names, not input)."""
 
 
