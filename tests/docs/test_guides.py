@@ -17,6 +17,7 @@ DOCS = Path(__file__).resolve().parents[2] / "docs"
 GUIDES = [
     ("INSTALL.md", "fr/INSTALLATION.md"),
     ("LIMITS.md", "fr/LIMITES.md"),
+    ("TOUR.md", "fr/VISITE.md"),
 ]
 """(English guide, its French translation), paths under docs/."""
 
