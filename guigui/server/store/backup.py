@@ -124,7 +124,7 @@ def foreign_key_order(tables: Sequence[TableInfo]) -> list[TableInfo]:
     return placed
 
 
-def write_backup(store: Store, path: Path) -> BackupSummary:
+def write_backup(store: Store | RelationalStore, path: Path) -> BackupSummary:
     """Write every row of the store into ``path``, from one snapshot.
 
     The file is written beside as ``path.partial`` and renamed at the end, so
@@ -332,7 +332,7 @@ def check_backup(path: Path) -> BackupSummary:
 
 
 def restore_backup(
-    store: Store, path: Path, *, force: bool = False, checked: bool = False
+    store: Store | RelationalStore, path: Path, *, force: bool = False, checked: bool = False
 ) -> BackupSummary:
     """Put the rows of a backup into ``store``, all of them or (on any error) none.
 
@@ -433,7 +433,7 @@ def _insert(
         ) from error
 
 
-def _relational(store: Store) -> RelationalStore:
+def _relational(store: Store | RelationalStore) -> RelationalStore:
     if not isinstance(store, RelationalStore):
         raise BackupError(f"{type(store).__name__} cannot be backed up (not an SQL store)")
     return store

@@ -12,7 +12,7 @@ import msgspec
 import pytest
 
 from guigui.common.protocol import SanctionKind
-from guigui.server.store import Store, StoredMessage, open_store
+from guigui.server.store import StoredMessage, open_store
 from guigui.server.store import relational as relational_module
 from guigui.server.store.backup import (
     BackupError,
@@ -42,7 +42,7 @@ def kind_of(url: str) -> str:
     return "mysql" if url.startswith("mysql://") else "sqlite"
 
 
-def fill(store: Store) -> None:
+def fill(store: RelationalStore) -> None:
     """A little of everything: users, memberships, requests, messages, sanctions, audit..."""
     alice = store.create_user(
         "Alice", "Alice", "Martin", "alice@example.org", b"$2b$\x00\xff", 10, 1
