@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import datetime
 import gc
 import getpass
 import logging
 import os
 import sys
 import threading
+from datetime import UTC, date, datetime
 from pathlib import Path
+from urllib.parse import unquote
 
 import pymysql
 
@@ -40,6 +41,7 @@ from guigui.server.demo_data import DEMO_PASSWORD, DemoDataRefused, load_demo_da
 from guigui.server.open_files import raise_open_file_limit
 from guigui.server.signals import SignalWatcher
 from guigui.server.store import DuplicateKey, StoreError, default_database_url, open_store
+from guigui.server.store.backup import BackupError, check_backup, restore_backup, write_backup
 from guigui.server.store.provisioning import DEFAULT_APP_HOSTS, init_database
 from guigui.server.tls import generate_self_signed
 from guigui.server.workers import hash_password
@@ -194,6 +196,23 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="load even if the store holds users of its own (demo users share a known password)",
     )
+    backup = commands.add_parser(
+        "backup",
+        parents=[storage_after_a_command],
+        help="copy every row of the database into FILE (gzip'd JSON lines), while it serves",
+    )
+    backup.add_argument("file", type=Path, metavar="FILE")
+    restore = commands.add_parser(
+        "restore",
+        parents=[storage_after_a_command],
+        help="fill an empty database from a backup FILE (from SQLite or MariaDB alike)",
+    )
+    restore.add_argument("file", type=Path, metavar="FILE")
+    restore.add_argument(
+        "--force",
+        action="store_true",
+        help="replace every row of a database that already holds data",
+    )
     return parser
 
 
@@ -222,6 +241,10 @@ def main(argv: list[str] | None = None) -> int:
             return relay(args.socket)
         if args.command == "demo-data":
             return demo_data(args)
+        if args.command == "backup":
+            return backup_command(args)
+        if args.command == "restore":
+            return restore_command(args)
         if args.command == "gen-cert":
             print(f"fingerprint (SHA-256): {generate_self_signed(args.cert, args.key, args.names)}")
             print(f"start with: --tls-cert {args.cert} --tls-key {args.key}")
@@ -366,9 +389,7 @@ def demo_data(args: argparse.Namespace) -> int:
     store = open_store(database_url(args))
     try:
         store.migrate()
-        report = load_demo_data(
-            store, args.bcrypt_cost, now_ms(), datetime.date.today(), force=args.force
-        )
+        report = load_demo_data(store, args.bcrypt_cost, now_ms(), date.today(), force=args.force)
     except DemoDataRefused as refused:
         print(f"run_server.py demo-data: {refused}", file=sys.stderr)
         return 1
@@ -378,4 +399,61 @@ def demo_data(args: argparse.Namespace) -> int:
     print(f"every demo user's password: {DEMO_PASSWORD}  (for example: cdupont / {DEMO_PASSWORD})")
     if not report.already_present:
         print("restart the server if it was running: it reads users and rooms at start")
+    return 0
+
+
+def _existing_sqlite_file(url: str) -> Path | None:
+    """The file an ``sqlite:///`` URL names if it does not exist yet, else None."""
+    if not url.startswith("sqlite:///"):
+        return None
+    path = Path(unquote(url[len("sqlite:///") :]))
+    return None if path.exists() else path
+
+
+def backup_command(args: argparse.Namespace) -> int:
+    """Write a backup of the database into ``args.file`` (the server may be running)."""
+    url = database_url(args)
+    missing = _existing_sqlite_file(url)
+    if missing is not None:
+        print(f"run_server.py backup: error: no database at {missing}", file=sys.stderr)
+        return 1
+    store = open_store(url)
+    try:
+        summary = write_backup(store, args.file)
+    except BackupError as error:
+        print(f"run_server.py backup: error: {error}", file=sys.stderr)
+        return 1
+    finally:
+        store.close()
+    print(
+        f"backup written: {summary.path} (schema version {summary.header.schema_version};"
+        f" rows: {summary.describe_rows()})"
+    )
+    return 0
+
+
+def restore_command(args: argparse.Namespace) -> int:
+    """Fill the database from a backup; exit 1, with nothing changed, when it cannot."""
+    try:
+        check_backup(args.file)  # before opening the store: a bad file leaves no trace at all
+    except (BackupError, OSError) as error:
+        print(f"run_server.py restore: error: {error}", file=sys.stderr)
+        return 1
+    store = open_store(database_url(args))
+    try:
+        summary = restore_backup(store, args.file, force=args.force, checked=True)
+    except BackupError as error:
+        print(f"run_server.py restore: error: {error}", file=sys.stderr)
+        return 1
+    finally:
+        store.close()
+    if summary.replaced:
+        replaced = ", ".join(f"{table} {count}" for table, count in summary.replaced.items())
+        print(f"replaced what the database held (rows: {replaced})")
+    written = datetime.fromtimestamp(summary.header.created_at / 1000, UTC)
+    print(
+        f"restored {summary.path} (taken {written:%Y-%m-%d %H:%M:%S} UTC, schema version"
+        f" {summary.header.schema_version}, from {summary.header.dialect}; rows:"
+        f" {summary.describe_rows()})"
+    )
     return 0

@@ -41,6 +41,7 @@ __all__ = [
     "StoredMessage",
     "UserRecord",
     # With the submodules, so that the API reference (make docs) documents them too.
+    "backup",
     "base",
     "default_database_url",
     "migrations",

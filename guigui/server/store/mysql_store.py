@@ -28,7 +28,14 @@ import pymysql
 import pymysql.cursors
 
 from guigui.server.store.base import StoreError, StoreUnavailable
-from guigui.server.store.relational import Cursor, Execute, IntegrityViolation, RelationalStore
+from guigui.server.store.relational import (
+    Cursor,
+    Execute,
+    IntegrityViolation,
+    RelationalStore,
+    TableInfo,
+    quote_name,
+)
 
 if TYPE_CHECKING:
     MySQLConnection: TypeAlias = pymysql.connections.Connection[Any]
@@ -207,12 +214,94 @@ class MySQLStore(RelationalStore):
             " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
         )
 
+    # ---- backups (guigui.server.store.backup) --------------------------------
+
+    @contextmanager
+    def consistent_read(self) -> Iterator[Execute]:
+        """``START TRANSACTION WITH CONSISTENT SNAPSHOT``: InnoDB's snapshot, no lock taken.
+
+        The server keeps writing meanwhile; the reads see none of it.
+        """
+        with self._reading() as execute:
+            execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            execute("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
+            yield execute
+
+    def describe_tables(self, execute: Execute) -> list[TableInfo]:
+        """The base tables of this database, from ``information_schema``."""
+        in_database = "TABLE_SCHEMA = DATABASE()"
+        names = [
+            _text(row[0])
+            for row in execute(
+                "SELECT TABLE_NAME FROM information_schema.TABLES"
+                f" WHERE {in_database} AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME"
+            ).fetchall()
+        ]
+        columns: dict[str, list[str]] = {name: [] for name in names}
+        for table, column in execute(
+            "SELECT TABLE_NAME, COLUMN_NAME FROM information_schema.COLUMNS"
+            f" WHERE {in_database} ORDER BY TABLE_NAME, ORDINAL_POSITION"
+        ).fetchall():
+            columns.setdefault(_text(table), []).append(_text(column))
+        keys: dict[str, list[str]] = {name: [] for name in names}
+        for table, column in execute(
+            "SELECT TABLE_NAME, COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE"
+            f" WHERE {in_database} AND CONSTRAINT_NAME = 'PRIMARY'"
+            " ORDER BY TABLE_NAME, ORDINAL_POSITION"
+        ).fetchall():
+            keys.setdefault(_text(table), []).append(_text(column))
+        references: dict[str, set[str]] = {name: set() for name in names}
+        for table, referenced in execute(
+            "SELECT TABLE_NAME, REFERENCED_TABLE_NAME FROM information_schema.KEY_COLUMN_USAGE"
+            f" WHERE {in_database} AND REFERENCED_TABLE_NAME IS NOT NULL"
+        ).fetchall():
+            references.setdefault(_text(table), set()).add(_text(referenced))
+        return [
+            TableInfo(
+                name,
+                tuple(columns[name]),
+                tuple(keys[name]),
+                frozenset(references[name] - {name}),
+            )
+            for name in names
+        ]
+
+    def reset_counters(self, tables: Sequence[TableInfo]) -> None:
+        """Set each AUTO_INCREMENT counter to the table's highest id plus one.
+
+        InnoDB already moves a counter past an id inserted explicitly; this also
+        brings it back down after rows were replaced (restore --force). An
+        ``ALTER TABLE`` commits by itself: it runs after the restore's commit.
+        """
+        wanted = {table.name for table in tables}
+        with self._reading() as execute:
+            counted = [
+                (_text(table), _text(column))
+                for table, column in execute(
+                    "SELECT TABLE_NAME, COLUMN_NAME FROM information_schema.COLUMNS"
+                    " WHERE TABLE_SCHEMA = DATABASE() AND EXTRA LIKE '%auto_increment%'"
+                ).fetchall()
+            ]
+        for table, column in counted:
+            if table not in wanted:
+                continue
+            with self._transaction() as execute:
+                row = execute(
+                    f"SELECT COALESCE(MAX({quote_name(column)}), 0) + 1 FROM {quote_name(table)}"
+                ).fetchone()
+                execute(f"ALTER TABLE {quote_name(table)} AUTO_INCREMENT = ?", (int(row[0]),))
+
     def close(self) -> None:
         """Close the connection."""
         if self._db is not None:
             with suppress(Exception):
                 self._db.close()
             self._db = None
+
+
+def _text(value: Any) -> str:
+    """A name read from ``information_schema`` (some servers send these as bytes)."""
+    return value.decode("utf-8") if isinstance(value, bytes | bytearray) else str(value)
 
 
 def quote_identifier(name: str) -> str:

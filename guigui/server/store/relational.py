@@ -14,9 +14,11 @@ supplies it:
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from guigui.common.protocol import UNREAD_COUNT_CAP, RoomAccess, SanctionKind
@@ -70,6 +72,35 @@ class Execute(Protocol):
 
     def __call__(self, sql: str, params: Sequence[Any] = ...) -> Cursor:
         """Run the statement."""
+
+
+@dataclass(frozen=True)
+class TableInfo:
+    """A table as the database itself describes it (for backups: ``guigui.server.store.backup``).
+
+    ``references`` names the other tables its foreign keys point to, so that a
+    restore can fill them first; ``primary_key`` (possibly empty) lets a backup
+    read a large table page by page, in key order.
+    """
+
+    name: str
+    columns: tuple[str, ...]
+    primary_key: tuple[str, ...]
+    references: frozenset[str]
+
+
+_PLAIN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+
+
+def quote_name(name: str) -> str:
+    """A table or column name checked and back-quoted; SQLite and MySQL both read `name`.
+
+    Names cannot be bound as parameters; those of a backup come from the
+    schema or from a file, so anything but a plain identifier is refused.
+    """
+    if not _PLAIN_NAME.match(name):
+        raise ValueError(f"not a plain table or column name: {name!r}")
+    return f"`{name}`"
 
 
 class IntegrityViolation(Exception):
@@ -126,6 +157,25 @@ class RelationalStore(ABC):
     def _create_schema_version_table(self, execute: Execute) -> None:
         """Create ``schema_version`` if missing."""
 
+    @abstractmethod
+    def consistent_read(self) -> AbstractContextManager[Execute]:
+        """A read-only transaction whose reads all see one snapshot, while others write.
+
+        For backups: what is read inside is the database as it was at one instant.
+        """
+
+    @abstractmethod
+    def describe_tables(self, execute: Execute) -> list[TableInfo]:
+        """Every table of the database, from its catalog (sqlite_master, information_schema)."""
+
+    @abstractmethod
+    def reset_counters(self, tables: Sequence[TableInfo]) -> None:
+        """After rows were inserted with their ids: make the next generated ids follow them."""
+
+    def bulk_transaction(self) -> AbstractContextManager[Execute]:
+        """One transaction for many statements (a restore): all committed, or none."""
+        return self._transaction()
+
     @staticmethod
     def _duplicate_field(violation: IntegrityViolation) -> str:
         """``email`` or ``login``: which unique key of users/admins was hit."""
@@ -133,8 +183,12 @@ class RelationalStore(ABC):
 
     # ---- schema --------------------------------------------------------------
 
-    def migrate(self) -> None:
-        """Apply the migrations not applied yet, each in its own transaction."""
+    def migrate(self, up_to: int | None = None) -> None:
+        """Apply the migrations not applied yet, each in its own transaction.
+
+        ``up_to``: stop after that version (a restore first brings a new store
+        to the backup's version, fills it, then applies the rest).
+        """
         with self._transaction() as execute:
             self._create_schema_version_table(execute)
         with self._reading() as execute:
@@ -142,7 +196,7 @@ class RelationalStore(ABC):
                 int(row[0]) for row in execute("SELECT version FROM schema_version").fetchall()
             }
         for migration in load_migrations(self.DIALECT):
-            if migration.version in applied:
+            if migration.version in applied or (up_to is not None and migration.version > up_to):
                 continue
             with self._transaction() as execute:
                 for statement in migration.statements:
@@ -151,6 +205,10 @@ class RelationalStore(ABC):
                     "INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)",
                     (migration.version, migration.name, now_ms()),
                 )
+
+    def latest_schema_version(self) -> int:
+        """The version the migrations of this code bring a database to."""
+        return max(migration.version for migration in load_migrations(self.DIALECT))
 
     def schema_version(self) -> int:
         """The highest migration applied (0 before any)."""

@@ -40,7 +40,14 @@ from pathlib import Path
 from typing import Any
 
 from guigui.server.store.base import StoreError, StoreUnavailable
-from guigui.server.store.relational import Cursor, Execute, IntegrityViolation, RelationalStore
+from guigui.server.store.relational import (
+    Cursor,
+    Execute,
+    IntegrityViolation,
+    RelationalStore,
+    TableInfo,
+    quote_name,
+)
 
 log = logging.getLogger(__name__)
 
@@ -149,6 +156,64 @@ class SQLiteStore(RelationalStore):
             "CREATE TABLE IF NOT EXISTS schema_version"
             " (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)"
         )
+
+    # ---- backups (guigui.server.store.backup) --------------------------------
+
+    @contextmanager
+    def consistent_read(self) -> Iterator[Execute]:
+        """A deferred read transaction: in WAL mode its reads all see the first one's snapshot.
+
+        The server keeps writing meanwhile (readers never block the writer).
+        """
+        with self._reading() as execute:
+            execute("BEGIN")
+            try:
+                yield execute
+            finally:
+                with suppress(sqlite3.Error):
+                    self._db.execute("ROLLBACK")  # nothing was written: just end the snapshot
+
+    def describe_tables(self, execute: Execute) -> list[TableInfo]:
+        """The tables of ``sqlite_master`` (SQLite's own ``sqlite_*`` ones left out)."""
+        names = [
+            str(row[0])
+            for row in execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'"
+                " AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name"
+            ).fetchall()
+        ]
+        tables = []
+        for name in names:
+            # table_info rows: cid, name, type, notnull, default, position in the primary key
+            columns = execute(f"PRAGMA table_info({quote_name(name)})").fetchall()
+            key = sorted((column for column in columns if column[5]), key=lambda c: int(c[5]))
+            references = execute(f"PRAGMA foreign_key_list({quote_name(name)})").fetchall()
+            tables.append(
+                TableInfo(
+                    name,
+                    tuple(str(column[1]) for column in columns),
+                    tuple(str(column[1]) for column in key),
+                    frozenset(str(row[2]) for row in references) - {name},
+                )
+            )
+        return tables
+
+    def reset_counters(self, tables: Sequence[TableInfo]) -> None:
+        """Set ``sqlite_sequence`` (tables declared AUTOINCREMENT) to each table's highest id.
+
+        Our tables use plain ``INTEGER PRIMARY KEY``, whose next id is always
+        the highest plus one: then there is no counter to reset.
+        """
+        with self._transaction() as execute:
+            if execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'").fetchone():
+                for table in tables:
+                    if len(table.primary_key) == 1:
+                        key = quote_name(table.primary_key[0])
+                        execute(
+                            f"UPDATE sqlite_sequence SET seq = (SELECT COALESCE(MAX({key}), 0)"
+                            f" FROM {quote_name(table.name)}) WHERE name = ?",
+                            (table.name,),
+                        )
 
     def close(self) -> None:
         """Stop the checkpoints and close the database connection."""
