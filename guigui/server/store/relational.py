@@ -14,6 +14,7 @@ supplies it:
 
 from __future__ import annotations
 
+import logging
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
@@ -39,6 +40,8 @@ from guigui.server.store.base import (
     UserRecord,
 )
 from guigui.server.store.migrations import load_migrations
+
+log = logging.getLogger(__name__)
 
 NO_UPPER_BOUND = 2**63 - 1
 """``before`` when the client gave none: older than everything."""
@@ -205,6 +208,7 @@ class RelationalStore(ABC):
                     "INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)",
                     (migration.version, migration.name, now_ms()),
                 )
+            log.info("database migrated to version %d (%s)", migration.version, migration.name)
 
     def latest_schema_version(self) -> int:
         """The version the migrations of this code bring a database to."""
