@@ -349,7 +349,7 @@ class ChatModel:
                     message.sender, moment.strftime("%H:%M"), message.text, mine, mentions_me=named
                 )
             )
-        for outgoing in failed + pending:
+        for outgoing in sorted(failed + pending, key=lambda o: o.created):
             last_day = self._add_outgoing(items, outgoing, last_day)
         return items
 
