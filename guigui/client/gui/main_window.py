@@ -232,9 +232,10 @@ class MainWindow(ttk.Frame):
         for status, color in STATUS_COLORS.items():
             self.people_list.tag_configure(str(status), foreground=color)
         self.people_list.tag_configure("stale", foreground=STATUS_COLORS[Status.OFFLINE])
-        ttk.Button(
+        self.log_out_button = ttk.Button(
             side, text=_("Log out"), bootstyle="secondary-link", command=self.app.log_out
-        ).pack(anchor="w")
+        )
+        self.log_out_button.pack(anchor="w")
 
     def _build_conversation(self) -> None:
         middle = ttk.Frame(self, padding=8)
