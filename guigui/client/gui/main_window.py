@@ -248,7 +248,7 @@ class MainWindow(ttk.Frame):
             header, text="", bootstyle="success", command=self._join_selected
         )
         self.sanction_banner = ttk.Label(
-            middle, text="", bootstyle="inverse-primary", padding=(10, 6), wraplength=600
+            middle, text="", bootstyle="@primary", padding=(10, 6), wraplength=600
         )
         self.message_view = MessageView(
             middle, self._load_older, self.app.retry_message, self.app.delete_message
