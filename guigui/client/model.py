@@ -53,6 +53,8 @@ class OutgoingMessage:
     created: float = field(default_factory=time.time)
     error: str | None = None
     """Why the server refused it (it will not be sent again), if it did."""
+    failed_after: int = 0
+    """The newest message id of its conversation when it was refused: it stays there."""
 
 
 @dataclass
@@ -117,6 +119,8 @@ class TimelineMessage:
     pending: bool = False
     error: str | None = None
     mentions_me: bool = False
+    nonce: str | None = None
+    """Set on our own messages not yet stored (pending or failed)."""
 
 
 TimelineItem = DaySeparator | TimelineMessage
@@ -297,6 +301,11 @@ class ChatModel:
         outgoing = self.outgoing.pop(nonce, None)
         key = outgoing.key if outgoing else self.key_of(message)
         self.conversation(key).add(message)
+        if outgoing is not None:  # a message refused after this one was written stays below it
+            for other in self.outgoing.values():
+                later = other.created >= outgoing.created
+                if other.key == key and other.error is not None and later:
+                    other.failed_after = max(other.failed_after, message.id)
         self._changed("conversation", key)
 
     def refused(self, nonce: str, reason: str) -> None:
@@ -304,6 +313,22 @@ class ChatModel:
         outgoing = self.outgoing.get(nonce)
         if outgoing is not None:
             outgoing.error = reason
+            outgoing.failed_after = self.conversation(outgoing.key).newest_id
+            self._changed("conversation", outgoing.key)
+
+    def retry(self, nonce: str) -> OutgoingMessage | None:
+        """Send a failed message again: pending once more, at the bottom."""
+        outgoing = self.outgoing.get(nonce)
+        if outgoing is None or outgoing.error is None:
+            return None
+        outgoing.error, outgoing.failed_after, outgoing.created = None, 0, time.time()
+        self._changed("conversation", outgoing.key)
+        return outgoing
+
+    def discard(self, nonce: str) -> None:
+        """Forget a failed message (the user deleted it)."""
+        outgoing = self.outgoing.pop(nonce, None)
+        if outgoing is not None:
             self._changed("conversation", outgoing.key)
 
     def pending_in(self, key: ConversationKey) -> list[OutgoingMessage]:
@@ -363,11 +388,20 @@ class ChatModel:
     # ---- the message view ----------------------------------------------------------------
 
     def timeline(self, key: ConversationKey) -> list[TimelineItem]:
-        """What the message view shows: day separators, messages, then pending ones."""
+        """What the message view shows: day separators, messages, then pending ones.
+
+        A refused message stays where the server refused it (after the messages
+        stored before); what is stored later comes below it.
+        """
         items: list[TimelineItem] = []
         last_day: date | None = None
         conversation = self.conversations.get(key) or Conversation(key)
+        waiting = self.pending_in(key)
+        failed = [o for o in waiting if o.error is not None]
+        pending = [o for o in waiting if o.error is None]
         for message in conversation.messages:
+            while failed and failed[0].failed_after < message.id:
+                last_day = self._add_outgoing(items, failed.pop(0), last_day)
             moment = datetime.fromtimestamp(message.ts / 1000)
             if moment.date() != last_day:
                 last_day = moment.date()
@@ -379,19 +413,26 @@ class ChatModel:
                     message.sender, moment.strftime("%H:%M"), message.text, mine, mentions_me=named
                 )
             )
-        for outgoing in self.pending_in(key):
-            moment = datetime.fromtimestamp(outgoing.created)
-            if moment.date() != last_day:
-                last_day = moment.date()
-                items.append(DaySeparator(last_day))
-            items.append(
-                TimelineMessage(
-                    self.me or "",
-                    moment.strftime("%H:%M"),
-                    outgoing.text,
-                    True,
-                    pending=True,
-                    error=outgoing.error,
-                )
-            )
+        for outgoing in sorted(failed + pending, key=lambda o: o.created):
+            last_day = self._add_outgoing(items, outgoing, last_day)
         return items
+
+    def _add_outgoing(
+        self, items: list[TimelineItem], outgoing: OutgoingMessage, last_day: date | None
+    ) -> date | None:
+        moment = datetime.fromtimestamp(outgoing.created)
+        if moment.date() != last_day:
+            last_day = moment.date()
+            items.append(DaySeparator(last_day))
+        items.append(
+            TimelineMessage(
+                self.me or "",
+                moment.strftime("%H:%M"),
+                outgoing.text,
+                True,
+                pending=True,
+                error=outgoing.error,
+                nonce=outgoing.nonce,
+            )
+        )
+        return last_day

@@ -9,7 +9,8 @@ What the user typed is never lost: every message goes to an outbox with its
 ``nonce`` and leaves it only when the server acknowledged it (or refused it
 for good). When the connection drops, the thread reconnects with backoff and
 RESUME, sends the outbox again (same nonces: the server stores each once), and
-the Tk side asks for what it missed.
+the Tk side asks for what it missed. A kick (or a timed ban) ends: the thread
+waits until then and resumes the same way, so what was typed meanwhile is sent.
 """
 
 from __future__ import annotations
@@ -36,9 +37,18 @@ log = logging.getLogger(__name__)
 FIRST_RETRY, MAX_RETRY = 0.5, 10.0
 RETRY_LATER = {ErrorCode.UNAVAILABLE, ErrorCode.RATE_LIMITED}
 """Refusals that mean "not now": the message stays in the outbox."""
+SANCTIONS = {ErrorCode.KICKED, ErrorCode.BANNED}
+"""Refusals of a kicked or banned user: a timed one ends, and we resume then."""
+SANCTION_MARGIN = 0.5
+"""Seconds to wait after a sanction's end before resuming (the two clocks may differ a little)."""
 
 Update = tuple[Any, ...]
-"""``(kind, *details)`` for the Tk thread, e.g. ``("ack", nonce, message)``."""
+"""``(kind, *details)`` for the Tk thread, e.g. ``("ack", nonce, message)``.
+
+The connection state is ``("state", state, retry_in)``: ``state`` is ``online``,
+``connecting`` or ``offline``; ``retry_in`` is the seconds before the next
+attempt to reconnect when offline and reconnecting by itself, else None.
+"""
 
 
 @dataclass
@@ -65,6 +75,8 @@ class ClientSession:
         self._retry_at = 0.0
         self._retry_delay = FIRST_RETRY
         self._reconnect = False
+        self._sanction_ends: float | None = None
+        """When a kick or timed ban ends (``time.time()``): we resume then, not before."""
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="guigui-network", daemon=True)
         self._thread.start()
@@ -144,13 +156,13 @@ class ClientSession:
                 self._lost()
             except Exception as error:  # never let the thread die: say it in words
                 log.exception("network command %s failed", command[0])
-                self.updates.put(("error", str(error)))
+                self.updates.put(("error", ErrorCode.INTERNAL, str(error)))
         if self._connection is not None:
             self._connection.close()
 
     def _connect(self) -> ChatConnection:
         if self._connection is None or self._connection.closed:
-            self.updates.put(("state", "connecting"))
+            self.updates.put(("state", "connecting", None))
             try:
                 self._connection = ChatConnection.connect(
                     self.settings.host,
@@ -182,9 +194,18 @@ class ClientSession:
     def _on_event(self, event: Any) -> None:  # reader thread
         self.updates.put(("event", event))
         if isinstance(event, Sanctioned):
-            self._reconnect = False  # a kicked or banned user is not let back in by retrying
+            self._sanctioned(event.until)
         elif isinstance(event, Shutdown) and event.in_seconds == 0:
             self._retry_delay = FIRST_RETRY
+
+    def _sanctioned(self, until: int | None) -> None:
+        """Kicked or banned: resume when it ends (a permanent ban never ends)."""
+        if until is None:
+            self._reconnect = False  # a banned user is not let back in by retrying
+            self._sanction_ends = None
+            return
+        self._sanction_ends = until / 1000
+        self._retry_delay = FIRST_RETRY
 
     def _on_disconnect(self) -> None:  # reader thread
         self._commands.put(("disconnected",))
@@ -196,12 +217,16 @@ class ClientSession:
         if self._connection is not None:
             self._connection.close()
         self._connection = None
-        if self._token is not None and self._reconnect:
+        if self._token is not None and self._reconnect and self._sanction_ends is not None:
+            wait = max(0.0, self._sanction_ends - time.time()) + SANCTION_MARGIN
+            self._retry_at = time.monotonic() + wait
+            self.updates.put(("state", "offline", wait))
+        elif self._token is not None and self._reconnect:
             self._retry_at = time.monotonic() + self._retry_delay
-            self.updates.put(("state", f"offline: reconnecting in {self._retry_delay:.0f} s"))
+            self.updates.put(("state", "offline", self._retry_delay))
             self._retry_delay = min(self._retry_delay * 2, MAX_RETRY)
         else:
-            self.updates.put(("state", "offline"))
+            self.updates.put(("state", "offline", None))
 
     def _try_reconnect(self) -> None:
         try:
@@ -214,13 +239,22 @@ class ClientSession:
             if error.code in RETRY_LATER:
                 self._lost()
                 return
+            until = error.details.get("until")
+            if error.code in SANCTIONS and isinstance(until, int):
+                # Still kicked (the sanction was lengthened, or the clocks differ): wait again.
+                self._sanctioned(until)
+                self.updates.put(("still_sanctioned", error.code, until, error.details))
+                self._lost()
+                return
+            self._sanction_ends = None
             self._reconnect = False
             self._token = None
             self.updates.put(("session_refused", error.code, error.message, error.details))
             self._lost()
             return
         self._retry_delay = FIRST_RETRY
-        self.updates.put(("state", "online"))
+        self._sanction_ends = None
+        self.updates.put(("state", "online", None))
         self.updates.put(("session", session, True))
         self._flush_outbox()
 
@@ -248,11 +282,12 @@ class ClientSession:
             return
         except ConnectionLost as error:
             self.updates.put(("login_failed", ErrorCode.UNAVAILABLE, str(error), {}))
-            self.updates.put(("state", "offline"))
+            self.updates.put(("state", "offline", None))
             return
         self._token = session.token
         self._reconnect = True
-        self.updates.put(("state", "online"))
+        self._sanction_ends = None
+        self.updates.put(("state", "online", None))
         self.updates.put(("session", session, False))
         self._flush_outbox()
 
@@ -277,7 +312,7 @@ class ClientSession:
                     threading.Timer(retry, lambda: self._commands.put(("flush",))).start()
                     return
                 del self._outbox[nonce]
-                self.updates.put(("refused", nonce, error.message))
+                self.updates.put(("refused", nonce, error.code, error.message))
                 continue
             except (ConnectionLost, TimeoutError):
                 self._lost()
@@ -296,7 +331,7 @@ class ClientSession:
         try:
             messages, more = self._connection.history(room, with_user, before, limit)
         except RequestFailed as error:
-            self.updates.put(("error", error.message))
+            self.updates.put(("error", error.code, error.message))
             return
         self.updates.put(("history", key, messages, more, before is not None))
 
@@ -322,7 +357,7 @@ class ClientSession:
         try:
             reply = self._connection.join(room)
         except RequestFailed as error:
-            self.updates.put(("error", error.message))
+            self.updates.put(("error", error.code, error.message))
             return
         if reply.status == "pending":
             self.updates.put(("pending", room, reply.request_id))
@@ -334,10 +369,11 @@ class ClientSession:
             try:
                 self._connection.set_status(status)
             except RequestFailed as error:
-                self.updates.put(("error", error.message))
+                self.updates.put(("error", error.code, error.message))
 
     def _do_logout(self) -> None:
         self._reconnect = False
+        self._sanction_ends = None
         if self._connection is not None:
             with contextlib.suppress(RequestFailed):
                 self._connection.logout()

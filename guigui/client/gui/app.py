@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import queue
-from datetime import datetime
+import time
+import uuid
+from dataclasses import dataclass, field
 from typing import Any
 
 import ttkbootstrap as ttk
@@ -22,6 +24,7 @@ from guigui.client.gui.theme import apply_palette
 from guigui.client.model import ChatModel, ConversationKey
 from guigui.client.session import ClientSession
 from guigui.client.settings import THEMES, ClientSettings
+from guigui.common.dates import until_in_words
 from guigui.common.i18n import _, set_language
 from guigui.common.messages import (
     AccessDecision,
@@ -34,6 +37,7 @@ from guigui.common.messages import (
     Shutdown,
 )
 from guigui.common.objects import ConversationState, Room
+from guigui.common.protocol import SanctionKind
 
 PUMP_MS = 50
 
@@ -46,13 +50,30 @@ ERRORS_IN_WORDS = {
     "banned": "You are banned from this server.",
     "kicked": "You have been kicked from this server for a while.",
     "rate_limited": "Too many attempts: wait a little and try again.",
+    "not_member": "You are not a member of this room.",
+    "no_such_room": "This room does not exist.",
+    "no_such_user": "Nobody has this login.",
+    "text_too_long": "This message is too long.",
+    "already_member": "You are already a member of this room.",
+    "already_pending": "Your request to join this room already waits for an admin.",
+    "bad_token": "Your session has expired: log in again.",
+    "internal": "Something went wrong on our side. Try again.",
 }
+"""What each error code of the protocol means for the user (translated where shown)."""
 
 
-def _until(ms: Any) -> str:
-    if not ms:
-        return _("for good")
-    return _("until {when}").format(when=f"{datetime.fromtimestamp(int(ms) / 1000):%d/%m %H:%M}")
+def in_words(code: object, message: str) -> str:
+    """An error in the user's language: the words for its code, else the server's message."""
+    words = ERRORS_IN_WORDS.get(str(code))
+    return _(words) if words is not None else message
+
+
+@dataclass
+class Draft:
+    """What a user had written and not sent when logging out: given back at the next login."""
+
+    text: str
+    unsent: list[tuple[ConversationKey, str]] = field(default_factory=list)
 
 
 class ClientApp(ttk.App):
@@ -72,6 +93,11 @@ class ClientApp(ttk.App):
         )
         self.model = ChatModel()
         self.session = ClientSession(self.settings)
+        self.sanction: Sanctioned | None = None
+        """The kick or ban in force on us, shown until it ends."""
+        self.reconnect_at: float | None = None
+        """When the network thread tries to reconnect (``time.monotonic()``), if it does."""
+        self.drafts: dict[str, Draft] = {}
         self.screen: ttk.Frame | None = None
         self.settings_dialog: SettingsDialog | None = None
         self._build_screens()
@@ -195,10 +221,12 @@ class ClientApp(ttk.App):
         if handler is not None:
             handler(*details)
 
-    def _on_state(self, state: str) -> None:
+    def _on_state(self, state: str, retry_in: float | None = None) -> None:
+        self.reconnect_at = None if retry_in is None else time.monotonic() + retry_in
         self.model.set_connection(state)
 
     def _on_session(self, session: SessionOk, resumed: bool) -> None:
+        self.sanction = None
         self.model.start_session(session.user.login, session.rooms, session.online)
         self.session.load_conversations()  # read state kept by the server
         if self.save_settings:
@@ -207,8 +235,10 @@ class ClientApp(ttk.App):
         if not resumed:
             self._show(self.main_window)
             self.main_window.draw_all()
+            self.register_form.clear()
             if self.model.selected is not None:
                 self.open_conversation(self.model.selected)
+            self._restore_draft(session.user.login)
             return
         for key, conversation in list(self.model.conversations.items()):
             if conversation.loaded:
@@ -226,13 +256,15 @@ class ClientApp(ttk.App):
         if str(code) == "unavailable":
             self.login_form.failed(self.unreachable(), offer_settings=True)
             return
-        words = _(ERRORS_IN_WORDS.get(str(code), message))
-        if details.get("until") is not None or str(code) in ("banned", "kicked"):
-            words += f" ({_until(details.get('until'))}: {details.get('reason') or '-'})"
+        words = in_words(code, message)
+        if str(code) in ("banned", "kicked"):
+            until = details.get("until")
+            reason = details.get("reason") or _("no reason given")
+            words += f" ({until_in_words(until if isinstance(until, int) else None)}: {reason})"
         self.login_form.failed(words)
 
     def _on_registered(self, user: Any) -> None:
-        self.register_form.submit_button.configure(state="normal")
+        self.register_form.clear()
         self.login_form.login.delete(0, "end")
         self.login_form.login.insert(0, user.login)
         self.show_login()
@@ -249,10 +281,11 @@ class ClientApp(ttk.App):
         elif str(code) == "unavailable":
             self.register_form.failed(None, self.unreachable(), offer_settings=True)
             return
-        self.register_form.failed(field, _(ERRORS_IN_WORDS.get(str(code), message)))
+        self.register_form.failed(field, in_words(code, message))
 
     def _on_session_refused(self, code: str, message: str, details: dict[str, Any]) -> None:
-        self.model.notice(_(ERRORS_IN_WORDS.get(str(code), message)))
+        self.sanction = None
+        self.model.notice(in_words(code, message))
         self.show_login()
         self._on_login_failed(code, message, details)
 
@@ -265,8 +298,12 @@ class ClientApp(ttk.App):
     def _on_ack(self, nonce: str, message: Any) -> None:
         self.model.acknowledged(nonce, message)
 
-    def _on_refused(self, nonce: str, reason: str) -> None:
-        self.model.refused(nonce, reason)
+    def _on_refused(self, nonce: str, code: str, reason: str) -> None:
+        self.model.refused(nonce, in_words(code, reason))
+
+    def _on_still_sanctioned(self, code: str, until: int, details: dict[str, Any]) -> None:
+        kind = SanctionKind.BAN if str(code) == "banned" else SanctionKind.KICK
+        self._sanctioned(Sanctioned(kind, until, str(details.get("reason") or "")))
 
     def _on_joined(self, joined: Room) -> None:
         self.model.room_joined(joined)
@@ -279,16 +316,21 @@ class ClientApp(ttk.App):
         self.main_window.draw_conversation()
 
     def _on_logged_out(self) -> None:
+        self.sanction = None
+        self.reconnect_at = None
         self.model.__init__()  # type: ignore[misc]
         self.model.listeners.append(self.main_window.on_model_changed)
+        self.main_window.draw_status()
+        self.register_form.clear()
+        self.login_form.clear_password()
         self.show_login()
 
     def _on_new_server(self, server: str, fingerprint: str) -> None:
         text = _("New server {server}: its certificate is now trusted. Fingerprint: {fingerprint}")
         self.model.notice(text.format(server=server, fingerprint=fingerprint))
 
-    def _on_error(self, message: str) -> None:
-        self.model.notice(f"⚠ {message}")
+    def _on_error(self, code: str, message: str) -> None:
+        self.model.notice(f"⚠ {in_words(code, message)}")
 
     def _on_event(self, event: Any) -> None:
         model = self.model
@@ -311,17 +353,39 @@ class ClientApp(ttk.App):
                 {event.room.name: event.room}
             )
         elif isinstance(event, Sanctioned):
-            what = _("banned") if str(event.kind) == "ban" else _("kicked")
-            text = _("You have been {what} {until}: {reason}").format(
-                what=what, until=_until(event.until), reason=event.reason or "-"
-            )
-            model.notice(text)
-            ttk.Messagebox.show_warning(text, title="GuiGui Chat", parent=self)
+            self._sanctioned(event)
         elif isinstance(event, Shutdown):
             stopping = _("The server stops in {seconds} s: {reason}")
             model.notice(stopping.format(seconds=event.in_seconds, reason=event.reason))
 
+    def _sanctioned(self, sanction: Sanctioned) -> None:
+        """Kicked or banned: said in the window (not a modal dialog: one may still write)."""
+        self.sanction = sanction
+        self.main_window.draw_status()
+
+    def _restore_draft(self, login: str) -> None:
+        """Give back what this user had written and not sent before logging out."""
+        draft = self.drafts.pop(login, None)
+        if draft is None:
+            return
+        self.main_window.input.delete("1.0", "end")
+        self.main_window.input.insert("1.0", draft.text)
+        for key, text in draft.unsent:
+            nonce = uuid.uuid4().hex
+            self.model.queue_outgoing(key, text, nonce)
+            self.session.send(key, text, nonce)
+
     # ---- actions --------------------------------------------------------------------------
+
+    def retry_message(self, nonce: str) -> None:
+        """Send a failed message again."""
+        outgoing = self.model.retry(nonce)
+        if outgoing is not None:
+            self.session.send(outgoing.key, outgoing.text, nonce)
+
+    def delete_message(self, nonce: str) -> None:
+        """Forget a failed message."""
+        self.model.discard(nonce)
 
     def open_conversation(self, key: ConversationKey) -> None:
         """Show a conversation, loading its last messages the first time."""
@@ -411,7 +475,17 @@ class ClientApp(ttk.App):
         self.quick_switcher_prompt = prompt
 
     def log_out(self) -> None:
-        """Log out and go back to the login screen."""
+        """Log out and go back to the login screen; what was not sent waits for the next login.
+
+        The draft is kept in memory only, for the same login: the next person on a
+        shared computer does not see it.
+        """
+        me = self.model.me
+        text = self.main_window.input.get("1.0", "end-1c")
+        unsent = [(o.key, o.text) for o in self.model.outgoing.values() if o.error is None]
+        if me is not None and (text.strip() or unsent):
+            self.drafts[me] = Draft(text, unsent)
+        self.main_window.input.delete("1.0", "end")
         self.session.logout()
 
     def quit_app(self) -> None:

@@ -69,6 +69,8 @@ class LoginForm(ttk.Frame):
         self.login.bind("<KP_Enter>", lambda _event: self._login_entered())
         self.password.bind("<Return>", lambda _event: self.submit())
         self.password.bind("<KP_Enter>", lambda _event: self.submit())
+        for entry in (self.login, self.password):
+            entry.bind("<KeyRelease>", lambda _event: self.update_submit_state(), add="+")
         buttons = ttk.Frame(self)
         buttons.grid(row=6, column=0, columnspan=2, sticky="we", pady=(16, 0))
         self.submit_button = ttk.Button(
@@ -84,12 +86,27 @@ class LoginForm(ttk.Frame):
         self.message = ttk.Label(self, text="", bootstyle="danger", wraplength=380)
         self.message.grid(row=7, column=0, columnspan=2, sticky="w", pady=(10, 0))
         self.open_settings_button = _settings_offer(self, app)
+        self._waiting = False
+        self.update_submit_state()
 
     def refresh(self) -> None:
         """Show which server we talk to."""
         settings = self.app.settings
         secure = " 🔒" if settings.tls else ""
         self.server_label.configure(text=f"{_('Server')}: {settings.host}:{settings.port}{secure}")
+        self.update_submit_state()
+
+    def update_submit_state(self) -> None:
+        """Enable "Log in" exactly when both fields are filled."""
+        filled = bool(self.login.get().strip() and self.password.get())
+        self.submit_button.configure(state="normal" if filled else "disabled")
+
+    def clear_password(self) -> None:
+        """Forget the password (after a logout: the next person must not find it)."""
+        self._waiting = False
+        self.password.delete(0, "end")
+        self.message.configure(text="")
+        self.update_submit_state()
 
     def _login_entered(self) -> None:
         """Enter in the login field: log in, or go to the password if it is still empty."""
@@ -106,14 +123,18 @@ class LoginForm(ttk.Frame):
         if not login or not password:
             self.message.configure(text=_("Enter your login and password."))
             return
+        if self._waiting:
+            return  # already logging in (Enter pressed twice)
+        self._waiting = True
         self.submit_button.configure(state="disabled")
         self.app.settings.last_login = login
         self.app.session.login(login, password)
 
     def failed(self, message: str, *, offer_settings: bool = False) -> None:
         """Show why the login failed (with a way to the settings when the server is not there)."""
-        self.submit_button.configure(state="normal")
+        self._waiting = False
         self.password.delete(0, "end")
+        self.update_submit_state()
         self.message.configure(text=message)
         if offer_settings:
             self.open_settings_button.grid(row=8, column=0, columnspan=2, sticky="w", pady=(6, 0))
@@ -162,6 +183,14 @@ class RegisterForm(ttk.Frame):
         self.message = ttk.Label(self, text="", wraplength=380)
         self.message.grid(row=13, column=0, columnspan=2, sticky="w", pady=(10, 0))
         self.open_settings_button = _settings_offer(self, app)
+
+    def clear(self) -> None:
+        """Empty every field and message: the next person starts from a blank form."""
+        for name in self.FIELDS:
+            self.entries[name].delete(0, "end")
+            self.errors[name].configure(text="")
+        self.message.configure(text="")
+        self.submit_button.configure(state="normal")
 
     def _checker(self, name: str) -> Callable[[object], None]:
         def check(_event: object) -> None:

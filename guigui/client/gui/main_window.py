@@ -6,19 +6,43 @@ forwards what the user does to the app (which talks to the network thread).
 
 from __future__ import annotations
 
+import time
 import tkinter as tk
 import uuid
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import ttkbootstrap as ttk
 
 from guigui.client.gui.theme import PALETTES, Palette
 from guigui.client.model import ConversationKey, DaySeparator, TimelineMessage
+from guigui.common.dates import delay_in_words, long_date, until_in_words
 from guigui.common.i18n import _
-from guigui.common.protocol import DEFAULT_MAX_TEXT
+from guigui.common.protocol import DEFAULT_MAX_TEXT, SanctionKind, Status
 
 if TYPE_CHECKING:
     from guigui.client.gui.app import ClientApp
+
+NOTICE_SECONDS = 8.0
+"""How long a notice stays in the status bar (a new connection state also clears it)."""
+TICK_MS = 1000
+"""How often the countdowns (end of a kick, next reconnection) are redrawn."""
+
+
+def status_in_words(status: Status | str) -> str:
+    """A presence status in the user's language."""
+    words = {
+        Status.ONLINE: _("online"),
+        Status.AWAY: _("away"),
+        Status.BUSY: _("busy"),
+        Status.OFFLINE: _("offline"),
+    }
+    return words.get(Status(status), str(status))
+
+
+def badge_in_words(badge: str) -> str:
+    """A room's badge from the model, in the user's language (counts stay as they are)."""
+    return {"pending": _("pending"), "join": _("join")}.get(badge, badge)
 
 
 def _sidebar_list(
@@ -69,9 +93,19 @@ def _fill(tree: ttk.Treeview, rows: list[tuple[str, str, str]]) -> None:
 class MessageView(ttk.Frame):
     """The messages of one conversation, with day separators; older ones load at the top."""
 
-    def __init__(self, master: Any, on_scrolled_to_top: Any) -> None:
+    def __init__(
+        self,
+        master: Any,
+        on_scrolled_to_top: Any,
+        on_retry: Callable[[str], None] | None = None,
+        on_delete: Callable[[str], None] | None = None,
+    ) -> None:
         super().__init__(master)
         # A small requested size: the window's size decides, and the scrollbar always fits.
+        self.on_retry = on_retry or (lambda _nonce: None)
+        self.on_delete = on_delete or (lambda _nonce: None)
+        self.failed_actions: dict[str, tuple[ttk.Button, ttk.Button]] = {}
+        """The Retry and Delete buttons of each failed message, by nonce."""
         self.text = tk.Text(
             self, wrap="word", state="disabled", padx=10, pady=6, relief="flat", height=4, width=20
         )
@@ -99,6 +133,29 @@ class MessageView(ttk.Frame):
         self.text.tag_configure("error", foreground=palette.error)
         self.text.tag_configure("mention", background=palette.mention_background)
 
+    def _add_failed_actions(self, nonce: str) -> None:
+        """Retry and Delete, after a failed message, inside the text."""
+        retry = ttk.Button(
+            self.text,
+            text=_("Retry"),
+            bootstyle="link",
+            padding=(4, 0),
+            cursor="hand2",
+            command=lambda: self.on_retry(nonce),
+        )
+        delete = ttk.Button(
+            self.text,
+            text=_("Delete"),
+            bootstyle="link",
+            padding=(4, 0),
+            cursor="hand2",
+            command=lambda: self.on_delete(nonce),
+        )
+        self.text.insert("end", "  ")
+        self.text.window_create("end", window=retry)
+        self.text.window_create("end", window=delete)
+        self.failed_actions[nonce] = (retry, delete)
+
     def _scrolled(self, scrollbar: ttk.Scrollbar) -> Any:
         def update(first: str, last: str) -> None:
             scrollbar.set(first, last)
@@ -114,10 +171,14 @@ class MessageView(ttk.Frame):
         old_size = float(self.text.index("end"))
         self.text.configure(state="normal")
         self.text.delete("1.0", "end")
+        for buttons in self.failed_actions.values():
+            for button in buttons:
+                button.destroy()
+        self.failed_actions = {}
         self.lines = []
         for item in items:
             if isinstance(item, DaySeparator):
-                line = f"— {item.day:%A %d %B %Y} —"
+                line = f"— {long_date(item.day)} —"
                 self.text.insert("end", line + "\n", ("day",))
             else:
                 assert isinstance(item, TimelineMessage)
@@ -134,7 +195,10 @@ class MessageView(ttk.Frame):
                     )
                     suffix = f"  ({state})"
                     body_tags += ("error",) if item.error else ()
-                self.text.insert("end", f": {item.text}{suffix}\n", body_tags)
+                self.text.insert("end", f": {item.text}{suffix}", body_tags)
+                if item.error and item.nonce:
+                    self._add_failed_actions(item.nonce)
+                self.text.insert("end", "\n")
                 line = f"{item.clock} {item.sender}: {item.text}{suffix}"
             self.lines.append(line)
         self.text.configure(state="disabled")
@@ -158,6 +222,9 @@ class MainWindow(ttk.Frame):
         self._build_status_bar()
         self.model.listeners.append(self.on_model_changed)
         self._loading_older = False
+        self._notice_until = 0.0
+        """When the notice in the status bar goes away (``time.monotonic()``)."""
+        self._ticking = False
 
     # ---- layout ------------------------------------------------------------------
 
@@ -179,19 +246,24 @@ class MainWindow(ttk.Frame):
         top.pack(fill="x")
         self.me_label = ttk.Label(top, text="", font="-weight bold")
         self.me_label.pack(side="left")
+        self.settable_statuses = [Status.ONLINE, Status.AWAY, Status.BUSY]
         self.my_status = ttk.Combobox(
-            top, values=["online", "away", "busy"], state="readonly", width=7
+            top,
+            values=[status_in_words(s) for s in self.settable_statuses],
+            state="readonly",
+            width=9,
         )
-        self.my_status.set("online")
-        self.my_status.bind(
-            "<<ComboboxSelected>>", lambda _e: self.app.session.set_status(self.my_status.get())
-        )
+        self.my_status.set(status_in_words(Status.ONLINE))
+        self.my_status.bind("<<ComboboxSelected>>", lambda _e: self._status_chosen())
         self.my_status.pack(side="right")
         self.room_list = _sidebar_list(side, _("Rooms"), 5, self._room_clicked)
         self.direct_list = _sidebar_list(side, _("Direct messages"), 3, self._direct_clicked)
         self.people_list = _sidebar_list(side, _("Online"), 2, self._person_clicked, grow=True)
         for status, color in PALETTES[self.app.settings.theme].status.items():
             self.people_list.tag_configure(str(status), foreground=color)
+        self.people_list.tag_configure(
+            "stale", foreground=PALETTES[self.app.settings.theme].status[Status.OFFLINE]
+        )
 
     def _build_conversation(self) -> None:
         middle = ttk.Frame(self, padding=8)
@@ -203,7 +275,12 @@ class MainWindow(ttk.Frame):
         self.join_button = ttk.Button(
             header, text="", bootstyle="primary", command=self._join_selected
         )
-        self.message_view = MessageView(middle, self._load_older)
+        self.sanction_banner = ttk.Label(
+            middle, text="", bootstyle="@primary", padding=(10, 6), wraplength=600
+        )
+        self.message_view = MessageView(
+            middle, self._load_older, self.app.retry_message, self.app.delete_message
+        )
         # The input box is packed before the messages: they shrink first when the window does.
         composer = ttk.Frame(middle)
         composer.pack(side="bottom", fill="x")
@@ -263,13 +340,19 @@ class MainWindow(ttk.Frame):
         elif what == "conversation" and detail == self.model.selected:
             self.draw_conversation(keep_position=self._loading_older)
             self._loading_older = False
-        elif what in ("connection", "notice"):
+        elif what == "connection":
+            self._notice_until = 0.0  # a notice is about the connection it came with
+            self.draw_status()
+            self.draw_people()
+        elif what == "notice":
+            self._notice_until = time.monotonic() + NOTICE_SECONDS
+            self.after(int(NOTICE_SECONDS * 1000) + 50, self.draw_status)
             self.draw_status()
 
     def draw_all(self) -> None:
         """Redraw everything (after login)."""
         self.me_label.configure(text=self.model.me or "")
-        self.my_status.set(str(self.model.my_status))
+        self.my_status.set(status_in_words(self.model.my_status))
         self.draw_rooms()
         self.draw_people()
         self.draw_conversation()
@@ -278,7 +361,7 @@ class MainWindow(ttk.Frame):
     def draw_rooms(self) -> None:
         """The rooms and direct conversations with their badges (rows updated in place)."""
         rooms = [
-            (f"room:{room.name}", f"# {room.name}", self.model.room_badge(room))
+            (f"room:{room.name}", f"# {room.name}", badge_in_words(self.model.room_badge(room)))
             for room in self.model.rooms.values()
         ]
         _fill(self.room_list, rooms)
@@ -295,13 +378,19 @@ class MainWindow(ttk.Frame):
                 tree.selection_set(wanted)
 
     def draw_people(self) -> None:
-        """Who is online, each coloured by status."""
+        """Who is online, each coloured by status; greyed, without statuses, while offline."""
         online = self.model.online_users()
+        connected = self.model.connection == "online"
         _fill(
-            self.people_list, [(f"user:{login}", login, f"● {status}") for login, status in online]
+            self.people_list,
+            [
+                (f"user:{login}", login, f"● {status_in_words(status)}" if connected else "")
+                for login, status in online
+            ],
         )
         for login, status in online:
-            self.people_list.item(f"user:{login}", tags=(str(status),))
+            tag = str(status) if connected else "stale"
+            self.people_list.item(f"user:{login}", tags=(tag,))
 
     def draw_conversation(self, keep_position: bool = False) -> None:
         """The selected conversation (or the invitation to join its room)."""
@@ -320,12 +409,56 @@ class MainWindow(ttk.Frame):
         self.message_view.show(self.model.timeline(key), keep_position=keep_position)
 
     def draw_status(self) -> None:
-        """Connection state and the last notice."""
-        notice = self.model.notices[-1] if self.model.notices else ""
-        state = {"online": _("connected"), "connecting": _("connecting…")}.get(
-            self.model.connection, self.model.connection
-        )
+        """Connection state (or the sanction in force) and the last notice, while it is fresh."""
+        now = time.monotonic()
+        fresh = self.model.notices and now < self._notice_until
+        notice = self.model.notices[-1] if fresh else ""
+        sanction = self.app.sanction
+        connection = self.model.connection
+        if sanction is not None:
+            what = _("banned") if sanction.kind is SanctionKind.BAN else _("kicked")
+            state = f"{what} {until_in_words(sanction.until)}"
+        elif connection == "online":
+            state = _("connected")
+        elif connection == "connecting":
+            state = _("connecting…")
+        elif self.app.reconnect_at is not None:
+            delay = delay_in_words(self.app.reconnect_at - now)
+            state = _("offline: reconnecting in {delay}").format(delay=delay)
+        else:
+            state = _("offline")
         self.status_bar.configure(text=f"● {state}    {notice}")
+        self.draw_sanction()
+        counting = sanction is not None or (
+            connection == "offline" and self.app.reconnect_at is not None
+        )
+        if counting and not self._ticking:
+            self._ticking = True
+            self.after(TICK_MS, self._tick)
+
+    def _tick(self) -> None:
+        self._ticking = False
+        self.draw_status()
+
+    def draw_sanction(self) -> None:
+        """The banner that says we are kicked or banned, until when, and what happens then."""
+        sanction = self.app.sanction
+        if sanction is None:
+            self.sanction_banner.pack_forget()
+            return
+        what = _("banned") if sanction.kind is SanctionKind.BAN else _("kicked")
+        text = _("You have been {what} {until}: {reason}.").format(
+            what=what,
+            until=until_in_words(sanction.until),
+            reason=sanction.reason or _("no reason given"),
+        )
+        if sanction.until is not None:
+            text += " " + _(
+                "The chat comes back by itself when it ends; what you write meanwhile is sent then."
+            )
+        self.sanction_banner.configure(text=text)
+        if not self.sanction_banner.winfo_ismapped():
+            self.sanction_banner.pack(fill="x", pady=(6, 0), before=self.message_view)
 
     # ---- actions ---------------------------------------------------------------------
 
@@ -350,6 +483,11 @@ class MainWindow(ttk.Frame):
             login = selection[0].split(":", 1)[1]
             if login != self.model.me:
                 self._open(ConversationKey.direct(login))
+
+    def _status_chosen(self) -> None:
+        index = self.my_status.current()
+        if 0 <= index < len(self.settable_statuses):
+            self.app.session.set_status(str(self.settable_statuses[index]))
 
     def _join_selected(self) -> None:
         key = self.model.selected

@@ -108,6 +108,8 @@ def apply_palette(style: ttk.Style, theme: str) -> Palette:
             "primary.TButton", background=rest, bordercolor=rest, lightcolor=rest, darkcolor=rest
         )
         states = [("pressed", "!disabled", active), ("hover", "!disabled", active)]
+        # The kick banner: white text on the theme's blue, too.
+        style.configure("@primary.TLabel", background=rest)
         for name in ("primary.TButton", "primary.Outline.TButton"):
             style.map(
                 name, background=states, bordercolor=states, lightcolor=states, darkcolor=states
