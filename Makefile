@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DATA_DIR ?= data
 ARGS ?=
 
-.PHONY: run client install-desktop test lint typecheck unit fuzz screenshots bench bench-store clean
+.PHONY: run client install-desktop dist-client test lint typecheck unit fuzz screenshots bench bench-store clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,13 @@ install-desktop: $(STAMP)
 	sed -e "s|@PYTHON@|$(abspath $(BIN))/python|" -e "s|@ROOT@|$(CURDIR)|g" \
 		packaging/guigui-chat.desktop.in > $(HOME)/.local/share/applications/guigui-chat.desktop
 	@echo "installed $(HOME)/.local/share/applications/guigui-chat.desktop"
+
+## make dist-client: the desktop client as one executable file, dist/guigui-chat
+## (PyInstaller; it bundles Python, so the computers it is copied to need none).
+dist-client: $(STAMP)
+	$(BIN)/python -m PyInstaller --noconfirm --log-level WARN --distpath dist \
+		--workpath build/pyinstaller packaging/guigui-chat.spec
+	@echo "built dist/guigui-chat: docs/DEPLOYMENT.md says how to install it and preset the server"
 
 ## make test: ruff, mypy, then the whole test suite.
 test: lint typecheck unit
