@@ -45,9 +45,13 @@ class ConnectForm(ttk.Frame):
         self.port, self.port_error = _field(self, 3, _("Port"))
         self.port.insert(0, str(settings.port))
         self.tls = ttk.BooleanVar(value=settings.tls)
-        ttk.Checkbutton(self, text=_("Encrypted connection (TLS)"), variable=self.tls).grid(
-            row=5, column=1, sticky="w", pady=6
-        )
+        tls_button = ttk.Checkbutton(self, text=_("Encrypted connection (TLS)"), variable=self.tls)
+        tls_button.grid(row=5, column=1, sticky="w", pady=6)
+        if settings.server_locked:  # a preset fixes the address (docs/DEPLOYMENT.md)
+            self.host.configure(state="readonly")  # readable and copyable, not editable
+            self.port.configure(state="readonly")
+            tls_button.configure(state="disabled")
+            _error.configure(text=_("Set by your administrator."), bootstyle="secondary")
         ttk.Label(self, text=_("Theme")).grid(row=6, column=0, sticky="w", pady=6)
         self.theme = ttk.Combobox(self, values=list(THEMES), state="readonly", width=12)
         self.theme.set(settings.theme)
