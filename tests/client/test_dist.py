@@ -175,7 +175,7 @@ def test_the_single_file_client_connects_to_the_preset_server(
     install.mkdir()
     program = install / built_client.name
     shutil.copy2(built_client, program)
-    preset = {"_note": "set by IT", "host": server.host, "port": server.port, "language": "en"}
+    preset = {"_note": "set by IT", "host": server.host, "port": server.port, "language": "fr"}
     (install / "guigui-chat.json").write_text(json.dumps(preset), encoding="utf-8")
     home, elsewhere = tmp_path / "home", tmp_path / "elsewhere"
     home.mkdir()
@@ -203,7 +203,8 @@ def test_the_single_file_client_connects_to_the_preset_server(
         entries = [widget for widget in widgets if widget[0] == "TEntry"]
         assert [entry[1] for entry in entries] == ["", "•"], "the login screen's two fields"
         texts = [str(widget[1]) for widget in widgets if widget[0] == "TLabel"]
-        assert f"Server: {server.host}:{server.port}" in texts, texts
+        assert any(f"{server.host}:{server.port}" in text for text in texts), texts
+        assert "Mot de passe" in texts, "the French catalog is in the bundle"
         screenshot(frame, "dist-client-login")
 
         login_entry, password_entry = entries

@@ -9,6 +9,7 @@ over everything, and a bad preset is a one-line message, not a traceback.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,7 @@ from guigui.client.presets import (
 from guigui.client.settings import ClientSettings
 from guigui.common.protocol import DEFAULT_PORT
 
+ROOT = Path(__file__).resolve().parents[2]
 COMPANY = Preset("/etc/guigui-chat/client.json", {"host": "chat.example.com", "port": 7000})
 
 
@@ -165,3 +167,28 @@ def test_a_damaged_user_file_gives_the_preset_and_a_problem(tmp_path: Path) -> N
     settings = ClientSettings.load(user_file, presets=[COMPANY])
     assert settings.host == "chat.example.com"
     assert settings.problems and str(user_file) in settings.problems[0]
+
+
+DOCS = [ROOT / "docs" / "DEPLOYMENT.md", ROOT / "docs" / "fr" / "DEPLOIEMENT.md"]
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda path: path.name)
+def test_the_presets_the_docs_show_are_valid(doc: Path) -> None:
+    blocks = re.findall(r"```json\n(.*?)```", doc.read_text(encoding="utf-8"), re.DOTALL)
+    assert blocks
+    for block in blocks:
+        assert parse_preset(block, str(doc)).values["host"] == "chat.example.com"
+    example = ROOT / "packaging" / "client.json.example"
+    assert parse_preset(example.read_text(encoding="utf-8"), str(example)).values
+
+
+def test_the_french_deployment_guide_has_the_same_sections() -> None:
+    english, french = (
+        [
+            line.count("#")
+            for line in doc.read_text(encoding="utf-8").splitlines()
+            if line.startswith("#")
+        ]
+        for doc in DOCS
+    )
+    assert english == french
