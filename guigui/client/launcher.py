@@ -116,6 +116,8 @@ def run_cli(argv: list[str]) -> int:
     from guigui.client import cli
 
     settings = ClientSettings.load()
+    for problem in settings.problems:
+        error(problem)
     preset: list[str] = []
     if not os.environ.get("GUIGUI_HOST") and not os.environ.get("GUIGUI_PORT"):
         preset = ["--host", settings.host, "--port", str(settings.port)]

@@ -108,3 +108,29 @@ def test_a_bad_server_option_is_a_usage_error(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "--server='chat:port'" in result.stderr
+
+
+def test_cli_uses_the_preset_server(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "run_client.py"),
+            "--cli",
+            "login",
+            "alice",
+            "--password-stdin",
+        ],
+        input="secret\n",
+        capture_output=True,
+        text=True,
+        env={
+            **{k: v for k, v in os.environ.items() if not k.startswith("GUIGUI_")},
+            "GUIGUI_CONFIG_DIR": str(tmp_path / "config"),
+            "GUIGUI_SYSTEM_PRESET": str(tmp_path / "none.json"),
+            "GUIGUI_SERVER": "127.0.0.1:1",
+        },
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 3  # the command-line client's "cannot reach"
+    assert "127.0.0.1:1" in result.stderr
