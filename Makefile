@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DATA_DIR ?= data
 ARGS ?=
 
-.PHONY: install run client install-desktop install-service test lint typecheck unit fuzz screenshots docs bench bench-store clean
+.PHONY: install run client install-desktop install-service dist-client test lint typecheck unit fuzz screenshots docs bench bench-store clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,13 @@ install-service: $(STAMP)
 	systemctl daemon-reload
 	systemctl enable --now guigui-chat-server
 	systemctl --no-pager status guigui-chat-server
+
+## make dist-client: the desktop client as one executable file, dist/guigui-chat
+## (PyInstaller; it bundles Python, so the computers it is copied to need none).
+dist-client: $(STAMP)
+	$(BIN)/python -m PyInstaller --noconfirm --log-level WARN --distpath dist \
+		--workpath build/pyinstaller packaging/guigui-chat.spec
+	@echo "built dist/guigui-chat: docs/DEPLOYMENT.md says how to install it and preset the server"
 
 ## make test: ruff, mypy, then the whole test suite.
 test: lint typecheck unit

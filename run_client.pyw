@@ -1,9 +1,12 @@
 """Start the GuiGui Chat desktop client (double-click, or ``python run_client.py``).
 
-The command-line client is ``python -m guigui.client.cli``.
+``python run_client.py --help`` lists the options; ``--cli`` runs the
+command-line client (``python -m guigui.client.cli``) instead.
 """
 
-from guigui.client.gui.app import main
+import sys
+
+from guigui.client.launcher import main
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -81,12 +81,19 @@ class SettingsDialog(ttk.Toplevel):
             body, text=_("Encrypted connection (TLS)"), variable=self.tls
         )
         self.tls_button.grid(row=4, column=1, sticky="w", pady=(2, 6))
-        if logged_in:
+        # A preset may lock the address (docs/DEPLOYMENT.md); a session is bound to its server.
+        why_fixed = (
+            _("Set by your administrator.")
+            if settings.server_locked
+            else _("Log out to change the server.")
+            if logged_in
+            else None
+        )
+        self.server_fixed = why_fixed is not None
+        if why_fixed is not None:
             for widget in (self.host, self.port, self.tls_button):
                 widget.configure(state="disabled")
-            ttk.Label(body, text=_("Log out to change the server."), bootstyle="secondary").grid(
-                row=5, column=1, sticky="w"
-            )
+            ttk.Label(body, text=why_fixed, bootstyle="secondary").grid(row=5, column=1, sticky="w")
 
         self.themes = theme_names()
         ttk.Label(body, text=_("Theme")).grid(row=6, column=0, sticky="w", pady=(10, 0))
@@ -123,7 +130,7 @@ class SettingsDialog(ttk.Toplevel):
         self.protocol("WM_DELETE_WINDOW", self.cancel)
         self.update_idletasks()
         self._place_over(app)
-        (self.theme if logged_in else self.host).focus_force()
+        (self.theme if self.server_fixed else self.host).focus_force()
         with contextlib.suppress(tk.TclError):  # no grab without a viewable window
             self.grab_set()
 
