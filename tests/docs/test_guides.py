@@ -15,6 +15,8 @@ import pytest
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 GUIDES = [
+    ("CLIENT.md", "fr/CLIENT.md"),
+    ("DEPLOYMENT.md", "fr/DEPLOIEMENT.md"),
     ("INSTALL.md", "fr/INSTALLATION.md"),
     ("LIMITS.md", "fr/LIMITES.md"),
     ("TOUR.md", "fr/VISITE.md"),
