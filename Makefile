@@ -57,6 +57,8 @@ install-service: $(STAMP)
 ## make dist-client: the desktop client as one executable file, dist/guigui-chat
 ## (PyInstaller; it bundles Python, so the computers it is copied to need none).
 dist-client: $(STAMP)
+	@$(BIN)/python -c "import tkinter" 2>/dev/null || { echo "dist-client: this Python has no \
+	tkinter, the client would be built without its window: apt-get install python3-tk" >&2; exit 1; }
 	$(BIN)/python -m PyInstaller --noconfirm --log-level WARN --distpath dist \
 		--workpath build/pyinstaller packaging/guigui-chat.spec
 	@echo "built dist/guigui-chat: docs/DEPLOYMENT.md says how to install it and preset the server"
