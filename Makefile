@@ -83,7 +83,8 @@ fuzz: $(STAMP)
 
 ## make screenshots: run the GUI tests and keep their screenshots in docs/img/.
 screenshots: $(STAMP)
-	GUIGUI_SCREENSHOTS=docs $(BIN)/python -m pytest tests/client/gui tests/server/admin/test_panel.py $(ARGS)
+	GUIGUI_SCREENSHOTS=docs $(BIN)/python -m pytest tests/client/gui tests/client/test_dist.py \
+		tests/server/admin/test_panel.py tests/server/admin/test_panel_contrast.py $(ARGS)
 
 ## make docs: the developer documentation (API reference from the docstrings) in build/docs/.
 docs: $(STAMP)

@@ -15,6 +15,7 @@ import pytest
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 GUIDES = [
+    ("ADMIN.md", "fr/ADMIN.md"),
     ("CLIENT.md", "fr/CLIENT.md"),
     ("DEPLOYMENT.md", "fr/DEPLOIEMENT.md"),
     ("INSTALL.md", "fr/INSTALLATION.md"),
