@@ -65,8 +65,8 @@ def test_each_guide_links_to_its_translation(english: str, french: str) -> None:
 
 def test_every_relative_link_of_the_guides_leads_to_a_file() -> None:
     broken = []
-    for path in [*DOCS.glob("*.md"), *DOCS.glob("fr/*.md")]:
+    for path in [DOCS.parent / "README.md", *DOCS.glob("*.md"), *DOCS.glob("fr/*.md")]:
         for link in re.findall(r"\]\(([^):#]+)(?:#[^)]*)?\)", path.read_text(encoding="utf-8")):
             if not (path.parent / link).exists():
-                broken.append(f"{path.relative_to(DOCS)} -> {link}")
+                broken.append(f"{path.relative_to(DOCS.parent)} -> {link}")
     assert broken == []
