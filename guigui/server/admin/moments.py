@@ -3,7 +3,8 @@
 The store keeps moments as milliseconds since the epoch; the panel and the
 console never show those numbers. French reads ``28/11/2026 13:41:05`` and
 ``samedi 28 novembre 2026``; English ``2026-11-28 13:41:05`` and
-``Saturday 28 November 2026``. The names come from the catalog (``_``), not
+``Saturday 28 November 2026``. The day and month names come from
+``guigui.common.dates``, shared with the desktop client: from the catalog, not
 from the C library's locale, which is often missing on servers.
 """
 
@@ -12,38 +13,8 @@ from __future__ import annotations
 import time
 from datetime import datetime
 
+from guigui.common.dates import long_date
 from guigui.common.i18n import _
-
-
-def _weekday(index: int) -> str:
-    """The weekday's name (0: Monday), in the current language."""
-    return (
-        _("Monday"),
-        _("Tuesday"),
-        _("Wednesday"),
-        _("Thursday"),
-        _("Friday"),
-        _("Saturday"),
-        _("Sunday"),
-    )[index]
-
-
-def _month(index: int) -> str:
-    """The month's name (1: January), in the current language."""
-    return (
-        _("January"),
-        _("February"),
-        _("March"),
-        _("April"),
-        _("May"),
-        _("June"),
-        _("July"),
-        _("August"),
-        _("September"),
-        _("October"),
-        _("November"),
-        _("December"),
-    )[index - 1]
 
 
 def _local(ms: int | float) -> datetime:
@@ -65,10 +36,7 @@ def clock(ms: int | float) -> str:
 
 def day(ms: int | float) -> str:
     """The day in words: ``samedi 28 novembre 2026`` or ``Saturday 28 November 2026``."""
-    at = _local(ms)
-    return _("{weekday} {day} {month} {year}").format(
-        weekday=_weekday(at.weekday()), day=at.day, month=_month(at.month), year=at.year
-    )
+    return long_date(_local(ms).date())
 
 
 def span(seconds: float) -> str:
