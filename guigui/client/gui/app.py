@@ -110,9 +110,9 @@ class ClientApp(ttk.App):
         self.after(PUMP_MS, self._pump)
 
     def _build_screens(self) -> None:
-        self.login_form = LoginForm(self)
-        self.register_form = RegisterForm(self)
-        self.main_window = MainWindow(self)
+        self.login_form = LoginForm(self, self)
+        self.register_form = RegisterForm(self, self)
+        self.main_window = MainWindow(self, self)
         apply_palette(self.style, self.settings.theme)
 
     # ---- screens ----------------------------------------------------------------------
@@ -142,7 +142,7 @@ class ClientApp(ttk.App):
     def show_settings(self) -> SettingsDialog:
         """The settings dialog, above whatever screen is shown (which it leaves as it is)."""
         if self.settings_dialog is None or not self.settings_dialog.winfo_exists():
-            self.settings_dialog = SettingsDialog(self)
+            self.settings_dialog = SettingsDialog(self, self)
         self.settings_dialog.lift()
         return self.settings_dialog
 
