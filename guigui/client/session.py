@@ -1,9 +1,10 @@
 """The desktop client's networking thread: commands in, updates out, never a lost message.
 
-The Tk thread never waits on the network. It puts commands on ``commands``
-(log in, send, load history...) and drains ``updates`` with ``after``; this
-thread does the blocking work with ``ChatConnection`` and puts back what
-happened as ``Update`` tuples.
+The Tk thread never waits on the network. It calls this class's methods, which
+put a command object on a queue (``_Login``, ``_Send``, ``_LoadHistory``...),
+and drains ``updates`` with ``after``; this thread does the blocking work with
+``ChatConnection`` and puts back what happened as ``guigui.client.updates``
+objects. ``_do`` matches each command class to the method that does it.
 
 What the user typed is never lost: every message goes to an outbox with its
 ``nonce`` and leaves it only when the server acknowledged it (or refused it
@@ -22,14 +23,35 @@ import ssl
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TypeAlias, assert_never
 
 from guigui.client.model import ConversationKey
 from guigui.client.network import ChatConnection, ConnectionLost, RequestFailed
 from guigui.client.settings import ClientSettings, config_dir
 from guigui.client.trust import TrustPolicy
-from guigui.common.messages import Sanctioned, Shutdown
+from guigui.client.updates import (
+    ConnectionChanged,
+    ConversationsLoaded,
+    HistoryPage,
+    JoinPending,
+    LoggedIn,
+    LoggedOut,
+    LoginFailed,
+    MessageAcknowledged,
+    MessageRefused,
+    NewServerTrusted,
+    ReadStateSaved,
+    Registered,
+    RegisterFailed,
+    RequestError,
+    ResumeRefused,
+    RoomJoined,
+    ServerEvent,
+    StillSanctioned,
+    Update,
+)
+from guigui.common.messages import Event, Sanctioned, Shutdown
 from guigui.common.protocol import ErrorCode
 
 log = logging.getLogger(__name__)
@@ -42,13 +64,102 @@ SANCTIONS = {ErrorCode.KICKED, ErrorCode.BANNED}
 SANCTION_MARGIN = 0.5
 """Seconds to wait after a sanction's end before resuming (the two clocks may differ a little)."""
 
-Update = tuple[Any, ...]
-"""``(kind, *details)`` for the Tk thread, e.g. ``("ack", nonce, message)``.
 
-The connection state is ``("state", state, retry_in)``: ``state`` is ``online``,
-``connecting`` or ``offline``; ``retry_in`` is the seconds before the next
-attempt to reconnect when offline and reconnecting by itself, else None.
-"""
+# ---- commands: what the Tk thread asks the network thread to do ----------------------
+# Each method of ClientSession puts one of these on the queue; ``_do`` matches it.
+
+
+@dataclass(frozen=True)
+class _Register:
+    login: str
+    password: str = field(repr=False)  # never in a log
+    first_name: str
+    last_name: str
+    email: str
+
+
+@dataclass(frozen=True)
+class _Login:
+    login: str
+    password: str = field(repr=False)  # never in a log
+
+
+@dataclass(frozen=True)
+class _Send:
+    key: ConversationKey
+    text: str
+    nonce: str
+
+
+@dataclass(frozen=True)
+class _LoadHistory:
+    key: ConversationKey
+    before: int | None
+    limit: int
+
+
+@dataclass(frozen=True)
+class _CatchUp:
+    key: ConversationKey
+    newest_id: int
+
+
+@dataclass(frozen=True)
+class _Join:
+    room: str
+
+
+@dataclass(frozen=True)
+class _SetStatus:
+    status: str
+
+
+@dataclass(frozen=True)
+class _Logout:
+    pass
+
+
+@dataclass(frozen=True)
+class _LoadConversations:
+    pass
+
+
+@dataclass(frozen=True)
+class _MarkRead:
+    key: ConversationKey
+    up_to: int
+
+
+@dataclass(frozen=True)
+class _FlushOutbox:
+    """Try the outbox again (after the server said "not now")."""
+
+
+@dataclass(frozen=True)
+class _Disconnected:
+    """The reader thread saw the connection end."""
+
+
+@dataclass(frozen=True)
+class _Quit:
+    pass
+
+
+_Command: TypeAlias = (
+    _Register
+    | _Login
+    | _Send
+    | _LoadHistory
+    | _CatchUp
+    | _Join
+    | _SetStatus
+    | _Logout
+    | _LoadConversations
+    | _MarkRead
+    | _FlushOutbox
+    | _Disconnected
+    | _Quit
+)
 
 
 @dataclass
@@ -68,7 +179,7 @@ class ClientSession:
         self.settings = settings
         self.client_name = client_name
         self.updates: queue.Queue[Update] = queue.Queue()
-        self._commands: queue.Queue[tuple[Any, ...]] = queue.Queue()
+        self._commands: queue.Queue[_Command] = queue.Queue()
         self._connection: ChatConnection | None = None
         self._token: str | None = None
         self._outbox: OrderedDict[str, _Outgoing] = OrderedDict()
@@ -86,51 +197,51 @@ class ClientSession:
     def register(
         self, login: str, password: str, first_name: str, last_name: str, email: str
     ) -> None:
-        """Create an account; ``("registered", user)`` or ``("register_failed", error)``."""
-        self._commands.put(("register", login, password, first_name, last_name, email))
+        """Create an account; ``Registered`` or ``RegisterFailed``."""
+        self._commands.put(_Register(login, password, first_name, last_name, email))
 
     def login(self, login: str, password: str) -> None:
-        """Log in; ``("session", session, False)`` or ``("login_failed", error)``."""
-        self._commands.put(("login", login, password))
+        """Log in; ``LoggedIn`` (not resumed) or ``LoginFailed``."""
+        self._commands.put(_Login(login, password))
 
     def send(self, key: ConversationKey, text: str, nonce: str) -> None:
-        """Send a message (kept until acknowledged); ``("ack", nonce, message)`` later."""
-        self._commands.put(("send", key, text, nonce))
+        """Send a message (kept until acknowledged); ``MessageAcknowledged`` later."""
+        self._commands.put(_Send(key, text, nonce))
 
     def history(self, key: ConversationKey, before: int | None, limit: int = 50) -> None:
-        """A page of history; ``("history", key, messages, more, older)``."""
-        self._commands.put(("history", key, before, limit))
+        """A page of history; ``HistoryPage``."""
+        self._commands.put(_LoadHistory(key, before, limit))
 
     def catch_up(self, key: ConversationKey, newest_id: int) -> None:
         """Fetch what arrived after ``newest_id`` (after a reconnection)."""
-        self._commands.put(("catch_up", key, newest_id))
+        self._commands.put(_CatchUp(key, newest_id))
 
     def join(self, room: str) -> None:
-        """Join a room or ask to; ``("joined", room)`` or ``("pending", name, request_id)``."""
-        self._commands.put(("join", room))
+        """Join a room or ask to; ``RoomJoined`` or ``JoinPending``."""
+        self._commands.put(_Join(room))
 
     def set_status(self, status: str) -> None:
         """Set our status."""
-        self._commands.put(("status", status))
+        self._commands.put(_SetStatus(status))
 
     def logout(self) -> None:
         """Log out (the token is revoked)."""
-        self._commands.put(("logout",))
+        self._commands.put(_Logout())
 
     # ---- read state kept by the server (issue 13) -----------------------------------
 
     def load_conversations(self) -> None:
-        """The server's conversations with unread counts; ``("conversations", states)``."""
-        self._commands.put(("conversations",))
+        """The server's conversations with unread counts; ``ConversationsLoaded``."""
+        self._commands.put(_LoadConversations())
 
     def mark_read(self, key: ConversationKey, up_to: int) -> None:
-        """Tell the server ``key`` is read up to ``up_to``; ``("read_state", state)``."""
-        self._commands.put(("mark_read", key, up_to))
+        """Tell the server ``key`` is read up to ``up_to``; ``ReadStateSaved``."""
+        self._commands.put(_MarkRead(key, up_to))
 
     def close(self) -> None:
         """Stop the thread and close the connection."""
         self._stopping.set()
-        self._commands.put(("quit",))
+        self._commands.put(_Quit())
         self._thread.join(5)
 
     @property
@@ -148,21 +259,53 @@ class ClientSession:
                 command = self._commands.get(timeout=0.2)
             except queue.Empty:
                 continue
-            if command[0] == "quit":
+            if isinstance(command, _Quit):
                 break
             try:
-                getattr(self, f"_do_{command[0]}")(*command[1:])
+                self._do(command)
             except ConnectionLost:
                 self._lost()
             except Exception as error:  # never let the thread die: say it in words
-                log.exception("network command %s failed", command[0])
-                self.updates.put(("error", ErrorCode.INTERNAL, str(error)))
+                log.exception("network command %s failed", type(command).__name__)
+                self.updates.put(RequestError(ErrorCode.INTERNAL, str(error)))
         if self._connection is not None:
             self._connection.close()
 
+    def _do(self, command: _Command) -> None:
+        """Do one command: each command class and the method that does it."""
+        match command:
+            case _Register(login, password, first_name, last_name, email):
+                self._do_register(login, password, first_name, last_name, email)
+            case _Login(login, password):
+                self._do_login(login, password)
+            case _Send(key, text, nonce):
+                self._do_send(key, text, nonce)
+            case _LoadHistory(key, before, limit):
+                self._do_history(key, before, limit)
+            case _CatchUp(key, newest_id):
+                self._do_catch_up(key, newest_id)
+            case _Join(room):
+                self._do_join(room)
+            case _SetStatus(status):
+                self._do_status(status)
+            case _Logout():
+                self._do_logout()
+            case _LoadConversations():
+                self._do_conversations()
+            case _MarkRead(key, up_to):
+                self._do_mark_read(key, up_to)
+            case _FlushOutbox():
+                self._do_flush()
+            case _Disconnected():
+                self._do_disconnected()
+            case _Quit():
+                pass  # _run stops before
+            case _:
+                assert_never(command)
+
     def _connect(self) -> ChatConnection:
         if self._connection is None or self._connection.closed:
-            self.updates.put(("state", "connecting", None))
+            self.updates.put(ConnectionChanged("connecting"))
             try:
                 self._connection = ChatConnection.connect(
                     self.settings.host,
@@ -189,10 +332,10 @@ class ClientSession:
         return self._connection
 
     def _on_new_server(self, server: str, fingerprint: str) -> None:
-        self.updates.put(("new_server", server, fingerprint))
+        self.updates.put(NewServerTrusted(server, fingerprint))
 
-    def _on_event(self, event: Any) -> None:  # reader thread
-        self.updates.put(("event", event))
+    def _on_event(self, event: Event) -> None:  # reader thread
+        self.updates.put(ServerEvent(event))
         if isinstance(event, Sanctioned):
             self._sanctioned(event.until)
         elif isinstance(event, Shutdown) and event.in_seconds == 0:
@@ -208,7 +351,7 @@ class ClientSession:
         self._retry_delay = FIRST_RETRY
 
     def _on_disconnect(self) -> None:  # reader thread
-        self._commands.put(("disconnected",))
+        self._commands.put(_Disconnected())
 
     def _do_disconnected(self) -> None:
         self._lost()
@@ -220,13 +363,13 @@ class ClientSession:
         if self._token is not None and self._reconnect and self._sanction_ends is not None:
             wait = max(0.0, self._sanction_ends - time.time()) + SANCTION_MARGIN
             self._retry_at = time.monotonic() + wait
-            self.updates.put(("state", "offline", wait))
+            self.updates.put(ConnectionChanged("offline", wait))
         elif self._token is not None and self._reconnect:
             self._retry_at = time.monotonic() + self._retry_delay
-            self.updates.put(("state", "offline", self._retry_delay))
+            self.updates.put(ConnectionChanged("offline", self._retry_delay))
             self._retry_delay = min(self._retry_delay * 2, MAX_RETRY)
         else:
-            self.updates.put(("state", "offline", None))
+            self.updates.put(ConnectionChanged("offline"))
 
     def _try_reconnect(self) -> None:
         try:
@@ -243,19 +386,19 @@ class ClientSession:
             if error.code in SANCTIONS and isinstance(until, int):
                 # Still kicked (the sanction was lengthened, or the clocks differ): wait again.
                 self._sanctioned(until)
-                self.updates.put(("still_sanctioned", error.code, until, error.details))
+                self.updates.put(StillSanctioned(error.code, until, error.details))
                 self._lost()
                 return
             self._sanction_ends = None
             self._reconnect = False
             self._token = None
-            self.updates.put(("session_refused", error.code, error.message, error.details))
+            self.updates.put(ResumeRefused(error.code, error.message, error.details))
             self._lost()
             return
         self._retry_delay = FIRST_RETRY
         self._sanction_ends = None
-        self.updates.put(("state", "online", None))
-        self.updates.put(("session", session, True))
+        self.updates.put(ConnectionChanged("online"))
+        self.updates.put(LoggedIn(session, resumed=True))
         self._flush_outbox()
 
     # ---- commands, on the thread ---------------------------------------------------------
@@ -264,31 +407,31 @@ class ClientSession:
         try:
             user = self._connect().register(login, password, first, last, email)
         except RequestFailed as error:
-            self.updates.put(("register_failed", error.code, error.message, error.details))
+            self.updates.put(RegisterFailed(error.code, error.message, error.details))
             return
         except ConnectionLost as error:
-            self.updates.put(("register_failed", ErrorCode.UNAVAILABLE, str(error), {}))
+            self.updates.put(RegisterFailed(ErrorCode.UNAVAILABLE, str(error)))
             return
-        self.updates.put(("registered", user))
+        self.updates.put(Registered(user))
 
     def _do_login(self, login: str, password: str) -> None:
         try:
             session = self._connect().login(login, password)
         except RequestFailed as error:
-            self.updates.put(("login_failed", error.code, error.message, error.details))
+            self.updates.put(LoginFailed(error.code, error.message, error.details))
             return
         except TlsRefused as error:
-            self.updates.put(("login_failed", "tls", str(error), {}))
+            self.updates.put(LoginFailed("tls", str(error)))
             return
         except ConnectionLost as error:
-            self.updates.put(("login_failed", ErrorCode.UNAVAILABLE, str(error), {}))
-            self.updates.put(("state", "offline", None))
+            self.updates.put(LoginFailed(ErrorCode.UNAVAILABLE, str(error)))
+            self.updates.put(ConnectionChanged("offline"))
             return
         self._token = session.token
         self._reconnect = True
         self._sanction_ends = None
-        self.updates.put(("state", "online", None))
-        self.updates.put(("session", session, False))
+        self.updates.put(ConnectionChanged("online"))
+        self.updates.put(LoggedIn(session, resumed=False))
         self._flush_outbox()
 
     def _do_send(self, key: ConversationKey, text: str, nonce: str) -> None:
@@ -309,16 +452,16 @@ class ClientSession:
             except RequestFailed as error:
                 if error.code in RETRY_LATER:
                     retry = float(error.details.get("retry_after_ms", 1000)) / 1000
-                    threading.Timer(retry, lambda: self._commands.put(("flush",))).start()
+                    threading.Timer(retry, lambda: self._commands.put(_FlushOutbox())).start()
                     return
                 del self._outbox[nonce]
-                self.updates.put(("refused", nonce, error.code, error.message))
+                self.updates.put(MessageRefused(nonce, error.code, error.message))
                 continue
             except (ConnectionLost, TimeoutError):
                 self._lost()
                 return
             del self._outbox[nonce]
-            self.updates.put(("ack", nonce, message))
+            self.updates.put(MessageAcknowledged(nonce, message))
 
     def _do_flush(self) -> None:
         if self._connection is not None:
@@ -331,9 +474,9 @@ class ClientSession:
         try:
             messages, more = self._connection.history(room, with_user, before, limit)
         except RequestFailed as error:
-            self.updates.put(("error", error.code, error.message))
+            self.updates.put(RequestError(error.code, error.message))
             return
-        self.updates.put(("history", key, messages, more, before is not None))
+        self.updates.put(HistoryPage(key, messages, more, older=before is not None))
 
     def _do_catch_up(self, key: ConversationKey, newest_id: int) -> None:
         """Page back from the newest message until the ones already held."""
@@ -346,7 +489,7 @@ class ClientSession:
                 messages, more = self._connection.history(room, with_user, before, 100)
             except RequestFailed:
                 return
-            self.updates.put(("history", key, messages, more, False))
+            self.updates.put(HistoryPage(key, messages, more, older=False))
             if not more or not messages or messages[0].id <= newest_id:
                 return
             before = messages[0].id
@@ -357,19 +500,21 @@ class ClientSession:
         try:
             reply = self._connection.join(room)
         except RequestFailed as error:
-            self.updates.put(("error", error.code, error.message))
+            self.updates.put(RequestError(error.code, error.message))
             return
         if reply.status == "pending":
-            self.updates.put(("pending", room, reply.request_id))
-        else:
-            self.updates.put(("joined", reply.room))
+            self.updates.put(JoinPending(room, reply.request_id))
+        elif reply.room is not None:
+            self.updates.put(RoomJoined(reply.room))
+        else:  # the protocol promises the room with "joined": say it if a server forgets it
+            self.updates.put(RequestError(ErrorCode.INTERNAL, "JOIN answered without the room"))
 
     def _do_status(self, status: str) -> None:
         if self._connection is not None:
             try:
                 self._connection.set_status(status)
             except RequestFailed as error:
-                self.updates.put(("error", error.code, error.message))
+                self.updates.put(RequestError(error.code, error.message))
 
     def _do_logout(self) -> None:
         self._reconnect = False
@@ -379,7 +524,7 @@ class ClientSession:
                 self._connection.logout()
         self._token = None
         self._outbox.clear()
-        self.updates.put(("logged_out",))
+        self.updates.put(LoggedOut())
 
     # ---- read state kept by the server (issue 13) -----------------------------------
     # A server without it answers unknown_type: the client then counts unread
@@ -393,7 +538,7 @@ class ClientSession:
         except RequestFailed as error:
             log.info("no read state from the server: %s", error)
             return
-        self.updates.put(("conversations", states))
+        self.updates.put(ConversationsLoaded(states))
 
     def _do_mark_read(self, key: ConversationKey, up_to: int) -> None:
         if self._connection is None:
@@ -404,4 +549,4 @@ class ClientSession:
         except RequestFailed as error:
             log.info("READ %s up to %d refused: %s", key, up_to, error)
             return
-        self.updates.put(("read_state", state))
+        self.updates.put(ReadStateSaved(state))

@@ -1,9 +1,14 @@
 """The desktop client's window: screens, the update pump, notifications, shortcuts.
 
 Tk lives in the main thread. The network thread (``ClientSession``) puts its
-results on a queue; ``_pump`` drains it every 50 ms with ``after`` and applies
-each update to the model, which tells the views what to redraw. Nothing in
-this module blocks.
+results on a queue (one class per kind, ``guigui.client.updates``); ``_pump``
+drains it every 50 ms with ``after`` and ``apply`` hands each update to its
+method, which updates the model, which tells the views what to redraw.
+Nothing in this module blocks.
+
+The screens (``LoginForm``, ``RegisterForm``, ``MainWindow``, ``SettingsDialog``)
+each declare the few things they use of the app as a ``Protocol``; this class
+provides them all and composes the screens, which never import it.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import queue
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, assert_never
 
 import ttkbootstrap as ttk
 
@@ -24,6 +29,27 @@ from guigui.client.gui.theme import apply_palette
 from guigui.client.model import ChatModel, ConversationKey
 from guigui.client.session import ClientSession
 from guigui.client.settings import THEMES, ClientSettings
+from guigui.client.updates import (
+    ConnectionChanged,
+    ConversationsLoaded,
+    HistoryPage,
+    JoinPending,
+    LoggedIn,
+    LoggedOut,
+    LoginFailed,
+    MessageAcknowledged,
+    MessageRefused,
+    NewServerTrusted,
+    ReadStateSaved,
+    Registered,
+    RegisterFailed,
+    RequestError,
+    ResumeRefused,
+    RoomJoined,
+    ServerEvent,
+    StillSanctioned,
+    Update,
+)
 from guigui.common.dates import until_in_words
 from guigui.common.i18n import _, set_language
 from guigui.common.messages import (
@@ -110,9 +136,9 @@ class ClientApp(ttk.App):
         self.after(PUMP_MS, self._pump)
 
     def _build_screens(self) -> None:
-        self.login_form = LoginForm(self)
-        self.register_form = RegisterForm(self)
-        self.main_window = MainWindow(self)
+        self.login_form = LoginForm(self, self)
+        self.register_form = RegisterForm(self, self)
+        self.main_window = MainWindow(self, self)
         apply_palette(self.style, self.settings.theme)
 
     # ---- screens ----------------------------------------------------------------------
@@ -142,7 +168,7 @@ class ClientApp(ttk.App):
     def show_settings(self) -> SettingsDialog:
         """The settings dialog, above whatever screen is shown (which it leaves as it is)."""
         if self.settings_dialog is None or not self.settings_dialog.winfo_exists():
-            self.settings_dialog = SettingsDialog(self)
+            self.settings_dialog = SettingsDialog(self, self)
         self.settings_dialog.lift()
         return self.settings_dialog
 
@@ -214,12 +240,51 @@ class ClientApp(ttk.App):
             pass
         self.after(PUMP_MS, self._pump)
 
-    def apply(self, update: tuple[Any, ...]) -> None:
-        """Apply one update from the network thread."""
-        kind, details = update[0], update[1:]
-        handler = getattr(self, f"_on_{kind}", None)
-        if handler is not None:
-            handler(*details)
+    def apply(self, update: Update) -> None:
+        """Apply one update from the network thread: each update class and its method.
+
+        An update without a case here is an error: mypy says so (``assert_never``),
+        and so does the run, loudly.
+        """
+        match update:
+            case ConnectionChanged(state, retry_in):
+                self._on_state(state, retry_in)
+            case LoggedIn(session, resumed):
+                self._on_session(session, resumed)
+            case LoginFailed(code, message, details):
+                self._on_login_failed(code, message, details)
+            case Registered(user):
+                self._on_registered(user)
+            case RegisterFailed(code, message, details):
+                self._on_register_failed(code, message, details)
+            case ResumeRefused(code, message, details):
+                self._on_session_refused(code, message, details)
+            case StillSanctioned(code, until, details):
+                self._on_still_sanctioned(code, until, details)
+            case HistoryPage(key, messages, more, older):
+                self._on_history(key, messages, more, older)
+            case MessageAcknowledged(nonce, message):
+                self._on_ack(nonce, message)
+            case MessageRefused(nonce, code, reason):
+                self._on_refused(nonce, code, reason)
+            case RoomJoined(room):
+                self._on_joined(room)
+            case JoinPending(room, request_id):
+                self._on_pending(room, request_id)
+            case LoggedOut():
+                self._on_logged_out()
+            case NewServerTrusted(server, fingerprint):
+                self._on_new_server(server, fingerprint)
+            case RequestError(code, message):
+                self._on_error(code, message)
+            case ServerEvent(event):
+                self._on_event(event)
+            case ConversationsLoaded(states):
+                self._on_conversations(states)
+            case ReadStateSaved(state):
+                self._on_read_state(state)
+            case _:
+                assert_never(update)
 
     def _on_state(self, state: str, retry_in: float | None = None) -> None:
         self.reconnect_at = None if retry_in is None else time.monotonic() + retry_in

@@ -1,23 +1,57 @@
 """The screens before the chat: log in, register (the settings are a dialog of their own).
 
-Each is a frame that reads and writes plain values and calls the app back; the
-register form checks every field as the user types (with the protocol's rules
-from ``guigui.common.validation``) and shows the server's errors next to the
-field they concern.
+Each is a frame that reads and writes plain values and calls the app back
+through the small interface it declares (``LoginActions``, ``RegisterActions``):
+the forms never import the app that composes them. The register form checks
+every field as the user types (with the protocol's rules from
+``guigui.common.validation``) and shows the server's errors next to the field
+they concern.
 """
 
 from __future__ import annotations
 
+import tkinter as tk
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import ttkbootstrap as ttk
 
+from guigui.client.session import ClientSession
+from guigui.client.settings import ClientSettings
 from guigui.common.i18n import _
 from guigui.common.validation import email_problem, login_problem, name_problem, password_problem
 
-if TYPE_CHECKING:
-    from guigui.client.gui.app import ClientApp
+
+class LoginActions(Protocol):
+    """What the login form uses of the app: the settings, the network thread, other screens."""
+
+    @property
+    def settings(self) -> ClientSettings:
+        """The settings: the server shown, the last login remembered."""
+
+    @property
+    def session(self) -> ClientSession:
+        """The network thread, asked to log in."""
+
+    def show_settings(self) -> object:
+        """Open the settings dialog."""
+
+    def show_register(self) -> None:
+        """Go to the registration screen."""
+
+
+class RegisterActions(Protocol):
+    """What the registration form uses of the app: the network thread, other screens."""
+
+    @property
+    def session(self) -> ClientSession:
+        """The network thread, asked to register."""
+
+    def show_settings(self) -> object:
+        """Open the settings dialog."""
+
+    def show_login(self) -> None:
+        """Go back to the login screen."""
 
 
 def _field(master: Any, row: int, label: str, *, show: str = "") -> tuple[ttk.Entry, ttk.Label]:
@@ -35,10 +69,10 @@ def _enter_invokes(button: ttk.Button) -> None:
     button.bind("<KP_Enter>", lambda _event: (button.invoke(), "break")[1])
 
 
-def _settings_offer(master: Any, app: ClientApp) -> ttk.Button:
+def _settings_offer(master: Any, show_settings: Callable[[], object]) -> ttk.Button:
     """An "Open settings" button, shown under a form when the server cannot be reached."""
     button = ttk.Button(
-        master, text=_("Open settings"), bootstyle="primary-outline", command=app.show_settings
+        master, text=_("Open settings"), bootstyle="primary-outline", command=show_settings
     )
     _enter_invokes(button)
     return button
@@ -47,8 +81,8 @@ def _settings_offer(master: Any, app: ClientApp) -> ttk.Button:
 class LoginForm(ttk.Frame):
     """Login and password."""
 
-    def __init__(self, app: ClientApp) -> None:
-        super().__init__(app, padding=30)
+    def __init__(self, master: tk.Misc, app: LoginActions) -> None:
+        super().__init__(master, padding=30)
         self.app = app
         ttk.Label(self, text="GuiGui Chat", font="-size 20 -weight bold").grid(
             row=0, column=0, columnspan=2, sticky="w"
@@ -85,7 +119,7 @@ class LoginForm(ttk.Frame):
             _enter_invokes(button)
         self.message = ttk.Label(self, text="", bootstyle="danger", wraplength=380)
         self.message.grid(row=7, column=0, columnspan=2, sticky="w", pady=(10, 0))
-        self.open_settings_button = _settings_offer(self, app)
+        self.open_settings_button = _settings_offer(self, app.show_settings)
         self._waiting = False
         self.update_submit_state()
 
@@ -145,8 +179,8 @@ class RegisterForm(ttk.Frame):
 
     FIELDS = ("last_name", "first_name", "email", "login", "password")
 
-    def __init__(self, app: ClientApp) -> None:
-        super().__init__(app, padding=30)
+    def __init__(self, master: tk.Misc, app: RegisterActions) -> None:
+        super().__init__(master, padding=30)
         self.app = app
         ttk.Label(self, text=_("Create an account"), font="-size 16 -weight bold").grid(
             row=0, column=0, columnspan=2, sticky="w", pady=(0, 8)
@@ -182,7 +216,7 @@ class RegisterForm(ttk.Frame):
             _enter_invokes(button)
         self.message = ttk.Label(self, text="", wraplength=380)
         self.message.grid(row=13, column=0, columnspan=2, sticky="w", pady=(10, 0))
-        self.open_settings_button = _settings_offer(self, app)
+        self.open_settings_button = _settings_offer(self, app.show_settings)
 
     def clear(self) -> None:
         """Empty every field and message: the next person starts from a blank form."""

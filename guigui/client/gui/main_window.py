@@ -1,7 +1,8 @@
 """The main window: rooms and people on the left, the conversation in the middle.
 
 A thin view of ``ChatModel``: it redraws the part the model says changed and
-forwards what the user does to the app (which talks to the network thread).
+forwards what the user does to the app (which talks to the network thread),
+which it knows only through ``MainWindowActions``: the few things it uses of it.
 """
 
 from __future__ import annotations
@@ -10,18 +11,18 @@ import time
 import tkinter as tk
 import uuid
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import ttkbootstrap as ttk
 
 from guigui.client.gui.theme import PALETTES, Palette
-from guigui.client.model import ConversationKey, DaySeparator, TimelineMessage
+from guigui.client.model import ChatModel, ConversationKey, DaySeparator, TimelineMessage
+from guigui.client.session import ClientSession
+from guigui.client.settings import ClientSettings
 from guigui.common.dates import delay_in_words, long_date, until_in_words
 from guigui.common.i18n import _
+from guigui.common.messages import Sanctioned
 from guigui.common.protocol import DEFAULT_MAX_TEXT, SanctionKind, Status
-
-if TYPE_CHECKING:
-    from guigui.client.gui.app import ClientApp
 
 NOTICE_SECONDS = 8.0
 """How long a notice stays in the status bar (a new connection state also clears it)."""
@@ -210,11 +211,50 @@ class MessageView(ttk.Frame):
             self.text.see("end")
 
 
+class MainWindowActions(Protocol):
+    """What the main window uses of the app: what it shows, and where user actions go."""
+
+    @property
+    def model(self) -> ChatModel:
+        """The chat the window shows."""
+
+    @property
+    def settings(self) -> ClientSettings:
+        """The settings: the theme's colours."""
+
+    @property
+    def session(self) -> ClientSession:
+        """The network thread: send, join, load history, set one's status."""
+
+    @property
+    def sanction(self) -> Sanctioned | None:
+        """The kick or ban in force on us, shown until it ends."""
+
+    @property
+    def reconnect_at(self) -> float | None:
+        """When the network thread tries to reconnect (``time.monotonic()``), if it does."""
+
+    def open_conversation(self, key: ConversationKey) -> None:
+        """Show a conversation, loading its last messages the first time."""
+
+    def retry_message(self, nonce: str) -> None:
+        """Send a failed message again."""
+
+    def delete_message(self, nonce: str) -> None:
+        """Forget a failed message."""
+
+    def show_settings(self) -> object:
+        """Open the settings dialog."""
+
+    def log_out(self) -> None:
+        """Log out and go back to the login screen."""
+
+
 class MainWindow(ttk.Frame):
     """Sidebar, conversation, input and status bar."""
 
-    def __init__(self, app: ClientApp) -> None:
-        super().__init__(app)
+    def __init__(self, master: tk.Misc, app: MainWindowActions) -> None:
+        super().__init__(master)
         self.app = app
         self.model = app.model
         self._build_sidebar()
@@ -327,7 +367,7 @@ class MainWindow(ttk.Frame):
         self.counter.pack()
 
     def _build_status_bar(self) -> None:
-        self.status_bar = ttk.Label(self.app, text="", padding=(8, 3), bootstyle="secondary")
+        self.status_bar = ttk.Label(self.master, text="", padding=(8, 3), bootstyle="secondary")
 
     # ---- redraw --------------------------------------------------------------------
 

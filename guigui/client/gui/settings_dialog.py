@@ -3,7 +3,8 @@
 A window of its own above the current screen (so a half-filled form behind it
 is kept), with Save (Enter) and Cancel (Escape). The port and the server are
 checked as the user types; theme and language are shown in words, in the
-user's language, and apply at once. While logged in the server cannot change
+user's language, and apply at once. The dialog knows the app only through
+``SettingsActions``, the few things it uses of it. While logged in the server cannot change
 (the session is bound to it): those fields are read-only, with a word why.
 """
 
@@ -11,15 +12,13 @@ from __future__ import annotations
 
 import contextlib
 import tkinter as tk
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import ttkbootstrap as ttk
 
-from guigui.client.settings import LANGUAGES, THEMES
+from guigui.client.model import ChatModel
+from guigui.client.settings import LANGUAGES, THEMES, ClientSettings
 from guigui.common.i18n import _
-
-if TYPE_CHECKING:
-    from guigui.client.gui.app import ClientApp
 
 
 def theme_names() -> dict[str, str]:
@@ -52,11 +51,32 @@ def host_problem(text: str) -> str | None:
     return None
 
 
+class SettingsActions(Protocol):
+    """What the settings dialog uses of the app: the settings, and a way to apply them."""
+
+    settings_dialog: SettingsDialog | None
+    """The dialog open, if any: the dialog clears it when it closes."""
+
+    @property
+    def settings(self) -> ClientSettings:
+        """The settings the dialog edits."""
+
+    @property
+    def model(self) -> ChatModel:
+        """The chat, to know whether we are logged in (the server cannot change then)."""
+
+    def apply_settings(self) -> None:
+        """Save the settings and apply them at once."""
+
+    def focus_first_field(self) -> None:
+        """Give the keyboard back to the screen under the dialog."""
+
+
 class SettingsDialog(ttk.Toplevel):
     """Edit ``app.settings``; Save applies them, Cancel (or Escape) leaves them as they were."""
 
-    def __init__(self, app: ClientApp) -> None:
-        super().__init__(title=_("Settings"), transient=app, resizable=(False, False))
+    def __init__(self, master: tk.Misc, app: SettingsActions) -> None:
+        super().__init__(title=_("Settings"), transient=master, resizable=(False, False))
         self.app = app
         settings = app.settings
         logged_in = app.model.me is not None
@@ -129,7 +149,7 @@ class SettingsDialog(ttk.Toplevel):
         self.bind("<Escape>", lambda _event: self.cancel())
         self.protocol("WM_DELETE_WINDOW", self.cancel)
         self.update_idletasks()
-        self._place_over(app)
+        self._place_over(master)
         (self.theme if self.server_fixed else self.host).focus_force()
         with contextlib.suppress(tk.TclError):  # no grab without a viewable window
             self.grab_set()
@@ -138,9 +158,9 @@ class SettingsDialog(ttk.Toplevel):
         self.cancel()
         return "break"  # not the dialog's Enter, which saves
 
-    def _place_over(self, app: ClientApp) -> None:
-        x = app.winfo_rootx() + max(0, (app.winfo_width() - self.winfo_reqwidth()) // 2)
-        y = app.winfo_rooty() + max(0, (app.winfo_height() - self.winfo_reqheight()) // 3)
+    def _place_over(self, master: tk.Misc) -> None:
+        x = master.winfo_rootx() + max(0, (master.winfo_width() - self.winfo_reqwidth()) // 2)
+        y = master.winfo_rooty() + max(0, (master.winfo_height() - self.winfo_reqheight()) // 3)
         self.geometry(f"+{x}+{y}")
 
     def check(self) -> bool:
