@@ -1,0 +1,133 @@
+"""No import cycle in ``guigui/``, type-only imports included (issue 15).
+
+A cycle is a group of modules that import each other, directly or through
+others: none of them can be read, tested or replaced alone. The imports are
+read from the source (``ast``), ``if TYPE_CHECKING:`` blocks included, since a
+reader follows those too. Cycles are the strongly connected components of the
+import graph (Tarjan's algorithm).
+
+``KNOWN_CYCLES`` lists the cycles that exist today and are being taken apart:
+the test fails on any other cycle, and on a known one that grows. Remove an
+entry when its cycle is gone (the test says so).
+"""
+
+from __future__ import annotations
+
+import ast
+from collections import defaultdict
+from pathlib import Path
+
+import guigui
+
+PACKAGE = Path(guigui.__file__).parent
+
+KNOWN_CYCLES: list[frozenset[str]] = [
+    # The server's heart: the connection, the server and the handlers call each
+    # other (issue 15, items 1-2: a connection will talk to what owns it through
+    # a small interface it declares; handlers will receive what they use).
+    frozenset(
+        {
+            "guigui.server.chat_server",
+            "guigui.server.connection",
+            "guigui.server.handlers",
+            "guigui.server.handlers.base",
+            "guigui.server.handlers.messaging",
+            "guigui.server.handlers.read_state",
+            "guigui.server.handlers.rooms",
+            "guigui.server.handlers.session",
+            "guigui.server.moderation",
+            "guigui.server.personal_data",
+            "guigui.server.room_fanout",
+            "guigui.server.sessions",
+        }
+    ),
+]
+
+
+def module_names() -> dict[str, Path]:
+    """Every module of the package by its dotted name."""
+    names = {}
+    for path in PACKAGE.rglob("*.py"):
+        parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        names[".".join(parts)] = path
+    return names
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Which modules of the package each module imports (``from a import b``: a, and a.b
+    when b is a module)."""
+    modules = module_names()
+    graph: dict[str, set[str]] = defaultdict(set)
+    for name, path in modules.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    kept = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    base = ".".join([*kept, base] if base else kept)
+                targets = [base, *(f"{base}.{alias.name}" for alias in node.names)]
+            else:
+                continue
+            graph[name].update(t for t in targets if t in modules and t != name)
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[frozenset[str]]:
+    """The strongly connected components of more than one module (Tarjan, iterative)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[frozenset[str]] = []
+    for start in sorted(graph):
+        if start in index:
+            continue
+        work = [(start, iter(sorted(graph[start])))]
+        index[start] = low[start] = len(index)
+        stack.append(start)
+        on_stack.add(start)
+        while work:
+            node, successors = work[-1]
+            for successor in successors:
+                if successor not in index:
+                    index[successor] = low[successor] = len(index)
+                    stack.append(successor)
+                    on_stack.add(successor)
+                    work.append((successor, iter(sorted(graph[successor]))))
+                    break
+                if successor in on_stack:
+                    low[node] = min(low[node], index[successor])
+            else:
+                work.pop()
+                if work:
+                    parent = work[-1][0]
+                    low[parent] = min(low[parent], low[node])
+                if low[node] == index[node]:
+                    component = set()
+                    while True:
+                        member = stack.pop()
+                        on_stack.discard(member)
+                        component.add(member)
+                        if member == node:
+                            break
+                    if len(component) > 1:
+                        found.append(frozenset(component))
+    return found
+
+
+def test_the_cycle_finder_finds_a_cycle_and_nothing_else() -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}, "e": set()}
+    assert cycles(graph) == [frozenset({"a", "b", "c"})]
+
+
+def test_no_import_cycle_but_the_known_ones_and_those_do_not_grow() -> None:
+    found = cycles(import_graph())
+    new = [sorted(c) for c in found if not any(c <= known for known in KNOWN_CYCLES)]
+    assert new == [], "new import cycle(s): break them (a Protocol, or move the shared part down)"
+    gone = [sorted(k) for k in KNOWN_CYCLES if not any(c & k for c in found)]
+    assert gone == [], "a known cycle is gone: remove it from KNOWN_CYCLES"
