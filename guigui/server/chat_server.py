@@ -303,7 +303,15 @@ class ChatServer:
                 connection.resume_reading()
 
     def _flush_pending_output(self) -> None:
-        """Write every connection that has output, once per loop iteration."""
+        """Write every connection that has output, once per loop iteration.
+
+        The loop's ``after_events`` hook, so it runs after the iteration's reads,
+        worker results and timers. Writing here rather than in ``send`` is what
+        lets a reader that got fifty messages in one iteration get one
+        ``send`` call. Held-back connections are released first (the store
+        worker may have caught up), then the room fan-out hands out what the
+        group commits delivered, and only then is each connection written.
+        """
         self._release_held_back()
         self.room_fanout.flush()
         if not self.pending_output:
@@ -508,6 +516,19 @@ class ChatServer:
     # ---- clean stop ----------------------------------------------------------
 
     def _begin_stop(self) -> None:
+        """Start the clean stop on the loop thread: refuse newcomers, then let work finish.
+
+        ``request_stop`` posts this from any thread (a signal handler, the
+        admin console, a test), so it runs between two iterations and never in
+        the middle of a request. It closes the listening socket first, so no
+        new client arrives while we wind down, and sets ``stopping``, which
+        makes new requests refused and the heartbeat sweep stop rescheduling.
+        The rest is ``_stop_step``, rescheduled on a timer rather than waited
+        for: the loop must keep running for the workers' results to come back
+        and for the goodbyes to be flushed. ``stop_timeout`` bounds the wait, so
+        a stuck database cannot hold the stop forever. A second call does
+        nothing.
+        """
         if self.stopping:
             return
         self.stopping = True

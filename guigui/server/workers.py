@@ -164,6 +164,18 @@ class StoreWorker:
             self._pending -= count
 
     def _run(self) -> None:
+        """The worker thread: take jobs in order until ``_STOP``, grouping message saves.
+
+        A message save takes with it every save already waiting right behind
+        it (``_gather``), and they are written in one transaction: under load,
+        one commit (one fsync) serves many senders. Any other job runs alone.
+
+        ``carry`` is the item ``_gather`` took out of the queue that was not a
+        save (a job, or ``_STOP``): a queue cannot be peeked, so the item that
+        ended the batch is held here and handled next, before anything else is
+        taken. Order is kept: a job submitted after a message sees it stored,
+        and a stop comes after everything submitted before it.
+        """
         carry: Any = None
         while True:
             item = carry if carry is not None else self._queue.get()

@@ -69,7 +69,15 @@ class MessagingHandlers(HandlerFamily):
             )
 
     def say(self, connection: Connection, request: Say) -> None:
-        """Store a room message, then answer and fan it out to the room's sessions."""
+        """Store a room message, then answer and fan it out to the room's sessions.
+
+        The checks (member, text, rate) raise before any work is queued, so a
+        refusal is one ERROR and nothing stored. Nobody sees the message before
+        the store has it: the sender's OK promises it is kept, and a reader
+        never sees a message that a crash could still lose. The delivery is
+        not sent at once but handed to the room's fan-out, which gathers the
+        messages of one group commit so each reader gets them in one write.
+        """
         user = self.require_login(connection)
         room = self.server.rooms.require(request.room)
         self.server.rooms.require_member(user.id, room)

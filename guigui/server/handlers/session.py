@@ -279,6 +279,20 @@ class SessionHandlers(HandlerFamily):
         token_hash: bytes,
         log_id: int,
     ) -> None:
+        """Make ``connection`` a logged-in session of ``user``: the last step of LOGIN and RESUME.
+
+        It runs on the loop thread once the store has the token and the
+        connection-log row, so every check before it may be stale: the
+        sanction check is made again (a ban may have come while the worker
+        wrote), and the caller has checked that the connection is still open.
+        Only then does the session become visible: the registry subscribes it
+        to the user's rooms (from now on it receives their messages), presence
+        may turn the user online, and SESSION_OK goes out with the people
+        online. Those that do not fit in one frame (``max_frame``) follow as
+        PRESENCE events, so a large company never makes the reply too big.
+        The others hear of the user after the reply, so the user's own client
+        knows its session before anyone can write to it.
+        """
         server = self.server
         try:  # a sanction may have arrived while the store worked
             self._refuse_if_sanctioned(connection, user)
