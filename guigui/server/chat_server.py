@@ -57,13 +57,15 @@ from guigui.server.core.rooms import RoomDirectory
 from guigui.server.core.sanctions import SanctionBook, sanction_error
 from guigui.server.core.throttle import LoginThrottle
 from guigui.server.handlers import RequestHandler, build_handlers
+from guigui.server.handoff import Outcome
+from guigui.server.hashing import PasswordHasher
 from guigui.server.loop import EventLoop
 from guigui.server.personal_data import MessageRetention
 from guigui.server.room_fanout import RoomFanout
 from guigui.server.sessions import SessionRegistry
 from guigui.server.store import Snapshot, Store, StoredMessage, StoreError, open_store
 from guigui.server.tls import tls_server_context
-from guigui.server.workers import Outcome, PasswordHasher, StoreWorker
+from guigui.server.workers import StoreWorker
 
 log = logging.getLogger(__name__)
 

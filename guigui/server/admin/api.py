@@ -37,7 +37,8 @@ from guigui.server.admin.search import (
 )
 from guigui.server.clock import now_ms
 from guigui.server.core.throttle import LoginLocked
-from guigui.server.moderation import Done, Moderation, run_on_loop
+from guigui.server.handoff import Done, Outcome, run_on_loop
+from guigui.server.moderation import Moderation
 from guigui.server.personal_data import PersonalData
 from guigui.server.store import (
     AdminRecord,
@@ -47,7 +48,6 @@ from guigui.server.store import (
     Store,
     StoredMessage,
 )
-from guigui.server.workers import Outcome
 
 if TYPE_CHECKING:
     from guigui.server.chat_server import ChatServer

@@ -28,8 +28,8 @@ from guigui.common.protocol import ErrorCode
 from guigui.server.clock import now_ms
 from guigui.server.frame_budget import items_that_fit, room_left
 from guigui.server.handlers.base import HandlerFamily
+from guigui.server.handoff import Outcome
 from guigui.server.store import Store, StoredMessage
-from guigui.server.workers import Outcome
 
 if TYPE_CHECKING:
     from guigui.server.connection import Connection

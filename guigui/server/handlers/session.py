@@ -38,8 +38,8 @@ from guigui.server.core.accounts import TOKEN_LIFETIME_MS, hash_token, new_token
 from guigui.server.core.sanctions import sanction_error
 from guigui.server.frame_budget import items_that_fit, room_left
 from guigui.server.handlers.base import HandlerFamily
+from guigui.server.handoff import Outcome
 from guigui.server.store import DuplicateKey, Store, UserRecord
-from guigui.server.workers import Outcome
 
 if TYPE_CHECKING:
     from guigui.server.connection import Connection
