@@ -55,7 +55,6 @@ from guigui.server.core.limits import FailureThrottle, SlidingWindow
 from guigui.server.core.presence import PresenceBook
 from guigui.server.core.rooms import RoomDirectory
 from guigui.server.core.sanctions import SanctionBook, sanction_error
-from guigui.server.core.throttle import LoginThrottle
 from guigui.server.handlers import RequestHandler, build_handlers
 from guigui.server.handoff import Outcome
 from guigui.server.hashing import PasswordHasher
@@ -71,6 +70,13 @@ log = logging.getLogger(__name__)
 
 RETRY_AFTER_MS = 1000
 """What ``ERROR unavailable`` suggests to wait before retrying."""
+
+ADMIN_FREE_FAILURES = 3
+"""Failed admin logins allowed per admin login before it is locked for a while."""
+ADMIN_FIRST_LOCK = 5.0
+"""Seconds of the first lock of an admin login; each further failure doubles it."""
+ADMIN_MAX_LOCK = 300.0
+"""Longest lock of an admin login (seconds)."""
 
 _COUNTED_ERRORS = frozenset({ErrorCode.BAD_JSON, ErrorCode.UNKNOWN_TYPE, ErrorCode.BAD_REQUEST})
 """Malformed-input errors: ``MAX_ERRORS_BEFORE_CLOSE`` of them close the connection."""
@@ -124,7 +130,6 @@ class ChatServer:
         self.address: tuple[str, int] = (config.host, config.port)
         self.started_at = time.time()
         self.stopping = False
-        self.hashes_in_flight = 0
         self.ip_connections: Counter[str] = Counter()
         self.account_failures = FailureThrottle(
             config.login_free_failures, config.login_first_lock, config.login_max_lock
@@ -148,8 +153,8 @@ class ChatServer:
         self._stop_deadline = 0.0
         self._ping_counter = 0
         self.stop_reason = "the server is stopping"
-        self.admin_throttle = LoginThrottle()
-        """Failed admin logins, shared by every admin view."""
+        self.admin_throttle = FailureThrottle(ADMIN_FREE_FAILURES, ADMIN_FIRST_LOCK, ADMIN_MAX_LOCK)
+        """Failed admin logins per admin login (``login_key``), shared by every admin view."""
         self.messages_stored = 0
         """Messages stored since start (for the admin's live figures)."""
 
@@ -542,7 +547,7 @@ class ChatServer:
         self._stop_step(closed_connections=False)
 
     def _busy(self) -> bool:
-        return self.store_worker.pending > 0 or self.hashes_in_flight > 0
+        return self.store_worker.pending > 0 or self.hasher.in_flight > 0
 
     def _stop_step(self, closed_connections: bool) -> None:
         """Wait for workers, say goodbye, close everyone politely, then end the loop."""

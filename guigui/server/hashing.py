@@ -33,6 +33,16 @@ class PasswordHasher:
         # Checking a login that does not exist still costs one bcrypt check, so
         # that timing does not tell which logins exist.
         self._dummy_hash = bcrypt.hashpw(b"not a password", bcrypt.gensalt(cost))
+        self._in_flight = 0
+
+    @property
+    def in_flight(self) -> int:
+        """Hashes and checks submitted whose callback has not run yet.
+
+        Counted on the loop thread (up when submitted, down just before the
+        callback runs), so the clean stop can wait until it is 0.
+        """
+        return self._in_flight
 
     def hash(self, password: str, callback: Callable[[Outcome[bytes]], None]) -> None:
         """Hash ``password``; ``callback(hash)`` runs on the loop thread."""
@@ -50,13 +60,19 @@ class PasswordHasher:
         self._submit(job, callback)
 
     def _submit(self, job: Callable[[], T], callback: Callable[[Outcome[T]], None]) -> None:
+        self._in_flight += 1
         future = self._pool.submit(job)
         future.add_done_callback(lambda done: self._post(done, callback))
 
     def _post(self, future: Future[T], callback: Callable[[Outcome[T]], None]) -> None:
         error = future.exception()
         outcome: Outcome[T] = error if error is not None else future.result()
-        self._loop.call_soon_threadsafe(lambda: callback(outcome))
+
+        def deliver() -> None:
+            self._in_flight -= 1
+            callback(outcome)
+
+        self._loop.call_soon_threadsafe(deliver)
 
     def shutdown(self) -> None:
         """Finish the jobs already submitted, then stop the threads."""

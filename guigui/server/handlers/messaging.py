@@ -25,6 +25,7 @@ from guigui.common.messages import (
     encode,
 )
 from guigui.common.protocol import ErrorCode
+from guigui.common.validation import text_problem
 from guigui.server.clock import now_ms
 from guigui.server.frame_budget import items_that_fit, room_left
 from guigui.server.handlers.base import HandlerFamily
@@ -53,20 +54,14 @@ class MessagingHandlers(HandlerFamily):
             raise self.server.rate_limited("too many messages", wait, connection)
 
     def _check_text(self, text: str) -> None:
+        """Refuse a text ``validation.text_problem`` finds fault with, with the right code."""
         max_text = self.server.config.max_text
+        problem = text_problem(text, max_text)
+        if problem is None:
+            return
         if len(text) > max_text:
-            raise ProtocolError(
-                ErrorCode.TEXT_TOO_LONG,
-                f"a message has at most {max_text} characters",
-                max_text=max_text,
-            )
-        if not text.strip():
-            raise ProtocolError(
-                ErrorCode.INVALID_FIELD,
-                "a message cannot be empty",
-                field="text",
-                reason="a message cannot be empty",
-            )
+            raise ProtocolError(ErrorCode.TEXT_TOO_LONG, problem, max_text=max_text)
+        raise ProtocolError(ErrorCode.INVALID_FIELD, problem, field="text", reason=problem)
 
     def say(self, connection: Connection, request: Say) -> None:
         """Store a room message, then answer and fan it out to the room's sessions.

@@ -105,10 +105,8 @@ class SessionHandlers(HandlerFamily):
             )
         users = self.server.users
         users.reserve(request.login, request.email)
-        self.server.hashes_in_flight += 1
 
         def hashed(outcome: Outcome[bytes]) -> None:
-            self.server.hashes_in_flight -= 1
             if isinstance(outcome, BaseException):
                 users.release(request.login, request.email)
                 self.server.failed(connection, request.id, outcome)
@@ -180,12 +178,10 @@ class SessionHandlers(HandlerFamily):
             raise server.rate_limited("too many failed logins", wait, connection)
         self._begin_authentication(connection)
         user = server.users.find(request.login)
-        server.hashes_in_flight += 1
         server.account_failures.started(account)
         server.ip_failures.started(connection.ip)
 
         def checked(outcome: Outcome[bool]) -> None:
-            server.hashes_in_flight -= 1
             server.account_failures.finished(account)
             server.ip_failures.finished(connection.ip)
             if outcome is True and user is not None:
