@@ -131,11 +131,15 @@ def email_problem(email: str) -> str | None:
 
 
 def text_problem(text: str, max_text: int) -> str | None:
-    """Why a message text cannot be sent, or None."""
-    if not text.strip():
-        return "a message cannot be empty"
+    """Why a message text cannot be sent, or None.
+
+    The length is checked first: a text too long is refused as such
+    (``text_too_long``) even when it holds only spaces.
+    """
     if len(text) > max_text:
         return f"a message has at most {max_text} characters"
+    if not text.strip():
+        return "a message cannot be empty"
     return None
 
 

@@ -55,20 +55,28 @@ from guigui.server.core.limits import FailureThrottle, SlidingWindow
 from guigui.server.core.presence import PresenceBook
 from guigui.server.core.rooms import RoomDirectory
 from guigui.server.core.sanctions import SanctionBook, sanction_error
-from guigui.server.core.throttle import LoginThrottle
 from guigui.server.handlers import RequestHandler, build_handlers
+from guigui.server.handoff import Outcome
+from guigui.server.hashing import PasswordHasher
 from guigui.server.loop import EventLoop
 from guigui.server.personal_data import MessageRetention
 from guigui.server.room_fanout import RoomFanout
 from guigui.server.sessions import SessionRegistry
 from guigui.server.store import Snapshot, Store, StoredMessage, StoreError, open_store
 from guigui.server.tls import tls_server_context
-from guigui.server.workers import Outcome, PasswordHasher, StoreWorker
+from guigui.server.workers import StoreWorker
 
 log = logging.getLogger(__name__)
 
 RETRY_AFTER_MS = 1000
 """What ``ERROR unavailable`` suggests to wait before retrying."""
+
+ADMIN_FREE_FAILURES = 3
+"""Failed admin logins allowed per admin login before it is locked for a while."""
+ADMIN_FIRST_LOCK = 5.0
+"""Seconds of the first lock of an admin login; each further failure doubles it."""
+ADMIN_MAX_LOCK = 300.0
+"""Longest lock of an admin login (seconds)."""
 
 _COUNTED_ERRORS = frozenset({ErrorCode.BAD_JSON, ErrorCode.UNKNOWN_TYPE, ErrorCode.BAD_REQUEST})
 """Malformed-input errors: ``MAX_ERRORS_BEFORE_CLOSE`` of them close the connection."""
@@ -122,7 +130,6 @@ class ChatServer:
         self.address: tuple[str, int] = (config.host, config.port)
         self.started_at = time.time()
         self.stopping = False
-        self.hashes_in_flight = 0
         self.ip_connections: Counter[str] = Counter()
         self.account_failures = FailureThrottle(
             config.login_free_failures, config.login_first_lock, config.login_max_lock
@@ -146,8 +153,8 @@ class ChatServer:
         self._stop_deadline = 0.0
         self._ping_counter = 0
         self.stop_reason = "the server is stopping"
-        self.admin_throttle = LoginThrottle()
-        """Failed admin logins, shared by every admin view."""
+        self.admin_throttle = FailureThrottle(ADMIN_FREE_FAILURES, ADMIN_FIRST_LOCK, ADMIN_MAX_LOCK)
+        """Failed admin logins per admin login (``login_key``), shared by every admin view."""
         self.messages_stored = 0
         """Messages stored since start (for the admin's live figures)."""
 
@@ -303,7 +310,15 @@ class ChatServer:
                 connection.resume_reading()
 
     def _flush_pending_output(self) -> None:
-        """Write every connection that has output, once per loop iteration."""
+        """Write every connection that has output, once per loop iteration.
+
+        The loop's ``after_events`` hook, so it runs after the iteration's reads,
+        worker results and timers. Writing here rather than in ``send`` is what
+        lets a reader that got fifty messages in one iteration get one
+        ``send`` call. Held-back connections are released first (the store
+        worker may have caught up), then the room fan-out hands out what the
+        group commits delivered, and only then is each connection written.
+        """
         self._release_held_back()
         self.room_fanout.flush()
         if not self.pending_output:
@@ -508,6 +523,19 @@ class ChatServer:
     # ---- clean stop ----------------------------------------------------------
 
     def _begin_stop(self) -> None:
+        """Start the clean stop on the loop thread: refuse newcomers, then let work finish.
+
+        ``request_stop`` posts this from any thread (a signal handler, the
+        admin console, a test), so it runs between two iterations and never in
+        the middle of a request. It closes the listening socket first, so no
+        new client arrives while we wind down, and sets ``stopping``, which
+        makes new requests refused and the heartbeat sweep stop rescheduling.
+        The rest is ``_stop_step``, rescheduled on a timer rather than waited
+        for: the loop must keep running for the workers' results to come back
+        and for the goodbyes to be flushed. ``stop_timeout`` bounds the wait, so
+        a stuck database cannot hold the stop forever. A second call does
+        nothing.
+        """
         if self.stopping:
             return
         self.stopping = True
@@ -519,7 +547,7 @@ class ChatServer:
         self._stop_step(closed_connections=False)
 
     def _busy(self) -> bool:
-        return self.store_worker.pending > 0 or self.hashes_in_flight > 0
+        return self.store_worker.pending > 0 or self.hasher.in_flight > 0
 
     def _stop_step(self, closed_connections: bool) -> None:
         """Wait for workers, say goodbye, close everyone politely, then end the loop."""

@@ -38,13 +38,13 @@ from guigui.server.chat_server import ChatServer
 from guigui.server.clock import now_ms
 from guigui.server.config import DEFAULT_BCRYPT_COST, ServerConfig, default_data_dir
 from guigui.server.demo_data import DEMO_PASSWORD, DemoDataRefused, load_demo_data
+from guigui.server.hashing import hash_password
 from guigui.server.open_files import raise_open_file_limit
 from guigui.server.signals import SignalWatcher
 from guigui.server.store import DuplicateKey, StoreError, default_database_url, open_store
 from guigui.server.store.backup import BackupError, check_backup, restore_backup, write_backup
 from guigui.server.store.provisioning import DEFAULT_APP_HOSTS, init_database
 from guigui.server.tls import generate_self_signed
-from guigui.server.workers import hash_password
 
 log = logging.getLogger("guigui.server")
 

@@ -216,6 +216,26 @@ class EventLoop:
         self._running = False
 
     def _run_once(self) -> None:
+        """One iteration: select, then handlers, then the inbox, then timers, then flush.
+
+        The order is what makes the loop cheap and fair:
+
+        1. ``select`` sleeps until a socket is ready, a timer is due, or another
+           thread queued work (its wake-up byte makes the socketpair readable);
+           with work already in the inbox it does not sleep at all.
+        2. The ready sockets' handlers run first: they read what clients sent,
+           which is what everything else reacts to. A handler that fails is
+           logged and the others still run.
+        3. The inbox next: results the workers posted (a bcrypt check, a group
+           commit). Only what was queued before this step runs, so a callback
+           that queues another cannot keep the loop from selecting again.
+        4. Due timers after that (heartbeats, the clean stop's steps), so they
+           see the state the reads and the results left.
+        5. ``after_events`` last: the server flushes each connection with
+           pending output once, as Redis does in ``beforeSleep``. Everything
+           the steps above queued for a client (fifty messages of one group
+           commit, say) leaves in one ``send``, not one per message.
+        """
         timeout = self._next_timeout()
         for key, mask in self.selector.select(timeout):
             handler: Handler = key.data

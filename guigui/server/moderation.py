@@ -1,56 +1,30 @@
 """Moderation: deciding access requests and applying or lifting sanctions.
 
 This is the API the admin panel and the admin console call (through
-``run_on_loop``): every method runs on the loop thread, persists its change
-with the store worker (with a line in the admin audit log), then applies it to
-live sessions: ACCESS_DECISION to the requester, or SANCTIONED and a close to
-every session of a sanctioned login or IP.
+``run_on_loop``, in ``guigui/server/handoff.py``): every method runs on the
+loop thread, persists its change with the store worker (with a line in the
+admin audit log), then applies it to live sessions: ACCESS_DECISION to the
+requester, or SANCTIONED and a close to every session of a sanctioned login
+or IP.
 """
 
 from __future__ import annotations
 
-import concurrent.futures
 import logging
-from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 from guigui.common.messages import AccessDecision, Sanctioned, encode
 from guigui.common.protocol import SanctionKind
 from guigui.server.clock import now_ms
 from guigui.server.core.sanctions import matches
+from guigui.server.handoff import Done, Outcome
 from guigui.server.store import AccessRequestRecord, SanctionRecord, Store
-from guigui.server.workers import Outcome
 
 if TYPE_CHECKING:
     from guigui.server.chat_server import ChatServer
 
 log = logging.getLogger(__name__)
-
-T = TypeVar("T")
-Done = Callable[[Outcome[T]], None]
-
-
-def run_on_loop(
-    server: ChatServer, action: Callable[[Done[T]], None]
-) -> concurrent.futures.Future[T]:
-    """Run ``action(done)`` on the loop thread from any thread; the future gets its outcome."""
-    future: concurrent.futures.Future[T] = concurrent.futures.Future()
-
-    def done(outcome: Outcome[T]) -> None:
-        if isinstance(outcome, BaseException):
-            future.set_exception(outcome)
-        else:
-            future.set_result(outcome)
-
-    def start() -> None:
-        try:
-            action(done)
-        except Exception as error:
-            future.set_exception(error)
-
-    server.call_soon_threadsafe(start)
-    return future
 
 
 def readable_until(until: int | None, now: int) -> str:

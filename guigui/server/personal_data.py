@@ -22,14 +22,13 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from guigui.server.clock import now_ms
+from guigui.server.handoff import Done, Outcome
 from guigui.server.store import Store, UserRecord
 from guigui.server.store.base import ERASED_LOGIN_PREFIX
 from guigui.server.store.relational import ERASED_PASSWORD_HASH
-from guigui.server.workers import Outcome
 
 if TYPE_CHECKING:
     from guigui.server.chat_server import ChatServer
-    from guigui.server.moderation import Done
 
 log = logging.getLogger(__name__)
 

@@ -1,18 +1,18 @@
-"""Worker threads: where the blocking work goes (bcrypt, the store).
+"""The store worker: the one thread that talks to the database.
 
-The loop thread never waits. It hands a job to a worker and names a callback;
+The loop thread never waits. It hands a job to the worker and names a callback;
 the worker runs the job and posts ``callback(outcome)`` back to the loop with
 ``EventLoop.call_soon_threadsafe`` (the wake-up socketpair). An outcome is the
-job's result or the exception it raised, so the loop sees failures as values.
+job's result or the exception it raised (``guigui/server/handoff.py``), so the
+loop sees failures as values. Password hashing, the other blocking work, has
+its own pool in ``guigui/server/hashing.py``.
 
-- ``PasswordHasher``: a small thread pool for bcrypt (CPU-bound; the bcrypt
-  module releases the GIL, so two threads use two cores).
-- ``StoreWorker``: ONE thread owns the store connection. Consecutive message
-  saves waiting in its queue are written in one transaction (group commit):
-  under load, one fsync serves many messages, and each sender's OK still
-  waits for the commit of its own message. A message that cannot be stored
-  fails alone: when a group commit fails, its messages are saved again one
-  at a time (see ``StoreWorker._save_batch``).
+``StoreWorker``: ONE thread owns the store connection. Consecutive message
+saves waiting in its queue are written in one transaction (group commit):
+under load, one fsync serves many messages, and each sender's OK still waits
+for the commit of its own message. A message that cannot be stored fails
+alone: when a group commit fails, its messages are saved again one at a time
+(see ``StoreWorker._save_batch``).
 """
 
 from __future__ import annotations
@@ -21,81 +21,24 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Generic, TypeAlias, TypeVar
-
-import bcrypt
+from typing import Any, Generic, TypeVar
 
 from guigui.common.errors import ProtocolError
 from guigui.common.protocol import ErrorCode
+from guigui.server.handoff import Outcome
 from guigui.server.loop import EventLoop
 from guigui.server.store.base import Store, StoredMessage, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-Outcome: TypeAlias = T | BaseException
-"""What a callback receives: the job's result, or the exception it raised."""
 
 MAX_GROUP_COMMIT = 512
 """Most messages written in one transaction."""
 
 MAX_LOGGED_ERROR = 200
 """Longest description of a store error in the log (characters)."""
-
-
-class PasswordHasher:
-    """bcrypt on worker threads, with the cost factor as a server setting."""
-
-    def __init__(self, loop: EventLoop, cost: int, threads: int = 2) -> None:
-        self._loop = loop
-        self.cost = cost
-        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="bcrypt")
-        # Checking a login that does not exist still costs one bcrypt check, so
-        # that timing does not tell which logins exist.
-        self._dummy_hash = bcrypt.hashpw(b"not a password", bcrypt.gensalt(cost))
-
-    def hash(self, password: str, callback: Callable[[Outcome[bytes]], None]) -> None:
-        """Hash ``password``; ``callback(hash)`` runs on the loop thread."""
-        self._submit(lambda: hash_password(password, self.cost), callback)
-
-    def check(
-        self, password: str, hashed: bytes | None, callback: Callable[[Outcome[bool]], None]
-    ) -> None:
-        """Check ``password`` against ``hashed`` (None: an unknown user, always false)."""
-        target = self._dummy_hash if hashed is None else hashed
-
-        def job() -> bool:
-            return check_password(password, target) and hashed is not None
-
-        self._submit(job, callback)
-
-    def _submit(self, job: Callable[[], T], callback: Callable[[Outcome[T]], None]) -> None:
-        future = self._pool.submit(job)
-        future.add_done_callback(lambda done: self._post(done, callback))
-
-    def _post(self, future: Future[T], callback: Callable[[Outcome[T]], None]) -> None:
-        error = future.exception()
-        outcome: Outcome[T] = error if error is not None else future.result()
-        self._loop.call_soon_threadsafe(lambda: callback(outcome))
-
-    def shutdown(self) -> None:
-        """Finish the jobs already submitted, then stop the threads."""
-        self._pool.shutdown(wait=True)
-
-
-def hash_password(password: str, cost: int) -> bytes:
-    """A bcrypt hash of ``password`` (UTF-8, at most 72 bytes by the protocol's rules)."""
-    return bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt(cost))
-
-
-def check_password(password: str, hashed: bytes) -> bool:
-    """Whether ``password`` matches the bcrypt ``hashed``."""
-    try:
-        return bcrypt.checkpw(password.encode("utf-8"), hashed)
-    except ValueError:  # a malformed hash or an over-long password
-        return False
 
 
 @dataclass
@@ -164,6 +107,18 @@ class StoreWorker:
             self._pending -= count
 
     def _run(self) -> None:
+        """The worker thread: take jobs in order until ``_STOP``, grouping message saves.
+
+        A message save takes with it every save already waiting right behind
+        it (``_gather``), and they are written in one transaction: under load,
+        one commit (one fsync) serves many senders. Any other job runs alone.
+
+        ``carry`` is the item ``_gather`` took out of the queue that was not a
+        save (a job, or ``_STOP``): a queue cannot be peeked, so the item that
+        ended the batch is held here and handled next, before anything else is
+        taken. Order is kept: a job submitted after a message sees it stored,
+        and a stop comes after everything submitted before it.
+        """
         carry: Any = None
         while True:
             item = carry if carry is not None else self._queue.get()

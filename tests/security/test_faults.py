@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from guigui.common.protocol import MessageType
-from guigui.server.moderation import Done, run_on_loop
+from guigui.server.handoff import Done, run_on_loop
 from guigui.server.store import Store
 from guigui.server.store.sqlite_store import SQLiteStore
 from tests.conftest import RunningServer

@@ -49,7 +49,7 @@ from guigui.common.protocol import (
     ErrorCode,
     MessageType,
 )
-from guigui.server.moderation import Done, run_on_loop
+from guigui.server.handoff import Done, run_on_loop
 from guigui.server.store import default_database_url
 from tests.conftest import start_server
 from tests.support.databases import fresh_database

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from guigui.common.protocol import MessageType, SanctionKind
-from guigui.server.moderation import Done, Moderation, run_on_loop
+from guigui.server.handoff import Done, run_on_loop
+from guigui.server.moderation import Moderation
 from tests.conftest import RunningServer
 from tests.support.wire import WireClient
 

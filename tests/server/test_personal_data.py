@@ -16,7 +16,7 @@ import pytest
 from guigui.common.protocol import ErrorCode, MessageType
 from guigui.server import personal_data
 from guigui.server.clock import now_ms
-from guigui.server.moderation import Done, run_on_loop
+from guigui.server.handoff import Done, run_on_loop
 from guigui.server.personal_data import RETENTION_AUDITOR, PersonalData
 from guigui.server.store import AccessRequestRecord, StoredMessage, open_store
 from tests.conftest import RunningServer

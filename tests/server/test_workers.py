@@ -11,9 +11,10 @@ import pytest
 
 from guigui.common.errors import ProtocolError
 from guigui.common.protocol import ErrorCode
+from guigui.server.handoff import Outcome
 from guigui.server.loop import EventLoop
 from guigui.server.store import StoredMessage, StoreError, StoreUnavailable
-from guigui.server.workers import Outcome, StoreWorker
+from guigui.server.workers import StoreWorker
 
 POISON = "☠"
 

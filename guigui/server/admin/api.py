@@ -29,15 +29,15 @@ from guigui.common.errors import quote
 from guigui.common.i18n import _
 from guigui.common.messages import Shutdown, encode
 from guigui.common.protocol import SanctionKind
-from guigui.common.validation import login_problem
+from guigui.common.validation import login_key, login_problem
 from guigui.server.admin.search import (
     DEFAULT_SEARCH_LIMIT,
     FoundMessage,
     MessageSearch,
 )
 from guigui.server.clock import now_ms
-from guigui.server.core.throttle import LoginLocked
-from guigui.server.moderation import Done, Moderation, run_on_loop
+from guigui.server.handoff import Done, Outcome, run_on_loop
+from guigui.server.moderation import Moderation
 from guigui.server.personal_data import PersonalData
 from guigui.server.store import (
     AdminRecord,
@@ -47,7 +47,6 @@ from guigui.server.store import (
     Store,
     StoredMessage,
 )
-from guigui.server.workers import Outcome
 
 if TYPE_CHECKING:
     from guigui.server.chat_server import ChatServer
@@ -230,10 +229,10 @@ class AdminAPI:
         server = self.server
 
         def start(done: Done[str]) -> None:
-            try:
-                self._throttle.check(login)
-            except LoginLocked as locked:
-                raise AdminError(str(locked)) from None
+            account = login_key(login)
+            wait = self._throttle.wait(account, time.monotonic())
+            if wait:
+                raise AdminError(f"too many failed logins: try again in {wait:.0f} s")
 
             def found(outcome: Outcome[AdminRecord | None]) -> None:
                 if isinstance(outcome, BaseException):
@@ -242,16 +241,18 @@ class AdminAPI:
                     )
                     return
                 record = outcome
-                server.hashes_in_flight += 1
 
                 def checked(result: Outcome[bool]) -> None:
-                    server.hashes_in_flight -= 1
                     if result is not True or record is None:
-                        self._throttle.failed(login)
+                        locked = self._throttle.failed(account, time.monotonic())
+                        if locked:
+                            log.warning(
+                                "admin login %r locked for %d s after a failure", login, locked
+                            )
                         log.warning("failed admin login for %r", login)
                         done(AdminError(_("wrong admin login or password")))
                         return
-                    self._throttle.succeeded(login)
+                    self._throttle.succeeded(account)
                     self.admin = record.login
                     log.info("admin %s logged in", record.login)
                     self._audit("login", record.login)

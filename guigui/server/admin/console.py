@@ -83,6 +83,36 @@ class AdminConsole:
         self.lines = lines
         self.output = output
         self.ask_password = ask_password or self._next_line_as_password
+        self.commands = self.command_table()
+        """Command word to method; ``execute`` looks a command up here and nowhere else."""
+
+    def command_table(self) -> dict[str, Callable[[list[str]], None]]:
+        """Each command word and the method that runs it (``quit`` and ``exit`` aside).
+
+        Bound methods, so a subclass's override (``SocketConsole.do_login``) is
+        the one that runs. ``help_text`` lists the same words for the admin.
+        """
+        return {
+            "help": self.do_help,
+            "login": self.do_login,
+            "logout": self.do_logout,
+            "status": self.do_status,
+            "users": self.do_users,
+            "rooms": self.do_rooms,
+            "requests": self.do_requests,
+            "accept": self.do_accept,
+            "refuse": self.do_refuse,
+            "kick": self.do_kick,
+            "ban": self.do_ban,
+            "sanctions": self.do_sanctions,
+            "unban": self.do_unban,
+            "unkick": self.do_unkick,
+            "stop": self.do_stop,
+            "audit": self.do_audit,
+            "messages": self.do_messages,
+            "export": self.do_export,
+            "erase": self.do_erase,
+        }
 
     def _next_line_as_password(self) -> str:
         return next(self.lines, "").rstrip("\r\n")
@@ -110,7 +140,7 @@ class AdminConsole:
         command, args = words[0].lower(), words[1:]
         if command in ("quit", "exit"):
             return False
-        handler = getattr(self, f"do_{command}", None)
+        handler = self.commands.get(command)
         if handler is None:
             self.say(
                 _("error: unknown command {command} (help lists them)").format(

@@ -44,8 +44,8 @@ from guigui.server.demo_data.content import (
     SEED,
     Person,
 )
+from guigui.server.hashing import hash_password
 from guigui.server.store.base import Store, StoredMessage, UserRecord
-from guigui.server.workers import hash_password
 
 __all__ = [
     "DEMO_PASSWORD",

@@ -25,11 +25,12 @@ from guigui.common.messages import (
     encode,
 )
 from guigui.common.protocol import ErrorCode
+from guigui.common.validation import text_problem
 from guigui.server.clock import now_ms
 from guigui.server.frame_budget import items_that_fit, room_left
 from guigui.server.handlers.base import HandlerFamily
+from guigui.server.handoff import Outcome
 from guigui.server.store import Store, StoredMessage
-from guigui.server.workers import Outcome
 
 if TYPE_CHECKING:
     from guigui.server.connection import Connection
@@ -53,23 +54,25 @@ class MessagingHandlers(HandlerFamily):
             raise self.server.rate_limited("too many messages", wait, connection)
 
     def _check_text(self, text: str) -> None:
+        """Refuse a text ``validation.text_problem`` finds fault with, with the right code."""
         max_text = self.server.config.max_text
+        problem = text_problem(text, max_text)
+        if problem is None:
+            return
         if len(text) > max_text:
-            raise ProtocolError(
-                ErrorCode.TEXT_TOO_LONG,
-                f"a message has at most {max_text} characters",
-                max_text=max_text,
-            )
-        if not text.strip():
-            raise ProtocolError(
-                ErrorCode.INVALID_FIELD,
-                "a message cannot be empty",
-                field="text",
-                reason="a message cannot be empty",
-            )
+            raise ProtocolError(ErrorCode.TEXT_TOO_LONG, problem, max_text=max_text)
+        raise ProtocolError(ErrorCode.INVALID_FIELD, problem, field="text", reason=problem)
 
     def say(self, connection: Connection, request: Say) -> None:
-        """Store a room message, then answer and fan it out to the room's sessions."""
+        """Store a room message, then answer and fan it out to the room's sessions.
+
+        The checks (member, text, rate) raise before any work is queued, so a
+        refusal is one ERROR and nothing stored. Nobody sees the message before
+        the store has it: the sender's OK promises it is kept, and a reader
+        never sees a message that a crash could still lose. The delivery is
+        not sent at once but handed to the room's fan-out, which gathers the
+        messages of one group commit so each reader gets them in one write.
+        """
         user = self.require_login(connection)
         room = self.server.rooms.require(request.room)
         self.server.rooms.require_member(user.id, room)

@@ -23,8 +23,8 @@ from guigui.common.messages import (
 from guigui.common.objects import ConversationState
 from guigui.server.frame_budget import items_that_fit, room_left
 from guigui.server.handlers.base import HandlerFamily
+from guigui.server.handoff import Outcome
 from guigui.server.store import MarkedRead, ReadStateRecord, Store
-from guigui.server.workers import Outcome
 
 if TYPE_CHECKING:
     from guigui.server.connection import Connection

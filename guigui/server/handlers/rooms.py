@@ -15,8 +15,8 @@ from guigui.common.protocol import ErrorCode
 from guigui.server.clock import now_ms
 from guigui.server.core.rooms import JoinOutcome
 from guigui.server.handlers.base import HandlerFamily
+from guigui.server.handoff import Outcome
 from guigui.server.store import AccessRequestRecord, RoomRecord, Store
-from guigui.server.workers import Outcome
 
 if TYPE_CHECKING:
     from guigui.server.chat_server import ChatServer

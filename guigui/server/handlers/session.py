@@ -38,8 +38,8 @@ from guigui.server.core.accounts import TOKEN_LIFETIME_MS, hash_token, new_token
 from guigui.server.core.sanctions import sanction_error
 from guigui.server.frame_budget import items_that_fit, room_left
 from guigui.server.handlers.base import HandlerFamily
+from guigui.server.handoff import Outcome
 from guigui.server.store import DuplicateKey, Store, UserRecord
-from guigui.server.workers import Outcome
 
 if TYPE_CHECKING:
     from guigui.server.connection import Connection
@@ -105,10 +105,8 @@ class SessionHandlers(HandlerFamily):
             )
         users = self.server.users
         users.reserve(request.login, request.email)
-        self.server.hashes_in_flight += 1
 
         def hashed(outcome: Outcome[bytes]) -> None:
-            self.server.hashes_in_flight -= 1
             if isinstance(outcome, BaseException):
                 users.release(request.login, request.email)
                 self.server.failed(connection, request.id, outcome)
@@ -180,12 +178,10 @@ class SessionHandlers(HandlerFamily):
             raise server.rate_limited("too many failed logins", wait, connection)
         self._begin_authentication(connection)
         user = server.users.find(request.login)
-        server.hashes_in_flight += 1
         server.account_failures.started(account)
         server.ip_failures.started(connection.ip)
 
         def checked(outcome: Outcome[bool]) -> None:
-            server.hashes_in_flight -= 1
             server.account_failures.finished(account)
             server.ip_failures.finished(connection.ip)
             if outcome is True and user is not None:
@@ -279,6 +275,20 @@ class SessionHandlers(HandlerFamily):
         token_hash: bytes,
         log_id: int,
     ) -> None:
+        """Make ``connection`` a logged-in session of ``user``: the last step of LOGIN and RESUME.
+
+        It runs on the loop thread once the store has the token and the
+        connection-log row, so every check before it may be stale: the
+        sanction check is made again (a ban may have come while the worker
+        wrote), and the caller has checked that the connection is still open.
+        Only then does the session become visible: the registry subscribes it
+        to the user's rooms (from now on it receives their messages), presence
+        may turn the user online, and SESSION_OK goes out with the people
+        online. Those that do not fit in one frame (``max_frame``) follow as
+        PRESENCE events, so a large company never makes the reply too big.
+        The others hear of the user after the reply, so the user's own client
+        knows its session before anyone can write to it.
+        """
         server = self.server
         try:  # a sanction may have arrived while the store worked
             self._refuse_if_sanctioned(connection, user)

@@ -12,7 +12,8 @@ from guigui.client.model import ConversationKey
 from guigui.client.network import ChatConnection
 from guigui.client.settings import ClientSettings
 from guigui.common.i18n import set_language
-from guigui.server.moderation import Done, Moderation, run_on_loop
+from guigui.server.handoff import Done, run_on_loop
+from guigui.server.moderation import Moderation
 from tests.client.gui.test_desktop_client import pump, shot, type_into
 from tests.conftest import RunningServer
 

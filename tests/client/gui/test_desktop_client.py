@@ -20,7 +20,8 @@ from guigui.client.model import ConversationKey
 from guigui.client.network import ChatConnection
 from guigui.client.settings import ClientSettings
 from guigui.common.messages import MessageEvent
-from guigui.server.moderation import Done, Moderation, run_on_loop
+from guigui.server.handoff import Done, run_on_loop
+from guigui.server.moderation import Moderation
 from guigui.server.store import AccessRequestRecord
 from tests.conftest import RunningServer
 from tests.support.display import display, screenshot

@@ -16,7 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from guigui.common import i18n
 from guigui.common.protocol import MessageType
+from guigui.server.admin.console import AdminConsole, help_text
 from tests.support.wire import Address, WireClient
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -362,3 +364,16 @@ def test_export_then_erase_an_account(admin_server: ServerProcess, tmp_path: Pat
     admin_server.expect(r"chief erase alice deleted#\d+$")
     admin_server.expect(r"chief export alice personal data$")
     bob.close()
+
+
+def test_the_command_table_and_help_list_the_same_commands() -> None:
+    i18n.set_language("en")
+    listed = {
+        part.split()[0]
+        for line in help_text().splitlines()
+        if line and not line[0].isspace()
+        for part in line.split(" | ")
+        if not part.startswith("-")  # "--login LOGIN | --ip ADDRESS": options, not commands
+    }
+    console = AdminConsole(api=None, lines=iter(()), output=sys.stdout)  # type: ignore[arg-type]
+    assert set(console.commands) | {"quit"} == listed

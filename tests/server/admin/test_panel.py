@@ -23,9 +23,9 @@ from guigui.common.i18n import set_language
 from guigui.common.protocol import MessageType
 from guigui.server.admin.api import AdminAPI
 from guigui.server.clock import now_ms
-from guigui.server.moderation import Done, run_on_loop
+from guigui.server.handoff import Done, run_on_loop
+from guigui.server.hashing import hash_password
 from guigui.server.store import AdminRecord
-from guigui.server.workers import hash_password
 from tests.conftest import RunningServer
 from tests.support.display import display, screenshot
 from tests.support.wire import WireClient
