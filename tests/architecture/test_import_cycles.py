@@ -35,7 +35,6 @@ KNOWN_CYCLES: list[frozenset[str]] = [
             "guigui.server.handlers.read_state",
             "guigui.server.handlers.rooms",
             "guigui.server.handlers.session",
-            "guigui.server.moderation",
             "guigui.server.personal_data",
             "guigui.server.room_fanout",
             "guigui.server.sessions",
