@@ -127,7 +127,8 @@ class LoginForm(ttk.Frame):
         """Show which server we talk to."""
         settings = self.app.settings
         secure = " 🔒" if settings.tls else ""
-        self.server_label.configure(text=f"{_('Server')}: {settings.host}:{settings.port}{secure}")
+        address = f"{settings.host}:{settings.port}{secure}"
+        self.server_label.configure(text=_("Server: {address}").format(address=address))
         self.update_submit_state()
 
     def update_submit_state(self) -> None:

@@ -351,12 +351,13 @@ class AdminConsole:
         ).result(TIMEOUT)
         for message in found:
             self.say(describe_message(message))
-        template = (
-            _("{count} message(s) by {target}")
-            if search.login
-            else _("{count} message(s) from {target}")
-        )
-        self.say(template.format(count=len(found), target=search.target))
+        if search.login is not None:
+            summary = _("{count} message(s) by login {login}").format(
+                count=len(found), login=search.login
+            )
+        else:
+            summary = _("{count} message(s) from ip {ip}").format(count=len(found), ip=search.ip)
+        self.say(summary)
 
     def do_export(self, args: list[str]) -> None:
         """Everything kept about a user, as JSON: printed, or written to a file."""
