@@ -16,12 +16,17 @@ from importlib import metadata
 
 from guigui.client.presets import PresetError, parse_server
 from guigui.client.settings import ClientSettings, user_settings_path
+from guigui.common.i18n import _, set_language
 
 EXIT_NO_DISPLAY = 3
-NO_DISPLAY = (
-    "no display: set DISPLAY (or start a desktop session), "
-    "or use the command-line client: {prog} --cli --help"
-)
+
+
+def no_display(prog: str) -> str:
+    """Why the window cannot open, in the user's language, and what to do instead."""
+    return _(
+        "no display: set DISPLAY (or start a desktop session), "
+        "or use the command-line client: {prog} --cli --help"
+    ).format(prog=prog)
 
 
 def program_name() -> str:
@@ -106,7 +111,8 @@ def main(argv: list[str] | None = None) -> int:
         print("\n".join(settings.describe()))
         return 0
     if not has_display():
-        error(NO_DISPLAY.format(prog=prog))
+        set_language(settings.language)
+        error(no_display(prog))
         return EXIT_NO_DISPLAY
     return open_window(settings, prog)
 
@@ -133,7 +139,7 @@ def open_window(settings: ClientSettings, prog: str) -> int:
     try:
         app = ClientApp(settings)
     except tkinter.TclError as problem:  # DISPLAY set, but no X server there
-        error(f"{problem}: " + NO_DISPLAY.format(prog=prog))
+        error(f"{problem}: " + no_display(prog))
         return EXIT_NO_DISPLAY
     if settings.problems:
         app.after(300, lambda: show_problems(app, settings.problems))
@@ -144,8 +150,6 @@ def open_window(settings: ClientSettings, prog: str) -> int:
 def show_problems(app: tkinter.Misc, problems: list[str]) -> None:
     """Tell the user, in a dialog, which presets or settings were ignored."""
     import ttkbootstrap as ttk
-
-    from guigui.common.i18n import _
 
     text = _("Some settings were ignored; tell your administrator:") + "\n\n" + "\n".join(problems)
     ttk.Messagebox.show_warning(text, title="GuiGui Chat", parent=app)
