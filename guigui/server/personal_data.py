@@ -24,8 +24,7 @@ from typing import TYPE_CHECKING, Any
 from guigui.server.clock import now_ms
 from guigui.server.handoff import Done, Outcome
 from guigui.server.store import Store, UserRecord
-from guigui.server.store.base import ERASED_LOGIN_PREFIX
-from guigui.server.store.relational import ERASED_PASSWORD_HASH
+from guigui.server.store.base import ERASED_LOGIN_PREFIX, erased_user
 
 if TYPE_CHECKING:
     from guigui.server.chat_server import ChatServer
@@ -111,16 +110,7 @@ class PersonalData:
         """
         server = self.server
         user = self._user(login)
-        placeholder = UserRecord(
-            user.id,
-            f"{ERASED_LOGIN_PREFIX}{user.id}",
-            "",
-            "",
-            f"{ERASED_LOGIN_PREFIX}{user.id}@invalid",
-            ERASED_PASSWORD_HASH,
-            user.created_at,
-        )
-        server.users.replace(placeholder)
+        server.users.replace(erased_user(user.id, user.created_at))
         for connection in list(server.connections):
             if connection.user is not None and connection.user.id == user.id:
                 connection.close_after_flush("account deleted by an admin")

@@ -44,6 +44,8 @@ class DuplicateKey(StoreError):
 ERASED_LOGIN_PREFIX = "deleted#"
 """An erased account's login is this and its id (``deleted#12``): ``#`` is refused in a
 login, so nobody can register it or log in with it, and DIRECT refuses it."""
+ERASED_PASSWORD_HASH = b"!"
+"""No password matches it: it is not a bcrypt hash (``checkpw`` refuses it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +59,17 @@ class UserRecord:
     email: str
     password_hash: bytes
     created_at: int
+
+
+def erased_user(user_id: int, created_at: int) -> UserRecord:
+    """What is left of an account once its personal data is erased (GDPR).
+
+    The one definition of an erased account, used by the store that writes it
+    and by the server that shows it: login ``deleted#ID``, no names, an email
+    that cannot collide, no password.
+    """
+    login = f"{ERASED_LOGIN_PREFIX}{user_id}"
+    return UserRecord(user_id, login, "", "", f"{login}@invalid", ERASED_PASSWORD_HASH, created_at)
 
 
 @dataclass(frozen=True, slots=True)

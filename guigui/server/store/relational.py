@@ -26,7 +26,6 @@ from guigui.common.protocol import UNREAD_COUNT_CAP, RoomAccess, SanctionKind
 from guigui.common.validation import email_key, login_key
 from guigui.server.clock import now_ms
 from guigui.server.store.base import (
-    ERASED_LOGIN_PREFIX,
     AccessRequestRecord,
     AdminRecord,
     AuditRecord,
@@ -38,6 +37,7 @@ from guigui.server.store.base import (
     Snapshot,
     StoredMessage,
     UserRecord,
+    erased_user,
 )
 from guigui.server.store.migrations import load_migrations
 
@@ -846,26 +846,24 @@ class RelationalStore(ABC):
         of the others keep their sense; sanctions on its login now name the
         placeholder. ``LookupError`` when no such user exists.
         """
-        placeholder = f"{ERASED_LOGIN_PREFIX}{user_id}"
         with self._transaction() as execute:
-            row = execute("SELECT login FROM users WHERE id = ?", (user_id,)).fetchone()
+            row = execute("SELECT login, created_at FROM users WHERE id = ?", (user_id,)).fetchone()
             if row is None:
                 raise LookupError(f"no user #{user_id}")
+            erased = erased_user(user_id, int(row[1]))
             execute(
                 "UPDATE users SET login = ?, login_key = ?, email = ?, email_key = ?,"
-                " first_name = '', last_name = '', password_hash = ? WHERE id = ?",
-                (placeholder, placeholder, f"{placeholder}@invalid", f"{placeholder}@invalid",
-                 ERASED_PASSWORD_HASH, user_id),
+                " first_name = ?, last_name = ?, password_hash = ? WHERE id = ?",
+                (erased.login, login_key(erased.login), erased.email, email_key(erased.email),
+                 erased.first_name, erased.last_name, erased.password_hash, user_id),
             )  # fmt: skip
             execute("UPDATE messages SET ip = NULL WHERE sender_id = ?", (user_id,))
-            execute("UPDATE sanctions SET login = ? WHERE login = ?", (placeholder, row[0]))
+            execute("UPDATE sanctions SET login = ? WHERE login = ?", (erased.login, row[0]))
             for table in ERASED_USER_ROWS:
                 execute(f"DELETE FROM {table} WHERE user_id = ?", (user_id,))
-        return placeholder
+        return erased.login
 
 
-ERASED_PASSWORD_HASH = b"!"
-"""No password matches it: it is not a bcrypt hash (``checkpw`` refuses it)."""
 ERASED_USER_ROWS = (
     "tokens",
     "connection_log",
