@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -12,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.databases import require_mariadb
+from tests.support.missing import missing
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = ["A", "A-max", "B", "C", "D", "E"]
@@ -23,9 +23,7 @@ def require_ngircd() -> None:
     """Skip without ngIRCd, except in CI (``CI=true``), where that is a failure."""
     if shutil.which("ngircd") or Path("/usr/sbin/ngircd").exists():
         return
-    if os.environ.get("CI") == "true":
-        pytest.fail("ngircd is not installed (CI must install it: apt-get install ngircd)")
-    pytest.skip("ngircd not installed (CI installs it; `make bench` installs it too)")
+    missing("ngircd is not installed (`make bench` installs it)", ".ci/run installs it")
 
 
 @pytest.mark.timeout(660)

@@ -28,6 +28,7 @@ from guigui.client.network import ChatConnection
 from tests.conftest import RunningServer, start_server
 from tests.support.databases import fresh_database
 from tests.support.display import ROOT, screenshot
+from tests.support.missing import missing
 
 SPEC = ROOT / "packaging" / "guigui-chat.spec"
 BUILT = ROOT / "dist" / ("guigui-chat.exe" if sys.platform == "win32" else "guigui-chat")
@@ -89,10 +90,10 @@ def newest_source() -> float:
 def built_client() -> Path:
     """``dist/guigui-chat``, built by PyInstaller now unless a fresh one is there."""
     if importlib.util.find_spec("PyInstaller") is None:
-        message = "PyInstaller is not installed (pip install -e '.[dev]')"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{message}: CI must build and start the single-file client")
-        pytest.skip(message)
+        missing(
+            "PyInstaller is not installed (pip install -e '.[dev]')",
+            "CI must build and start the single-file client",
+        )
     if BUILT.exists() and BUILT.stat().st_mtime > newest_source():
         return BUILT
     build = [sys.executable, "-m", "PyInstaller", "--noconfirm", "--log-level", "WARN"]
@@ -108,12 +109,9 @@ def own_display(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 
     (On the session's display, a Tk left in the test process would never answer ``send``.)
     """
-    missing = [tool for tool in ("Xvfb", "xdotool", "import") if shutil.which(tool) is None]
-    if missing:
-        message = f"not installed: {', '.join(missing)}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{message} (.ci/run installs them)")
-        pytest.skip(message)
+    missing_tools = [tool for tool in ("Xvfb", "xdotool", "import") if shutil.which(tool) is None]
+    if missing_tools:
+        missing(f"not installed: {', '.join(missing_tools)}", ".ci/run installs them")
     number = 300 + os.getpid() % 100
     while Path(f"/tmp/.X11-unix/X{number}").exists() or Path(f"/tmp/.X{number}-lock").exists():
         number += 1

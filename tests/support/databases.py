@@ -15,9 +15,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pymysql
-import pytest
 
 from guigui.server.store import default_database_url
+from tests.support.missing import missing
 
 MYSQL_SERVER = os.environ.get("GUIGUI_TEST_MYSQL", "mysql://root@127.0.0.1:3306")
 STORE_KINDS = ["sqlite", "mysql"]
@@ -35,10 +35,10 @@ def require_mariadb() -> None:
     try:
         _connect().close()
     except pymysql.err.MySQLError as error:
-        message = f"MariaDB is not reachable at {MYSQL_SERVER}: {error}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{message} (CI must run the MySQL tests: .ci/run starts MariaDB)")
-        pytest.skip(message)  # only without MariaDB, never in CI (failed above)
+        missing(
+            f"MariaDB is not reachable at {MYSQL_SERVER}: {error}",
+            "CI must run the MySQL tests (.ci/run starts MariaDB)",
+        )
 
 
 @contextmanager

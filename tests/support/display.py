@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.missing import missing
+
 ROOT = Path(__file__).resolve().parents[2]
 DOCS_IMAGES = ROOT / "docs" / "img"
 SCREENSHOTS = (
@@ -31,10 +33,7 @@ def display() -> Iterator[str]:
     """A private Xvfb display (``:NN``), set as ``DISPLAY`` for the session."""
     xvfb = shutil.which("Xvfb")
     if xvfb is None:
-        message = "Xvfb is not installed (apt-get install xvfb)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{message}: .ci/run installs it")
-        pytest.skip(message)
+        missing("Xvfb is not installed (apt-get install xvfb)")
     number = 90 + os.getpid() % 100
     while Path(f"/tmp/.X11-unix/X{number}").exists() or Path(f"/tmp/.X{number}-lock").exists():
         number += 1

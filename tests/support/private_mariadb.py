@@ -15,7 +15,8 @@ import time
 from pathlib import Path
 
 import pymysql
-import pytest
+
+from tests.support.missing import missing
 
 INSTALL_DB = shutil.which("mariadb-install-db") or "/usr/bin/mariadb-install-db"
 SERVER = shutil.which("mariadbd") or "/usr/sbin/mariadbd"
@@ -32,10 +33,10 @@ class PrivateMariaDB:
 
     def __init__(self, directory: Path) -> None:
         if not (Path(INSTALL_DB).exists() and Path(SERVER).exists()):
-            message = "MariaDB binaries (mariadb-install-db, mariadbd) are not installed"
-            if os.environ.get("CI") == "true":
-                pytest.fail(f"{message}: .ci/run installs mariadb-server")
-            pytest.skip(message)
+            missing(
+                "MariaDB binaries (mariadb-install-db, mariadbd) are not installed",
+                ".ci/run installs mariadb-server",
+            )
         self.directory = directory
         self.data = directory / "data"
         self.port = _free_port()
