@@ -18,7 +18,10 @@ store worker.
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from guigui.server.clock import now_ms
@@ -130,3 +133,20 @@ class PersonalData:
             done(outcome)
 
         server.store_worker.submit(erase, erased)
+
+
+def export_json(data: dict[str, Any]) -> str:
+    """An export as the admin reads it: indented JSON, accents as they are."""
+    return json.dumps(data, ensure_ascii=False, indent=2)
+
+
+def write_export(data: dict[str, Any], path: Path) -> None:
+    """Write an export to ``path``, readable by its owner only from its first byte.
+
+    The file is created with mode 0600 (not written, then restricted: another
+    user could open it in between); an existing file is replaced.
+    """
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)  # an existing file keeps its mode through O_CREAT
+    with open(descriptor, "w", encoding="utf-8") as file:
+        file.write(export_json(data) + "\n")

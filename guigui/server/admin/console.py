@@ -10,7 +10,6 @@ command words stay English in both languages (they are typed, like options).
 from __future__ import annotations
 
 import getpass
-import json
 import shlex
 import sys
 from collections.abc import Callable, Iterator
@@ -35,6 +34,7 @@ from guigui.server.admin.wording import (
     preview_lines,
 )
 from guigui.server.core.sanctions import parse_duration
+from guigui.server.personal_data import export_json, write_export
 
 TIMEOUT = 30.0
 
@@ -364,13 +364,11 @@ class AdminConsole:
         if len(args) not in (1, 2):
             raise ValueError(_("usage: export LOGIN [FILE]"))
         data = self.api.export_user(args[0]).result(TIMEOUT)
-        text = json.dumps(data, ensure_ascii=False, indent=2)
         if len(args) == 1:
-            self.say(text)
+            self.say(export_json(data))
             return
         path = Path(args[1])
-        path.write_text(text + "\n", encoding="utf-8")
-        path.chmod(0o600)  # personal data: for the admins only
+        write_export(data, path)
         self.say(
             _("{login}'s data written to {path} ({count} messages)").format(
                 login=data["user"]["login"],

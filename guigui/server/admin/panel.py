@@ -22,7 +22,6 @@ shown, the room names) is kept from the last answer of the API.
 from __future__ import annotations
 
 import concurrent.futures
-import json
 import logging
 import queue
 from collections.abc import Callable, Sequence
@@ -60,6 +59,7 @@ from guigui.server.admin.wording import (
 )
 from guigui.server.chat_server import ChatServer
 from guigui.server.core.sanctions import parse_duration
+from guigui.server.personal_data import write_export
 from guigui.server.store import AuditRecord, SanctionRecord
 
 T = TypeVar("T")
@@ -810,8 +810,7 @@ class AdminPanel(ttk.App):
 
         def save(data: dict[str, Any]) -> None:
             path = Path(target)
-            path.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", "utf-8")
-            path.chmod(0o600)  # personal data: for the admins only
+            write_export(data, path)
             self.show_message(
                 _("{login}'s data written to {path} ({count} messages)").format(
                     login=data["user"]["login"], path=path, count=len(data["messages_sent"])
