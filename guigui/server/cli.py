@@ -238,6 +238,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "init-db":
             return init_db(args)
         if args.command == "console":
+            set_language(args.language)  # the console's own words, as the server's
             return relay(args.socket)
         if args.command == "demo-data":
             return demo_data(args)

@@ -184,8 +184,10 @@ def relay(path: Path, lines: TextIO = sys.stdin, output: TextIO = sys.stdout) ->
         client.connect(str(path))
     except OSError as error:
         print(
-            f"cannot reach the server's admin console on {path}: {error.strerror or error}"
-            " (is the server running with --admin-socket? are you in its group?)",
+            _(
+                "cannot reach the server's admin console on {path}: {error} (is the server"
+                " running with --admin-socket? are you in its group?)"
+            ).format(path=path, error=error.strerror or error),
             file=sys.stderr,
         )
         client.close()
