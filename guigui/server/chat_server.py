@@ -6,9 +6,12 @@ From then on only the loop thread touches connections, the core and the
 registries; bcrypt and the store run on workers whose results come back
 through the loop's wake-up socketpair (see ``guigui.server.workers``).
 
-This module holds the plumbing shared by every request: dispatch, replies,
-errors, broadcasts, sessions, heartbeats and the clean stop. The requests
-themselves are handled in ``guigui.server.handlers``.
+This module builds the parts and joins them: it owns the connections (it is
+their ``ConnectionOwner``), turns each frame into a typed request for the
+handler that the table names, and runs heartbeats and the clean stop. The
+requests themselves are handled in ``guigui.server.handlers``, answered
+through ``guigui.server.replies``, and stored messages are delivered by
+``guigui.server.delivery``.
 """
 
 from __future__ import annotations
@@ -20,33 +23,22 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
-from typing import Any
 
 import msgspec
 
 from guigui.common.codec import Frame
 from guigui.common.errors import ProtocolError
 from guigui.common.messages import (
-    Error,
-    Message,
     Ping,
     Pong,
-    PresenceEvent,
-    Reply,
     Shutdown,
     decode_as,
     decode_request,
     encode,
     request_id_of,
 )
-from guigui.common.objects import ChatMessage, Presence
-from guigui.common.protocol import (
-    HEADER_SIZE,
-    MAX_ERRORS_BEFORE_CLOSE,
-    ErrorCode,
-    MessageType,
-    SanctionKind,
-)
+from guigui.common.objects import Presence
+from guigui.common.protocol import ErrorCode, MessageType, SanctionKind
 from guigui.server.clock import now_ms
 from guigui.server.config import ServerConfig
 from guigui.server.connection import Connection, Phase
@@ -55,21 +47,22 @@ from guigui.server.core.limits import FailureThrottle, SlidingWindow
 from guigui.server.core.presence import PresenceBook
 from guigui.server.core.rooms import RoomDirectory
 from guigui.server.core.sanctions import SanctionBook, sanction_error
-from guigui.server.handlers import RequestHandler, build_handlers
-from guigui.server.handoff import Outcome
+from guigui.server.delivery import Delivery, Sender
+from guigui.server.handlers import RequestHandler
+from guigui.server.handlers.messaging import MessageIds, MessagingHandlers
+from guigui.server.handlers.read_state import ReadStateHandlers
+from guigui.server.handlers.rooms import RoomHandlers
+from guigui.server.handlers.session import LoginLimits, SessionHandlers
 from guigui.server.hashing import PasswordHasher
 from guigui.server.loop import EventLoop
-from guigui.server.personal_data import MessageRetention
-from guigui.server.room_fanout import RoomFanout
+from guigui.server.replies import RETRY_AFTER_MS, error_for, rate_limited, refuse, reject
+from guigui.server.retention import MessageRetention
 from guigui.server.sessions import SessionRegistry
-from guigui.server.store import Snapshot, Store, StoredMessage, StoreError, open_store
+from guigui.server.store import Snapshot, Store, open_store
 from guigui.server.tls import tls_server_context
 from guigui.server.workers import StoreWorker
 
 log = logging.getLogger(__name__)
-
-RETRY_AFTER_MS = 1000
-"""What ``ERROR unavailable`` suggests to wait before retrying."""
 
 ADMIN_FREE_FAILURES = 3
 """Failed admin logins allowed per admin login before it is locked for a while."""
@@ -77,9 +70,6 @@ ADMIN_FIRST_LOCK = 5.0
 """Seconds of the first lock of an admin login; each further failure doubles it."""
 ADMIN_MAX_LOCK = 300.0
 """Longest lock of an admin login (seconds)."""
-
-_COUNTED_ERRORS = frozenset({ErrorCode.BAD_JSON, ErrorCode.UNKNOWN_TYPE, ErrorCode.BAD_REQUEST})
-"""Malformed-input errors: ``MAX_ERRORS_BEFORE_CLOSE`` of them close the connection."""
 
 
 class _Listener:
@@ -112,12 +102,64 @@ class ChatServer:
         self.store = store if store is not None else open_store(config.database_url)
         self.loop = EventLoop()
         self.loop.after_events = self._flush_pending_output
+        # The chat's state, plain Python (guigui/server/core) and live sessions.
         self.users = UserDirectory()
         self.rooms = RoomDirectory()
         self.presence = PresenceBook()
         self.sanctions = SanctionBook()
-        self.room_fanout = RoomFanout()
-        self.sessions = SessionRegistry(before_change=self.room_fanout.flush)
+        self.sessions = SessionRegistry()
+        self.delivery = Delivery(self.sessions, self.rooms, self.users)
+        # The workers: what would block the loop runs there.
+        self.hasher = PasswordHasher(self.loop, config.bcrypt_cost)
+        self.store_worker: StoreWorker[Sender] = StoreWorker(
+            self.loop, self.store, self.delivery.messages_saved
+        )
+        self.message_ids = MessageIds()
+        # Per IP, attempts in flight count only after a failure: a whole office
+        # behind one NAT may log in at once. An attacker's first burst is still
+        # bounded: one LOGIN at a time per connection, max_connections_per_ip.
+        limits = LoginLimits(
+            failures_per_account=FailureThrottle(
+                config.login_free_failures, config.login_first_lock, config.login_max_lock
+            ),
+            failures_per_ip=FailureThrottle(
+                config.login_free_failures * 4,
+                config.login_first_lock,
+                config.login_max_lock,
+                strict_in_flight=False,
+            ),
+            registrations_per_ip=SlidingWindow(config.registrations_per_ip_per_hour, 3600.0),
+        )
+        # The handlers, each given what it uses; their tables joined into one.
+        self.session_handlers = SessionHandlers(
+            config,
+            self.users,
+            self.rooms,
+            self.presence,
+            self.sanctions,
+            self.sessions,
+            limits,
+            self.hasher,
+            self.store_worker,
+            self.delivery,
+        )
+        families = (
+            self.session_handlers,
+            RoomHandlers(self.rooms, self.sessions, self.store_worker),
+            MessagingHandlers(
+                config,
+                self.users,
+                self.rooms,
+                self.message_ids,
+                self.store_worker,
+                self.delivery,
+            ),
+            ReadStateHandlers(config, self.users, self.rooms, self.sessions, self.store_worker),
+        )
+        self._handlers: dict[type, RequestHandler] = {}
+        for family in families:
+            self._handlers.update(family.handlers())
+        # The connections and the server's own bookkeeping.
         self.connections: set[Connection] = set()
         self.pending_output: set[Connection] = set()
         self.held_back: set[Connection] = set()
@@ -125,28 +167,11 @@ class ChatServer:
         self._last_hold_back_log = -math.inf
         self.hold_backs = 0
         """Times a connection was held back since start (flow control at work)."""
-        self.hasher = PasswordHasher(self.loop, config.bcrypt_cost)
-        self.store_worker = StoreWorker(self.loop, self.store)
+        self.ip_connections: Counter[str] = Counter()
         self.address: tuple[str, int] = (config.host, config.port)
         self.started_at = time.time()
         self.stopping = False
-        self.ip_connections: Counter[str] = Counter()
-        self.account_failures = FailureThrottle(
-            config.login_free_failures, config.login_first_lock, config.login_max_lock
-        )
-        # Per IP, attempts in flight count only after a failure: a whole office
-        # behind one NAT may log in at once. An attacker's first burst is still
-        # bounded: one LOGIN at a time per connection, max_connections_per_ip.
-        self.ip_failures = FailureThrottle(
-            config.login_free_failures * 4,
-            config.login_first_lock,
-            config.login_max_lock,
-            strict_in_flight=False,
-        )
-        self.registrations = SlidingWindow(config.registrations_per_ip_per_hour, 3600.0)
         self.tls_context = tls_server_context(config) if config.tls_cert else None
-        self._last_message_id = 0
-        self._handlers: dict[type, RequestHandler] = build_handlers(self)
         self._listener: _Listener | None = None
         self._thread: threading.Thread | None = None
         self._stopped = threading.Event()
@@ -155,8 +180,11 @@ class ChatServer:
         self.stop_reason = "the server is stopping"
         self.admin_throttle = FailureThrottle(ADMIN_FREE_FAILURES, ADMIN_FIRST_LOCK, ADMIN_MAX_LOCK)
         """Failed admin logins per admin login (``login_key``), shared by every admin view."""
-        self.messages_stored = 0
+
+    @property
+    def messages_stored(self) -> int:
         """Messages stored since start (for the admin's live figures)."""
+        return self.delivery.messages_stored
 
     # ---- lifecycle (any thread) ----------------------------------------------
 
@@ -176,7 +204,8 @@ class ChatServer:
         # may touch the loop's timers.
         self.loop.call_later(self._sweep_interval(), self._heartbeat_sweep)
         if self.config.message_retention_days is not None:
-            MessageRetention(self, self.config.message_retention_days).start()
+            days = self.config.message_retention_days
+            MessageRetention(self.loop, self.store_worker, days).start()
         self._thread = threading.Thread(target=self._run, name="event-loop")
         self._thread.start()
         log.info("listening on %s:%d", *self.address)
@@ -219,7 +248,7 @@ class ChatServer:
             self.rooms.add_pending(request)
         for sanction in snapshot.active_sanctions:
             self.sanctions.add(sanction)
-        self._last_message_id = snapshot.last_message_id
+        self.message_ids.last = snapshot.last_message_id
         log.info(
             "loaded %d users, %d rooms, %d pending requests, %d sanctions",
             len(self.users),
@@ -241,7 +270,7 @@ class ChatServer:
             client = self.tls_context.wrap_socket(
                 client, server_side=True, do_handshake_on_connect=False
             )
-        connection = Connection(self, client, address)
+        connection = Connection(self, self.loop, self.config, client, address)
         self.connections.add(connection)
         self.ip_connections[connection.ip] += 1
         self.loop.add_reader(client, connection)
@@ -249,26 +278,24 @@ class ChatServer:
         limit = self.config.max_connections_per_ip
         if ban is not None and ban.kind is SanctionKind.BAN:
             log.info("%s: refused at connect (banned IP)", connection.peer)
-            self.refuse(connection, sanction_error(ban, fatal=True))
+            refuse(connection, sanction_error(ban, fatal=True))
         elif limit and self.ip_connections[connection.ip] > limit:
-            error = self.rate_limited(
-                f"more than {limit} connections from this IP", 10.0, connection
-            )
+            error = rate_limited(f"more than {limit} connections from this IP", 10.0, connection)
             error.fatal = True
-            self.refuse(connection, error)
+            refuse(connection, error)
 
-    def rate_limited(self, what: str, wait: float, connection: Connection) -> ProtocolError:
-        """The ``rate_limited`` error for a tripped limit, logged."""
-        log.warning("%s: rate limited: %s (retry in %.1f s)", connection.peer, what, wait)
-        return ProtocolError(
-            ErrorCode.RATE_LIMITED,
-            f"too many requests: {what}; try again in {wait:.0f} s",
-            retry_after_ms=max(1, math.ceil(wait * 1000)),
-        )
+    # ---- what the connections tell their owner (ConnectionOwner) -------------
 
-    def connection_closed(self, connection: Connection) -> None:
-        """Forget a closed connection (called by ``Connection.close``)."""
-        self.end_session(connection)
+    def has_output(self, connection: Connection) -> None:
+        """Flush ``connection`` at the end of this loop iteration."""
+        self.pending_output.add(connection)
+
+    def closing(self, connection: Connection) -> None:
+        """End the connection's session, if any: it takes no more requests."""
+        self.session_handlers.end_session(connection)
+
+    def closed(self, connection: Connection) -> None:
+        """Forget a closed connection."""
         if connection in self.connections:
             self.connections.discard(connection)
             self.ip_connections[connection.ip] -= 1
@@ -279,12 +306,8 @@ class ChatServer:
 
     # ---- flow control --------------------------------------------------------
 
-    def store_backlogged(self) -> bool:
-        """Whether the store worker is so far behind that readers should wait."""
-        return self.store_worker.pending > self.config.store_high_water
-
-    def hold_back(self, connection: Connection) -> None:
-        """Stop reading from ``connection`` until the store worker has caught up.
+    def done_reading(self, connection: Connection) -> None:
+        """Stop reading from ``connection`` until the store worker has caught up, if behind.
 
         Past ``store_high_water`` jobs waiting for the store, the connections
         that feed it are no longer read; below ``store_low_water`` they are read
@@ -292,6 +315,8 @@ class ChatServer:
         of a queue (and every message's latency) growing without bound when
         messages come faster than the database stores them.
         """
+        if self.store_worker.pending <= self.config.store_high_water:
+            return
         now = time.monotonic()
         if not self.held_back and now - self._last_hold_back_log > 10:
             self._last_hold_back_log = now
@@ -316,11 +341,9 @@ class ChatServer:
         worker results and timers. Writing here rather than in ``send`` is what
         lets a reader that got fifty messages in one iteration get one
         ``send`` call. Held-back connections are released first (the store
-        worker may have caught up), then the room fan-out hands out what the
-        group commits delivered, and only then is each connection written.
+        worker may have caught up), then each connection is written.
         """
         self._release_held_back()
-        self.room_fanout.flush()
         if not self.pending_output:
             return
         pending, self.pending_output = self.pending_output, set()
@@ -329,23 +352,24 @@ class ChatServer:
 
     # ---- requests ------------------------------------------------------------
 
-    def dispatch(self, connection: Connection, frame: Frame) -> None:
-        """Handle one frame from a client; every request gets exactly one reply.
+    def frame_received(self, connection: Connection, frame: Frame) -> None:
+        """Handle one frame from a client; every request gets exactly one answer.
 
-        A frame that is no valid request is refused here (``refuse``). A valid
-        request is counted in flight on its connection until it is answered
-        (``reply`` or ``reject``), which is what keeps pipelined requests in
-        order (see ``Connection.handle_frames``).
+        A frame that is no valid request is refused here (``replies.refuse``).
+        A valid request is counted in flight on its connection until it is
+        answered, which is what keeps pipelined requests in order (see
+        ``Connection.handle_frames``), and handed to the handler that the
+        table names for its class. What the handler raises is its ERROR.
         """
         if connection.phase is Phase.NEW and frame.type != MessageType.HELLO:
             error = ProtocolError(ErrorCode.HELLO_REQUIRED, "send HELLO first", fatal=True)
-            self.refuse(connection, error, request_id_of(frame))
+            refuse(connection, error, request_id_of(frame))
             return
         if frame.type == MessageType.PING or frame.type == MessageType.PONG:
             try:
                 ping = decode_as(Ping, frame.payload)
             except ProtocolError as error:
-                self.refuse(connection, error)
+                refuse(connection, error)
                 return
             if frame.type == MessageType.PING:
                 connection.send(encode(Pong(ping.nonce)))
@@ -353,143 +377,31 @@ class ChatServer:
         try:
             request = decode_request(frame)
         except ProtocolError as error:
-            self.refuse(connection, error, request_id_of(frame))
+            refuse(connection, error, request_id_of(frame))
             return
         connection.request_started(request)
         try:
             if self.stopping:
                 raise ProtocolError(
-                    ErrorCode.UNAVAILABLE,
-                    "the server is stopping",
-                    retry_after_ms=RETRY_AFTER_MS,
+                    ErrorCode.UNAVAILABLE, "the server is stopping", retry_after_ms=RETRY_AFTER_MS
                 )
             self._handlers[type(request)](connection, request)
-        except ProtocolError as error:
-            self.reject(connection, error, request.id)
-        except Exception:
-            log.exception("%s: request %s failed", connection.peer, type(request).__name__)
-            self.reject(
-                connection, ProtocolError(ErrorCode.INTERNAL, "internal server error"), request.id
-            )
+        except Exception as failure:
+            reject(connection, request.id, error_for(failure, connection))
 
-    def send(self, connection: Connection, message: Message) -> None:
-        """Encode ``message`` and queue it for ``connection``, never over ``max_frame``.
-
-        The answers that can grow (HISTORY, LOGIN's ``online``) cut themselves
-        to fit; should one not, this is a bug, logged, and the client gets
-        ``ERROR internal`` instead of a frame it would have to refuse.
-        """
-        data = encode(message)
-        if len(data) - HEADER_SIZE > self.config.max_frame:
-            log.error(
-                "%s: a %s of %d bytes is over max_frame; sent ERROR internal instead",
-                connection.peer,
-                type(message).__name__,
-                len(data),
-            )
-            request_id = message.id if isinstance(message, Reply) else None
-            data = encode(Error(request_id, str(ErrorCode.INTERNAL), "the answer is too large"))
-        connection.send(data)
-
-    def reply(self, connection: Connection, reply: Reply) -> None:
-        """Answer a request with its OK."""
-        self.send(connection, reply)
-        connection.request_answered()
-
-    def reject(self, connection: Connection, error: ProtocolError, request_id: int) -> None:
-        """Answer a request with ERROR, closing the connection if the error is fatal."""
-        self.refuse(connection, error, request_id)
-        connection.request_answered()
-
-    def refuse(
-        self, connection: Connection, error: ProtocolError, request_id: int | None = None
-    ) -> None:
-        """Send ERROR for a frame that is no request in flight (malformed, before HELLO...).
-
-        Malformed frames count: ``MAX_ERRORS_BEFORE_CLOSE`` of them close the
-        connection; a fatal error closes it once the ERROR is flushed.
-        """
-        connection.send(encode(Error.of(error, request_id)))
-        if error.code in _COUNTED_ERRORS:
-            connection.protocol_errors += 1
-            if connection.protocol_errors >= MAX_ERRORS_BEFORE_CLOSE:
-                connection.close_after_flush("too many malformed frames")
-                return
-        if error.fatal:
-            connection.close_after_flush(f"fatal error {error.code}")
-
-    def failed(self, connection: Connection, request_id: int, outcome: Outcome[Any]) -> bool:
-        """If a worker's outcome is an exception, answer the request with it; say whether."""
-        if not isinstance(outcome, BaseException):
-            return False
-        if isinstance(outcome, ProtocolError):
-            error = outcome
-        elif isinstance(outcome, StoreError):
-            error = ProtocolError(
-                ErrorCode.UNAVAILABLE,
-                "storage is unavailable; nothing was lost, try again",
-                retry_after_ms=RETRY_AFTER_MS,
-            )
-        else:
-            log.error("%s: worker failed: %r", connection.peer, outcome)
-            error = ProtocolError(ErrorCode.INTERNAL, "internal server error")
-        self.reject(connection, error, request_id)
-        return True
-
-    # ---- sending to many -----------------------------------------------------
+    # ---- sending to many (for the admin's moderation) ------------------------
 
     def send_to(self, connections: Iterable[Connection], data: bytes) -> None:
         """Send the same encoded frame to several connections (encoded once by the caller)."""
-        for connection in connections:
-            connection.send(data)
+        self.delivery.send_to(connections, data)
 
     def announce_presence(self, presence: Presence, skip: Connection | None = None) -> None:
         """PRESENCE to every logged-in session (but ``skip``)."""
-        data = encode(PresenceEvent(presence.login, presence.status))
-        self.send_to((c for c in self.sessions.all() if c is not skip), data)
-
-    # ---- messages ------------------------------------------------------------
-
-    def next_message_id(self) -> int:
-        """A new message id, increasing in send order."""
-        self._last_message_id += 1
-        return self._last_message_id
-
-    def public_message(self, message: StoredMessage) -> ChatMessage:
-        """The protocol's ``Message`` for a stored message."""
-        return ChatMessage(
-            id=message.id,
-            room=None if message.room_id is None else self.rooms.get(message.room_id).name,
-            sender=self.users.get(message.sender_id).login,
-            recipient=(
-                None if message.recipient_id is None else self.users.get(message.recipient_id).login
-            ),
-            text=message.text,
-            ts=message.ts,
-        )
-
-    # ---- sessions ------------------------------------------------------------
+        self.delivery.presence(presence, skip)
 
     def end_session(self, connection: Connection) -> None:
-        """Close the connection's session, if any: presence, subscriptions, connection log."""
-        user = connection.user
-        if connection.phase is not Phase.LOGGED_IN or user is None:
-            return
-        self.sessions.close(connection, user.id)
-        connection.phase = Phase.READY
-        connection.user = None
-        connection.token_hash = None
-        connection.wants_read_state = False
-        change = self.presence.session_closed(user.id)
-        if change is not None:
-            self.announce_presence(change)
-        log_id = connection.log_id
-        connection.log_id = None
-        if log_id is not None:
-            ended = now_ms()
-            self.store_worker.submit(
-                lambda store: store.log_connection_end(log_id, ended), lambda _outcome: None
-            )
+        """Close the connection's session, if any (see ``SessionHandlers.end_session``)."""
+        self.session_handlers.end_session(connection)
 
     # ---- heartbeats ----------------------------------------------------------
 

@@ -1,20 +1,24 @@
 """One client connection: its socket, its codec, its output buffer and its session.
 
 Reading: ``on_readable`` receives what the socket has, feeds the decoder and
-hands each complete frame to the server. The decoder holds at most one partial
+hands each complete frame to its owner. The decoder holds at most one partial
 frame (bounded by ``max_frame``) plus the last chunk read.
 
+A connection knows nothing of the server: it talks to what owns it through
+``ConnectionOwner``, the small interface declared here (the way an asyncio
+transport calls its protocol). The server implements it; a test can too.
+
 Writing follows asyncio's transports and Redis: ``send`` only appends bytes to
-the output buffer and marks the connection as having pending output; the
-server flushes every such connection once per loop iteration, so fifty
+the output buffer and tells the owner it has pending output; the
+owner flushes every such connection once per loop iteration, so fifty
 messages for one client in one iteration cost one ``send`` call. Only when the
 kernel does not take everything is write interest registered; it is removed
 as soon as the buffer drains. A client that leaves more than ``output_cap``
 bytes unsent after a write attempt does not read: it is closed instead.
 
-Flow control: while the store worker is too far behind, the server stops
+Flow control: while the store worker is too far behind, the owner stops
 reading the connections that feed it (``pause_reading``/``resume_reading``;
-see ``ChatServer.hold_back``).
+see ``ChatServer.done_reading``).
 
 Order: requests take effect in the order the client sent them, even when one
 of them waits for a worker. A request that changes the session or the
@@ -40,17 +44,15 @@ import socket
 import ssl
 import time
 from enum import Enum
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from guigui.common.codec import Frame, FrameDecoder
 from guigui.common.errors import ProtocolError
-from guigui.common.messages import SESSION_CHANGING, Request
+from guigui.common.messages import SESSION_CHANGING, Error, Request, encode
+from guigui.server.config import ServerConfig
 from guigui.server.core.limits import TokenBucket
 from guigui.server.loop import EventLoop, TimerHandle
-
-if TYPE_CHECKING:
-    from guigui.server.chat_server import ChatServer
-    from guigui.server.store.base import UserRecord
+from guigui.server.store.base import UserRecord
 
 log = logging.getLogger(__name__)
 
@@ -72,23 +74,50 @@ class Phase(Enum):
     """A session is open."""
 
 
+class ConnectionOwner(Protocol):
+    """What a connection tells the one that owns it (the server), on the loop thread."""
+
+    def frame_received(self, connection: Connection, frame: Frame) -> None:
+        """A complete frame arrived and may be handled now (in order: see Order above)."""
+
+    def done_reading(self, connection: Connection) -> None:
+        """The frames read are handed over: the owner may pause reading (flow control)."""
+
+    def has_output(self, connection: Connection) -> None:
+        """Bytes wait in the output buffer: ``flush`` the connection before the loop sleeps."""
+
+    def closing(self, connection: Connection) -> None:
+        """The connection will take no more requests (closing politely or closed now)."""
+
+    def closed(self, connection: Connection) -> None:
+        """The connection is closed: forget it."""
+
+
 class Connection:
     """A client connection, owned by the loop thread."""
 
-    def __init__(self, server: ChatServer, sock: socket.socket, address: tuple[str, int]) -> None:
-        self.server = server
-        self.loop: EventLoop = server.loop
+    def __init__(
+        self,
+        owner: ConnectionOwner,
+        loop: EventLoop,
+        config: ServerConfig,
+        sock: socket.socket,
+        address: tuple[str, int],
+    ) -> None:
+        self.owner = owner
+        self.loop = loop
         self.sock = sock
         self.ip = address[0]
         self.port = address[1]
-        self.decoder = FrameDecoder(server.config.max_frame)
+        self.max_frame = config.max_frame
+        """The largest frame body either side may send (announced in HELLO_OK)."""
+        self.decoder = FrameDecoder(config.max_frame)
         self.output = bytearray()
-        self._room_fanout = server.room_fanout
-        self.output_cap = server.config.output_cap
+        self.output_cap = config.output_cap
         self.reading_paused = False
         """Flow control: not read while the store worker is too far behind."""
         self.requests_in_flight = 0
-        """Requests handed to the server and not answered yet."""
+        """Requests handed to the owner and not answered yet."""
         self._session_change_in_flight = False
         self._held_frame: Frame | None = None
         """A frame that waits for the requests before it to be answered (see Order above)."""
@@ -97,7 +126,7 @@ class Connection:
         self.connected_at = time.time()
         self.opened = time.monotonic()
         self.last_heard = time.monotonic()
-        self.message_bucket = TokenBucket(server.config.message_rate, server.config.message_burst)
+        self.message_bucket = TokenBucket(config.message_rate, config.message_burst)
         self.handshaking = isinstance(sock, ssl.SSLSocket)
         """A TLS connection reads nothing until its handshake is done."""
         self.ping_outstanding = False
@@ -158,8 +187,9 @@ class Connection:
             if frame is None:
                 try:
                     frame = self.decoder.next_frame()
-                except ProtocolError as error:  # a bad header: fatal
-                    self.server.refuse(self, error)
+                except ProtocolError as error:  # a bad header: the stream is lost
+                    self.send(encode(Error.of(error, None)))
+                    self.close_after_flush(f"fatal error {error.code}")
                     continue
                 if frame is None:
                     break
@@ -167,9 +197,8 @@ class Connection:
                 self._held_frame = frame
                 self._watch()  # stop reading until it can go
                 return
-            self.server.dispatch(self, frame)
-        if self.server.store_backlogged():
-            self.server.hold_back(self)
+            self.owner.frame_received(self, frame)
+        self.owner.done_reading(self)
 
     def _must_wait(self, frame: Frame) -> bool:
         if self._session_change_in_flight:
@@ -177,7 +206,7 @@ class Connection:
         return frame.type in _SESSION_CHANGING_TYPES and self.requests_in_flight > 0
 
     def request_started(self, request: Request) -> None:
-        """The server handles ``request`` now; it is in flight until answered."""
+        """The owner handles ``request`` now; it is in flight until answered."""
         self.requests_in_flight += 1
         if type(request) in SESSION_CHANGING:
             self._session_change_in_flight = True
@@ -240,14 +269,12 @@ class Connection:
         """Queue bytes for the client; they go out at the end of this loop iteration."""
         if self.closed:
             return
-        if self._room_fanout.pending:  # room messages gathered earlier go out first
-            self._room_fanout.flush()
         output = self.output
         if not output:
-            self.server.pending_output.add(self)
+            self.owner.has_output(self)
         output += data
         if len(output) > self.output_cap:  # over the cap: this iteration's flush checks it
-            self.server.pending_output.add(self)
+            self.owner.has_output(self)
 
     def flush(self) -> None:
         """Write as much pending output as the kernel takes; watch for writability if not all.
@@ -326,8 +353,8 @@ class Connection:
             return
         self.closing = True
         log.info("%s: closing (%s)", self.peer, reason)
-        self.server.end_session(self)
-        self.server.pending_output.add(self)
+        self.owner.closing(self)
+        self.owner.has_output(self)
         self._linger_timer = self.loop.call_later(LINGER_SECONDS, lambda: self.close(reason))
 
     def _shut_down_writing(self) -> None:
@@ -337,9 +364,11 @@ class Connection:
             self.close("peer gone")
 
     def close(self, reason: str) -> None:
-        """Close the connection now and tell the server (idempotent)."""
+        """Close the connection now and tell the owner (idempotent)."""
         if self.closed:
             return
+        if not self.closing:
+            self.owner.closing(self)
         self.closed = True
         if self._linger_timer is not None:
             self._linger_timer.cancel()
@@ -348,4 +377,4 @@ class Connection:
         self.loop.remove(self.sock)
         with contextlib.suppress(OSError):
             self.sock.close()
-        self.server.connection_closed(self)
+        self.owner.closed(self)

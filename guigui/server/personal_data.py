@@ -1,13 +1,9 @@
-"""Personal data, as the GDPR asks: retention of messages, export and erasure of an account.
+"""Personal data, as the GDPR asks: export and erasure of an account.
 
-Three duties of a company that keeps its employees' messages, each run where
+Two duties of a company that keeps its employees' messages, each run where
 the server's rules say: decisions on the loop thread, database work on the
-store worker.
+store worker. The third, deleting old messages, is ``guigui/server/retention.py``.
 
-- ``MessageRetention``: with ``message_retention_days`` set (off by default),
-  every hour the store worker deletes the messages older than that, in small
-  transactions (``Store.delete_messages_before``); each purge that deletes
-  something is logged and written to the audit log as ``(retention)``.
 - ``PersonalData.export``: everything kept about one user, as JSON values,
   for an admin to hand over (``Store.export_user``); audited.
 - ``PersonalData.erase``: an account's personal data deleted, its messages kept
@@ -33,51 +29,6 @@ if TYPE_CHECKING:
     from guigui.server.chat_server import ChatServer
 
 log = logging.getLogger(__name__)
-
-DAY_MS = 86_400_000
-PURGE_INTERVAL = 3600.0
-"""Seconds between two retention purges."""
-FIRST_PURGE_DELAY = 5.0
-"""Seconds after the start before the first purge: the clients' reconnections come first."""
-RETENTION_AUDITOR = "(retention)"
-"""The name retention purges are written under in the audit log."""
-
-
-class MessageRetention:
-    """Deletes the messages older than the retention period, every hour (loop thread)."""
-
-    def __init__(self, server: ChatServer, days: int) -> None:
-        self.server = server
-        self.days = days
-
-    def start(self) -> None:
-        """Schedule the first purge; call before the loop runs, or on the loop thread."""
-        self.server.loop.call_later(FIRST_PURGE_DELAY, self.purge)
-        log.info("retention: messages older than %d days are deleted every hour", self.days)
-
-    def purge(self) -> None:
-        """Have the store worker delete what is too old, then schedule the next purge."""
-        days = self.days
-        cutoff = now_ms() - days * DAY_MS
-
-        def delete(store: Store) -> int:
-            deleted = store.delete_messages_before(cutoff)
-            if deleted:
-                details = f"older than {days} days"
-                store.add_audit(
-                    RETENTION_AUDITOR, "purge", f"{deleted} messages", details, now_ms()
-                )
-            return deleted
-
-        def deleted(outcome: Outcome[int]) -> None:
-            if isinstance(outcome, BaseException):
-                log.warning("retention: the purge failed (%s); next try in an hour", outcome)
-            elif outcome:
-                log.info("retention: deleted %d messages older than %d days", outcome, days)
-            if not self.server.stopping:
-                self.server.loop.call_later(PURGE_INTERVAL, self.purge)
-
-        self.server.store_worker.submit(delete, deleted)
 
 
 class PersonalData:

@@ -7,26 +7,21 @@ that a fan-out touches only the sessions that are online, not every member.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
+from collections.abc import Iterable
 
-if TYPE_CHECKING:
-    from guigui.server.connection import Connection
+from guigui.server.connection import Connection
 
 
 class SessionRegistry:
     """Logged-in connections by user, and room subscribers by room."""
 
-    def __init__(self, before_change: Callable[[], None] = lambda: None) -> None:
-        self._before_change = before_change
-        """Called before any change of who receives what (the room fan-out flushes then)."""
+    def __init__(self) -> None:
         self._by_user: defaultdict[int, set[Connection]] = defaultdict(set)
         self._by_room: defaultdict[int, set[Connection]] = defaultdict(set)
         self._rooms_of: dict[Connection, set[int]] = {}
 
     def open(self, connection: Connection, user_id: int, room_ids: Iterable[int]) -> None:
         """A session started: the connection receives the user's rooms from now on."""
-        self._before_change()
         self._by_user[user_id].add(connection)
         rooms = set(room_ids)
         self._rooms_of[connection] = rooms
@@ -35,7 +30,6 @@ class SessionRegistry:
 
     def close(self, connection: Connection, user_id: int) -> None:
         """A session ended: forget the connection everywhere."""
-        self._before_change()
         sessions = self._by_user.get(user_id)
         if sessions is not None:
             sessions.discard(connection)
@@ -46,14 +40,12 @@ class SessionRegistry:
 
     def subscribe(self, user_id: int, room_id: int) -> None:
         """Every session of the user now receives the room (a new membership)."""
-        self._before_change()
         for connection in self._by_user.get(user_id, ()):
             self._rooms_of[connection].add(room_id)
             self._by_room[room_id].add(connection)
 
     def unsubscribe(self, user_id: int, room_id: int) -> None:
         """No session of the user receives the room any more (it left)."""
-        self._before_change()
         for connection in self._by_user.get(user_id, ()):
             self._rooms_of[connection].discard(room_id)
             self._by_room[room_id].discard(connection)

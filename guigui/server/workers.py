@@ -10,9 +10,11 @@ its own pool in ``guigui/server/hashing.py``.
 ``StoreWorker``: ONE thread owns the store connection. Consecutive message
 saves waiting in its queue are written in one transaction (group commit):
 under load, one fsync serves many messages, and each sender's OK still waits
-for the commit of its own message. A message that cannot be stored fails
-alone: when a group commit fails, its messages are saved again one at a time
-(see ``StoreWorker._save_batch``).
+for the commit of its own message. The whole group commit comes back to the
+loop in ONE call, ``messages_saved(batch)``, so that what is delivered from it
+can be delivered together (``guigui/server/delivery.py``). A message that
+cannot be stored fails alone: when a group commit fails, its messages are
+saved again one at a time (see ``StoreWorker._save_isolating_failures``).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from guigui.server.store.base import Store, StoredMessage, StoreUnavailable
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+S = TypeVar("S")
 
 MAX_GROUP_COMMIT = 512
 """Most messages written in one transaction."""
@@ -48,20 +51,42 @@ class _Job(Generic[T]):
 
 
 @dataclass
-class _SaveMessage:
+class _SaveMessage(Generic[S]):
     message: StoredMessage
-    callback: Callable[[Outcome[StoredMessage]], None]
+    sender: S
+
+
+@dataclass(frozen=True, slots=True)
+class SavedMessage(Generic[S]):
+    """A message the worker was asked to save, and what became of it."""
+
+    sender: S
+    """Whoever asked, as given to ``save_message`` (the worker never looks at it)."""
+    asked: StoredMessage
+    """The message as it was handed to the worker."""
+    outcome: Outcome[StoredMessage]
+    """The message as stored (the first one, for a repeated nonce), or why it was not."""
 
 
 _STOP = object()
 
 
-class StoreWorker:
-    """The one thread that talks to the store, with group commit of messages."""
+class StoreWorker(Generic[S]):
+    """The one thread that talks to the store, with group commit of messages.
 
-    def __init__(self, loop: EventLoop, store: Store) -> None:
+    ``messages_saved`` runs on the loop thread with each group commit's
+    messages, in the order they were handed to ``save_message``.
+    """
+
+    def __init__(
+        self,
+        loop: EventLoop,
+        store: Store,
+        messages_saved: Callable[[list[SavedMessage[S]]], None],
+    ) -> None:
         self._loop = loop
         self._store = store
+        self._messages_saved = messages_saved
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="store", daemon=True)
         self._pending = 0
@@ -75,11 +100,9 @@ class StoreWorker:
         """Run ``run(store)`` on the worker; ``callback(outcome)`` then runs on the loop."""
         self._enqueue(_Job(run, callback))
 
-    def save_message(
-        self, message: StoredMessage, callback: Callable[[Outcome[StoredMessage]], None]
-    ) -> None:
-        """Store a message (grouped with others waiting); ``callback`` gets it as stored."""
-        self._enqueue(_SaveMessage(message, callback))
+    def save_message(self, message: StoredMessage, sender: S) -> None:
+        """Store a message, grouped with others waiting; ``messages_saved`` gets it back."""
+        self._enqueue(_SaveMessage(message, sender))
 
     @property
     def pending(self) -> int:
@@ -97,7 +120,7 @@ class StoreWorker:
         self._queue.put(_STOP)
         self._thread.join()
 
-    def _enqueue(self, job: _Job[Any] | _SaveMessage) -> None:
+    def _enqueue(self, job: _Job[Any] | _SaveMessage[S]) -> None:
         with self._pending_lock:
             self._pending += 1
         self._queue.put(job)
@@ -126,13 +149,13 @@ class StoreWorker:
             if item is _STOP:
                 return
             if isinstance(item, _SaveMessage):
-                batch = [item]
+                batch: list[_SaveMessage[S]] = [item]
                 carry = self._gather(batch)
                 self._save_batch(batch)
             else:
                 self._run_job(item)
 
-    def _gather(self, batch: list[_SaveMessage]) -> Any:
+    def _gather(self, batch: list[_SaveMessage[S]]) -> Any:
         """Add the saves already waiting to ``batch``; return the first other item seen."""
         while len(batch) < MAX_GROUP_COMMIT:
             try:
@@ -144,14 +167,17 @@ class StoreWorker:
             batch.append(item)
         return None
 
-    def _save_batch(self, batch: list[_SaveMessage]) -> None:
+    def _save_batch(self, batch: list[_SaveMessage[S]]) -> None:
+        """Store a group commit, then hand it back to the loop in one ``messages_saved`` call."""
         outcomes = self._save_isolating_failures([save.message for save in batch])
-        callbacks = [save.callback for save in batch]
+        saved = [
+            SavedMessage(save.sender, save.message, outcome)
+            for save, outcome in zip(batch, outcomes, strict=True)
+        ]
 
         def deliver() -> None:
-            self._done(len(callbacks))
-            for callback, outcome in zip(callbacks, outcomes, strict=True):
-                callback(outcome)
+            self._done(len(saved))
+            self._messages_saved(saved)
 
         self._loop.call_soon_threadsafe(deliver)
 
@@ -205,7 +231,7 @@ class StoreWorker:
         try:
             outcome = job.run(self._store)
         except Exception as error:
-            if not isinstance(error, LookupError):
+            if not isinstance(error, (LookupError, ProtocolError)):  # not a refusal: a failure
                 log.error("store job failed: %s", error)
             outcome = error
         callback = job.callback

@@ -6,9 +6,9 @@ read from the source (``ast``), ``if TYPE_CHECKING:`` blocks included, since a
 reader follows those too. Cycles are the strongly connected components of the
 import graph (Tarjan's algorithm).
 
-``KNOWN_CYCLES`` lists the cycles that exist today and are being taken apart:
-the test fails on any other cycle, and on a known one that grows. Remove an
-entry when its cycle is gone (the test says so).
+There is none: the server's connection talks to its owner through an
+interface it declares (``ConnectionOwner``), and handlers receive what they
+use; the client's views declare the actions they need (``Protocol``s).
 """
 
 from __future__ import annotations
@@ -20,27 +20,6 @@ from pathlib import Path
 import guigui
 
 PACKAGE = Path(guigui.__file__).parent
-
-KNOWN_CYCLES: list[frozenset[str]] = [
-    # The server's heart: the connection, the server and the handlers call each
-    # other (issue 15, items 1-2: a connection will talk to what owns it through
-    # a small interface it declares; handlers will receive what they use).
-    frozenset(
-        {
-            "guigui.server.chat_server",
-            "guigui.server.connection",
-            "guigui.server.handlers",
-            "guigui.server.handlers.base",
-            "guigui.server.handlers.messaging",
-            "guigui.server.handlers.read_state",
-            "guigui.server.handlers.rooms",
-            "guigui.server.handlers.session",
-            "guigui.server.personal_data",
-            "guigui.server.room_fanout",
-            "guigui.server.sessions",
-        }
-    ),
-]
 
 
 def module_names() -> dict[str, Path]:
@@ -124,9 +103,6 @@ def test_the_cycle_finder_finds_a_cycle_and_nothing_else() -> None:
     assert cycles(graph) == [frozenset({"a", "b", "c"})]
 
 
-def test_no_import_cycle_but_the_known_ones_and_those_do_not_grow() -> None:
-    found = cycles(import_graph())
-    new = [sorted(c) for c in found if not any(c <= known for known in KNOWN_CYCLES)]
-    assert new == [], "new import cycle(s): break them (a Protocol, or move the shared part down)"
-    gone = [sorted(k) for k in KNOWN_CYCLES if not any(c & k for c in found)]
-    assert gone == [], "a known cycle is gone: remove it from KNOWN_CYCLES"
+def test_no_import_cycle_in_the_package() -> None:
+    found = [sorted(cycle) for cycle in cycles(import_graph())]
+    assert found == [], "import cycle(s): break them (a Protocol, or move the shared part down)"

@@ -14,10 +14,11 @@ from typing import Any
 import pytest
 
 from guigui.common.protocol import ErrorCode, MessageType
-from guigui.server import personal_data
+from guigui.server import retention
 from guigui.server.clock import now_ms
 from guigui.server.handoff import Done, run_on_loop
-from guigui.server.personal_data import RETENTION_AUDITOR, PersonalData
+from guigui.server.personal_data import PersonalData
+from guigui.server.retention import RETENTION_AUDITOR
 from guigui.server.store import AccessRequestRecord, StoredMessage, open_store
 from tests.conftest import RunningServer
 from tests.support.wire import TIMEOUT, WireClient
@@ -50,13 +51,13 @@ def test_retention_deletes_old_messages_and_audits_it(
     store = open_store(first.database_url)
     try:
         sender = store.load_snapshot(0).users[0].id
-        old = now_ms() - 40 * personal_data.DAY_MS
+        old = now_ms() - 40 * retention.DAY_MS
         store.save_messages(
             [StoredMessage(1000 + i, 1, sender, None, f"old {i}", old + i) for i in range(3)]
         )
     finally:
         store.close()
-    monkeypatch.setattr(personal_data, "FIRST_PURGE_DELAY", 0.0)
+    monkeypatch.setattr(retention, "FIRST_PURGE_DELAY", 0.0)
     second = server_factory(message_retention_days=30)
     reader = WireClient(second.address)
     reader.hello()

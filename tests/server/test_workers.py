@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import pytest
 
 from guigui.common.errors import ProtocolError
 from guigui.common.protocol import ErrorCode
-from guigui.server.handoff import Outcome
 from guigui.server.loop import EventLoop
 from guigui.server.store import StoredMessage, StoreError, StoreUnavailable
-from guigui.server.workers import StoreWorker
+from guigui.server.workers import SavedMessage, StoreWorker
 
 POISON = "☠"
 
@@ -55,21 +54,19 @@ def loop() -> Iterator[EventLoop]:
 
 def save_in_one_batch(loop: EventLoop, store: FlakyStore, texts: list[str]) -> list[object]:
     """Queue one save per text before the worker starts (so one group commit), then run it."""
-    worker = StoreWorker(loop, store)  # type: ignore[arg-type]
     outcomes: dict[int, object] = {}
     all_in = threading.Event()
 
-    def record(message_id: int) -> Callable[[Outcome[StoredMessage]], None]:
-        def callback(outcome: Outcome[StoredMessage]) -> None:
-            outcomes[message_id] = outcome
-            if len(outcomes) == len(texts):
-                all_in.set()
+    def messages_saved(saved: list[SavedMessage[int]]) -> None:
+        for item in saved:
+            outcomes[item.sender] = item.outcome
+        if len(outcomes) == len(texts):
+            all_in.set()
 
-        return callback
-
+    worker = StoreWorker(loop, store, messages_saved)  # type: ignore[arg-type]
     for message_id, text in enumerate(texts, start=1):
         message = StoredMessage(message_id, 1, 1, None, text, 0, None, "10.0.0.1")
-        worker.save_message(message, record(message_id))
+        worker.save_message(message, message_id)
     worker.start()
     assert all_in.wait(5)
     worker.stop()

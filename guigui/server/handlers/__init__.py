@@ -1,38 +1,16 @@
 """Request handlers: one module per family of requests.
 
 Each handler runs on the loop thread, checks the request against the core,
-hands blocking work to a worker and answers in the worker's callback. A
-handler either answers at once or makes sure its callback answers: every
-request gets exactly one reply. Errors are raised as ``ProtocolError`` and
-turned into ERROR frames in one place, ``ChatServer.dispatch``.
+hands blocking work to a worker and answers when the worker's result is back.
+Every request gets exactly one answer: a handler answers with
+``replies.reply``, and refuses by raising ``ProtocolError``, before or after
+the trip to the worker (see ``guigui/server/replies.py``).
+
+A family receives, when it is built, the parts of the server it uses, and
+nothing else: ``ChatServer`` builds them and joins their tables (request class
+to method) into the one it dispatches with.
 """
 
-from __future__ import annotations
+from guigui.server.handlers.base import HandlerFamily, RequestHandler
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from guigui.server.chat_server import ChatServer
-    from guigui.server.connection import Connection
-
-RequestHandler = Callable[["Connection", Any], None]
-
-
-def build_handlers(server: ChatServer) -> dict[type, RequestHandler]:
-    """The table from request class to the bound method that handles it."""
-    from guigui.server.handlers.messaging import MessagingHandlers
-    from guigui.server.handlers.read_state import ReadStateHandlers
-    from guigui.server.handlers.rooms import RoomHandlers
-    from guigui.server.handlers.session import SessionHandlers
-
-    table: dict[type, RequestHandler] = {}
-    families = (
-        SessionHandlers(server),
-        RoomHandlers(server),
-        MessagingHandlers(server),
-        ReadStateHandlers(server),
-    )
-    for family in families:
-        table.update(family.handlers())
-    return table
+__all__ = ["HandlerFamily", "RequestHandler"]

@@ -2,26 +2,29 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 from guigui.common.errors import ProtocolError
 from guigui.common.protocol import ErrorCode
-from guigui.server.connection import Phase
+from guigui.server.connection import Connection, Phase
+from guigui.server.store import UserRecord
 
-if TYPE_CHECKING:
-    from guigui.server.chat_server import ChatServer
-    from guigui.server.connection import Connection
-    from guigui.server.store import UserRecord
+RequestHandler = Callable[[Connection, Any], None]
+"""A handler: called on the loop thread with the connection and its typed request."""
 
 
 class HandlerFamily:
-    """A group of related request handlers sharing the server."""
+    """A group of related request handlers.
 
-    def __init__(self, server: ChatServer) -> None:
-        self.server = server
+    Each family is a dataclass whose fields are what it uses (the core's
+    directories, the store worker, the delivery...): what a handler can touch
+    is written at the top of its class, and given by ``ChatServer`` when it
+    builds the family.
+    """
 
-    def handlers(self) -> dict[type, Any]:
-        """Request class to the method that handles it."""
+    def handlers(self) -> dict[type, RequestHandler]:
+        """Request class to the method that handles it (an explicit table, for grep)."""
         raise NotImplementedError
 
     @staticmethod

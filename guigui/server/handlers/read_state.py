@@ -10,7 +10,8 @@ client written before this addition never receives an event it does not know.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
 from guigui.common.messages import (
     Conversations,
@@ -21,27 +22,37 @@ from guigui.common.messages import (
     encode,
 )
 from guigui.common.objects import ConversationState
+from guigui.server.config import ServerConfig
+from guigui.server.connection import Connection
+from guigui.server.core.accounts import UserDirectory
+from guigui.server.core.rooms import RoomDirectory
+from guigui.server.delivery import Delivery
 from guigui.server.frame_budget import items_that_fit, room_left
-from guigui.server.handlers.base import HandlerFamily
-from guigui.server.handoff import Outcome
+from guigui.server.handlers.base import HandlerFamily, RequestHandler
+from guigui.server.replies import reply, when_done
+from guigui.server.sessions import SessionRegistry
 from guigui.server.store import MarkedRead, ReadStateRecord, Store
-
-if TYPE_CHECKING:
-    from guigui.server.connection import Connection
+from guigui.server.workers import StoreWorker
 
 
+@dataclass(eq=False)
 class ReadStateHandlers(HandlerFamily):
     """Listing conversations with their unread counts, and recording what was read."""
 
-    def handlers(self) -> dict[type, Any]:
+    config: ServerConfig
+    users: UserDirectory
+    rooms: RoomDirectory
+    sessions: SessionRegistry
+    store_worker: StoreWorker[Any]
+
+    def handlers(self) -> dict[type, RequestHandler]:
         """Request class to handler."""
         return {Conversations: self.conversations, MarkRead: self.read}
 
     def public_state(self, record: ReadStateRecord) -> ConversationState:
         """The protocol's ``ConversationState`` for a stored one."""
-        server = self.server
-        room = None if record.room_id is None else server.rooms.get(record.room_id).name
-        other = None if record.other_id is None else server.users.get(record.other_id).login
+        room = None if record.room_id is None else self.rooms.get(record.room_id).name
+        other = None if record.other_id is None else self.users.get(record.other_id).login
         return ConversationState(
             room, other, record.last_id, record.last_ts, record.read, record.unread
         )
@@ -50,10 +61,9 @@ class ReadStateHandlers(HandlerFamily):
         """The user's rooms (first page only), then direct conversations newest first."""
         user = self.require_login(connection)
         connection.wants_read_state = True
-        server = self.server
         first_page = request.before is None
         room_ids = [
-            room.id for room in server.rooms.rooms() if server.rooms.is_member(user.id, room.id)
+            room.id for room in self.rooms.rooms() if self.rooms.is_member(user.id, room.id)
         ]
         before, fetch = request.before, request.limit + 1
 
@@ -61,54 +71,47 @@ class ReadStateHandlers(HandlerFamily):
             rooms = store.room_read_states(user.id, room_ids) if first_page else []
             return rooms + store.direct_read_states(user.id, before, fetch)
 
-        def found(outcome: Outcome[list[ReadStateRecord]]) -> None:
-            if server.failed(connection, request.id, outcome):
-                return
-            assert isinstance(outcome, list)
-            rooms = [self.public_state(r) for r in outcome if r.room_id is not None]
-            directs = [self.public_state(r) for r in outcome if r.room_id is None]
+        def found(records: list[ReadStateRecord]) -> None:
+            rooms = [self.public_state(r) for r in records if r.room_id is not None]
+            directs = [self.public_state(r) for r in records if r.room_id is None]
             more = len(directs) > request.limit
             directs = directs[: request.limit]
             # Rooms are few and always sent whole; direct conversations as many
             # as fit, and the client asks for the rest with ``before``.
-            budget = room_left(server.config.max_frame, ConversationsOk(request.id, rooms, True))
+            budget = room_left(self.config.max_frame, ConversationsOk(request.id, rooms, True))
             fitting = items_that_fit(directs, budget)
             if fitting < len(directs):
                 directs, more = directs[:fitting], True
-            server.reply(connection, ConversationsOk(request.id, rooms + directs, more))
+            reply(connection, ConversationsOk(request.id, rooms + directs, more))
 
-        server.store_worker.submit(query, found)
+        self.store_worker.submit(query, when_done(connection, request.id, found))
 
     def read(self, connection: Connection, request: MarkRead) -> None:
         """Move the user's marker forward; tell their other sessions that asked for read state."""
         user = self.require_login(connection)
         connection.wants_read_state = True
-        server = self.server
         room_id = other_id = None
         if request.room is not None:
-            room = server.rooms.require(request.room)
-            server.rooms.require_member(user.id, room)
+            room = self.rooms.require(request.room)
+            self.rooms.require_member(user.id, room)
             room_id = room.id
         else:
             assert request.with_user is not None
-            other_id = server.users.require(request.with_user).id
+            other_id = self.users.require(request.with_user).id
         up_to = request.up_to
 
         def mark(store: Store) -> MarkedRead:
             return store.mark_read(user.id, room_id, other_id, up_to)
 
-        def marked(outcome: Outcome[MarkedRead]) -> None:
-            if server.failed(connection, request.id, outcome):
-                return
-            assert isinstance(outcome, MarkedRead)
-            state = self.public_state(outcome.state)
-            server.reply(connection, ReadOk(request.id, state))
-            if outcome.moved:
+        def marked(result: MarkedRead) -> None:
+            state = self.public_state(result.state)
+            reply(connection, ReadOk(request.id, state))
+            if result.moved:
                 others = (
                     session
-                    for session in server.sessions.of_user(user.id)
+                    for session in self.sessions.of_user(user.id)
                     if session is not connection and session.wants_read_state
                 )
-                server.send_to(others, encode(ReadStateEvent(state)))
+                Delivery.send_to(others, encode(ReadStateEvent(state)))
 
-        server.store_worker.submit(mark, marked)
+        self.store_worker.submit(mark, when_done(connection, request.id, marked))

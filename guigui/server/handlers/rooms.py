@@ -7,39 +7,40 @@ so what a client was told always matches what is stored.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import Any
 
 from guigui.common.errors import ProtocolError
 from guigui.common.messages import Join, JoinOk, Leave, ListRooms, Ok, RoomsOk
 from guigui.common.protocol import ErrorCode
 from guigui.server.clock import now_ms
-from guigui.server.core.rooms import JoinOutcome
-from guigui.server.handlers.base import HandlerFamily
-from guigui.server.handoff import Outcome
+from guigui.server.connection import Connection
+from guigui.server.core.rooms import JoinOutcome, RoomDirectory
+from guigui.server.handlers.base import HandlerFamily, RequestHandler
+from guigui.server.replies import reply, when_done
+from guigui.server.sessions import SessionRegistry
 from guigui.server.store import AccessRequestRecord, RoomRecord, Store
-
-if TYPE_CHECKING:
-    from guigui.server.chat_server import ChatServer
-    from guigui.server.connection import Connection
+from guigui.server.workers import StoreWorker
 
 
+@dataclass(eq=False)
 class RoomHandlers(HandlerFamily):
     """Listing, joining and leaving rooms."""
 
-    def __init__(self, server: ChatServer) -> None:
-        super().__init__(server)
-        self._in_flight: set[tuple[int, int]] = set()
-        """(user, room) pairs with a JOIN or LEAVE being stored: a second one must wait."""
+    rooms: RoomDirectory
+    sessions: SessionRegistry
+    store_worker: StoreWorker[Any]
+    _in_flight: set[tuple[int, int]] = field(default_factory=set, init=False)
+    """(user, room) pairs with a JOIN or LEAVE being stored: a second one must wait."""
 
-    def handlers(self) -> dict[type, Any]:
+    def handlers(self) -> dict[type, RequestHandler]:
         """Request class to handler."""
         return {ListRooms: self.list_rooms, Join: self.join, Leave: self.leave}
 
     def list_rooms(self, connection: Connection, request: ListRooms) -> None:
         """Every room, as this user sees it."""
         user = self.require_login(connection)
-        rooms = self.server.rooms.views_for(user.id)
-        self.server.reply(connection, RoomsOk(request.id, rooms))
+        reply(connection, RoomsOk(request.id, self.rooms.views_for(user.id)))
 
     def _claim(self, user_id: int, room: RoomRecord) -> None:
         if (user_id, room.id) in self._in_flight:
@@ -51,10 +52,10 @@ class RoomHandlers(HandlerFamily):
     def join(self, connection: Connection, request: Join) -> None:
         """Join an open or on-request room at once; file a request for an approval room."""
         user = self.require_login(connection)
-        server = self.server
-        room = server.rooms.require(request.room)
-        outcome = server.rooms.check_join(user.id, room)
+        room = self.rooms.require(request.room)
+        outcome = self.rooms.check_join(user.id, room)
         self._claim(user.id, room)
+        claimed = (user.id, room.id)
         now = now_ms()
 
         if outcome is JoinOutcome.REQUEST_ACCESS:
@@ -62,44 +63,47 @@ class RoomHandlers(HandlerFamily):
             def file_request(store: Store) -> int:
                 return store.create_access_request(user.id, room.id, now)
 
-            def filed(result: Outcome[int]) -> None:
-                self._in_flight.discard((user.id, room.id))
-                if server.failed(connection, request.id, result):
-                    return
-                assert isinstance(result, int)
-                server.rooms.add_pending(
-                    AccessRequestRecord(result, user.id, room.id, "pending", now)
+            def filed(request_id: int) -> None:
+                self.rooms.add_pending(
+                    AccessRequestRecord(request_id, user.id, room.id, "pending", now)
                 )
-                server.reply(connection, JoinOk(request.id, "pending", request_id=result))
+                reply(connection, JoinOk(request.id, "pending", request_id=request_id))
 
-            server.store_worker.submit(file_request, filed)
+            self.store_worker.submit(
+                file_request,
+                when_done(connection, request.id, filed, finally_=lambda: self._release(claimed)),
+            )
             return
 
-        def joined(result: Outcome[None]) -> None:
-            self._in_flight.discard((user.id, room.id))
-            if server.failed(connection, request.id, result):
-                return
-            server.rooms.add_member(user.id, room.id)
-            server.sessions.subscribe(user.id, room.id)
-            view = server.rooms.view_for(user.id, room)
-            server.reply(connection, JoinOk(request.id, "joined", room=view))
+        def joined(_: None) -> None:
+            self.rooms.add_member(user.id, room.id)
+            self.sessions.subscribe(user.id, room.id)
+            view = self.rooms.view_for(user.id, room)
+            reply(connection, JoinOk(request.id, "joined", room=view))
 
-        server.store_worker.submit(lambda store: store.add_membership(user.id, room.id), joined)
+        self.store_worker.submit(
+            lambda store: store.add_membership(user.id, room.id),
+            when_done(connection, request.id, joined, finally_=lambda: self._release(claimed)),
+        )
 
     def leave(self, connection: Connection, request: Leave) -> None:
         """Leave a room (never the arrival room)."""
         user = self.require_login(connection)
-        server = self.server
-        room = server.rooms.require(request.room)
-        server.rooms.check_leave(user.id, room)
+        room = self.rooms.require(request.room)
+        self.rooms.check_leave(user.id, room)
         self._claim(user.id, room)
+        claimed = (user.id, room.id)
 
-        def left(result: Outcome[None]) -> None:
-            self._in_flight.discard((user.id, room.id))
-            if server.failed(connection, request.id, result):
-                return
-            server.rooms.remove_member(user.id, room.id)
-            server.sessions.unsubscribe(user.id, room.id)
-            server.reply(connection, Ok(request.id))
+        def left(_: None) -> None:
+            self.rooms.remove_member(user.id, room.id)
+            self.sessions.unsubscribe(user.id, room.id)
+            reply(connection, Ok(request.id))
 
-        server.store_worker.submit(lambda store: store.remove_membership(user.id, room.id), left)
+        self.store_worker.submit(
+            lambda store: store.remove_membership(user.id, room.id),
+            when_done(connection, request.id, left, finally_=lambda: self._release(claimed)),
+        )
+
+    def _release(self, claimed: tuple[int, int]) -> None:
+        """The JOIN or LEAVE is stored (or failed): the next one may go."""
+        self._in_flight.discard(claimed)

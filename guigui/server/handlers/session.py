@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 import msgspec
 
@@ -28,21 +30,31 @@ from guigui.common.messages import (
     Resume,
     SessionOk,
     SetStatus,
-    encode,
 )
 from guigui.common.protocol import PROTOCOL_VERSION, SETTABLE_STATUSES, ErrorCode, Status
 from guigui.common.validation import login_key, validate_registration
 from guigui.server.clock import now_ms
-from guigui.server.connection import Phase
-from guigui.server.core.accounts import TOKEN_LIFETIME_MS, hash_token, new_token, public_user
-from guigui.server.core.sanctions import sanction_error
+from guigui.server.config import ServerConfig
+from guigui.server.connection import Connection, Phase
+from guigui.server.core.accounts import (
+    TOKEN_LIFETIME_MS,
+    UserDirectory,
+    hash_token,
+    new_token,
+    public_user,
+)
+from guigui.server.core.limits import FailureThrottle, SlidingWindow
+from guigui.server.core.presence import PresenceBook
+from guigui.server.core.rooms import RoomDirectory
+from guigui.server.core.sanctions import SanctionBook, sanction_error
+from guigui.server.delivery import Delivery
 from guigui.server.frame_budget import items_that_fit, room_left
-from guigui.server.handlers.base import HandlerFamily
-from guigui.server.handoff import Outcome
+from guigui.server.handlers.base import HandlerFamily, RequestHandler
+from guigui.server.hashing import PasswordHasher
+from guigui.server.replies import rate_limited, reply, send, when_done
+from guigui.server.sessions import SessionRegistry
 from guigui.server.store import DuplicateKey, Store, UserRecord
-
-if TYPE_CHECKING:
-    from guigui.server.connection import Connection
+from guigui.server.workers import StoreWorker
 
 log = logging.getLogger(__name__)
 
@@ -52,10 +64,34 @@ def _whole_if_integral(seconds: float) -> float:
     return int(seconds) if float(seconds).is_integer() else seconds
 
 
-class SessionHandlers(HandlerFamily):
-    """Handshake, accounts and sessions."""
+@dataclass(frozen=True)
+class LoginLimits:
+    """The limits on logging in and registering, shared by every connection."""
 
-    def handlers(self) -> dict[type, Any]:
+    failures_per_account: FailureThrottle
+    """Failed logins per account (``login_key``): the account is locked for a while."""
+    failures_per_ip: FailureThrottle
+    """Failed logins per IP; attempts in flight count only after a failure."""
+    registrations_per_ip: SlidingWindow
+    """Accounts created per IP per hour."""
+
+
+@dataclass(eq=False)
+class SessionHandlers(HandlerFamily):
+    """Handshake, accounts and sessions: a session is opened here, and ended here."""
+
+    config: ServerConfig
+    users: UserDirectory
+    rooms: RoomDirectory
+    presence: PresenceBook
+    sanctions: SanctionBook
+    sessions: SessionRegistry
+    limits: LoginLimits
+    hasher: PasswordHasher
+    store_worker: StoreWorker[Any]
+    delivery: Delivery
+
+    def handlers(self) -> dict[type, RequestHandler]:
         """Request class to handler."""
         return {
             Hello: self.hello,
@@ -78,8 +114,8 @@ class SessionHandlers(HandlerFamily):
             )
         if connection.phase is Phase.NEW:
             connection.phase = Phase.READY
-        config = self.server.config
-        self.server.reply(
+        config = self.config
+        reply(
             connection,
             HelloOk(
                 request.id,
@@ -98,53 +134,56 @@ class SessionHandlers(HandlerFamily):
         validate_registration(
             request.login, request.password, request.first_name, request.last_name, request.email
         )
-        wait = self.server.registrations.hit(connection.ip, time.monotonic())
+        wait = self.limits.registrations_per_ip.hit(connection.ip, time.monotonic())
         if wait:
-            raise self.server.rate_limited(
-                "too many accounts created from this IP", wait, connection
-            )
-        users = self.server.users
-        users.reserve(request.login, request.email)
+            raise rate_limited("too many accounts created from this IP", wait, connection)
+        self.users.reserve(request.login, request.email)
 
-        def hashed(outcome: Outcome[bytes]) -> None:
-            if isinstance(outcome, BaseException):
-                users.release(request.login, request.email)
-                self.server.failed(connection, request.id, outcome)
-                return
-            self._store_user(connection, request, outcome)
+        def release() -> None:
+            self.users.release(request.login, request.email)
 
-        self.server.hasher.hash(request.password, hashed)
+        def hashed(password_hash: bytes) -> None:
+            self._store_user(connection, request, password_hash, release)
 
-    def _store_user(self, connection: Connection, request: Register, password_hash: bytes) -> None:
-        server = self.server
-        arrival = server.rooms.arrival_room()
+        self.hasher.hash(
+            request.password, when_done(connection, request.id, hashed, on_failure=release)
+        )
+
+    def _store_user(
+        self,
+        connection: Connection,
+        request: Register,
+        password_hash: bytes,
+        release: Callable[[], None],
+    ) -> None:
+        arrival = self.rooms.arrival_room()
         created = now_ms()
 
         def create(store: Store) -> UserRecord:
-            return store.create_user(
-                login=request.login,
-                first_name=request.first_name.strip(),
-                last_name=request.last_name.strip(),
-                email=request.email.strip(),
-                password_hash=password_hash,
-                created_at=created,
-                arrival_room_id=arrival.id,
-            )
+            try:
+                return store.create_user(
+                    login=request.login,
+                    first_name=request.first_name.strip(),
+                    last_name=request.last_name.strip(),
+                    email=request.email.strip(),
+                    password_hash=password_hash,
+                    created_at=created,
+                    arrival_room_id=arrival.id,
+                )
+            except DuplicateKey as duplicate:
+                taken = duplicate.field
+                code = ErrorCode.LOGIN_TAKEN if taken == "login" else ErrorCode.EMAIL_TAKEN
+                raise ProtocolError(code, f"this {taken} is taken", field=taken) from None
 
-        def stored(outcome: Outcome[UserRecord]) -> None:
-            server.users.release(request.login, request.email)
-            if isinstance(outcome, DuplicateKey):
-                code = ErrorCode.LOGIN_TAKEN if outcome.field == "login" else ErrorCode.EMAIL_TAKEN
-                outcome = ProtocolError(code, f"this {outcome.field} is taken", field=outcome.field)
-            if server.failed(connection, request.id, outcome):
-                return
-            assert isinstance(outcome, UserRecord)
-            server.users.add(outcome)
-            server.rooms.add_member(outcome.id, arrival.id)
-            user = public_user(outcome, Status.OFFLINE, with_email=True)
-            server.reply(connection, RegisterOk(request.id, user))
+        def stored(user: UserRecord) -> None:
+            self.users.add(user)
+            self.rooms.add_member(user.id, arrival.id)
+            public = public_user(user, Status.OFFLINE, with_email=True)
+            reply(connection, RegisterOk(request.id, public))
 
-        server.store_worker.submit(create, stored)
+        self.store_worker.submit(
+            create, when_done(connection, request.id, stored, finally_=release)
+        )
 
     # ---- LOGIN and RESUME ----------------------------------------------------
 
@@ -156,59 +195,69 @@ class SessionHandlers(HandlerFamily):
         connection.phase = Phase.AUTHENTICATING
 
     def _refuse_if_sanctioned(self, connection: Connection, user: UserRecord) -> None:
-        sanction = self.server.sanctions.blocking(user.login, connection.ip, now_ms())
+        sanction = self.sanctions.blocking(user.login, connection.ip, now_ms())
         if sanction is not None:
             raise sanction_error(sanction)
 
-    def _fail_authentication(
-        self, connection: Connection, request_id: int, failure: BaseException
-    ) -> None:
-        """Back to logged out, answering with ``failure`` (a refusal or a worker's error)."""
-        connection.phase = Phase.READY
-        self.server.failed(connection, request_id, failure)
+    @staticmethod
+    def _back_to_logged_out(connection: Connection) -> None:
+        """A LOGIN or RESUME failed: the connection may try again."""
+        if connection.phase is Phase.AUTHENTICATING:
+            connection.phase = Phase.READY
 
     def login(self, connection: Connection, request: Login) -> None:
         """Check the password on a worker, then open a session with a new token."""
-        server = self.server
+        limits = self.limits
         account, now = login_key(request.login), time.monotonic()
         wait = max(
-            server.account_failures.wait(account, now), server.ip_failures.wait(connection.ip, now)
+            limits.failures_per_account.wait(account, now),
+            limits.failures_per_ip.wait(connection.ip, now),
         )
         if wait:
-            raise server.rate_limited("too many failed logins", wait, connection)
+            raise rate_limited("too many failed logins", wait, connection)
         self._begin_authentication(connection)
-        user = server.users.find(request.login)
-        server.account_failures.started(account)
-        server.ip_failures.started(connection.ip)
+        user = self.users.find(request.login)
+        limits.failures_per_account.started(account)
+        limits.failures_per_ip.started(connection.ip)
 
-        def checked(outcome: Outcome[bool]) -> None:
-            server.account_failures.finished(account)
-            server.ip_failures.finished(connection.ip)
-            if outcome is True and user is not None:
-                server.account_failures.succeeded(account)
-            elif not isinstance(outcome, BaseException):
-                later = time.monotonic()
-                locked = server.account_failures.failed(account, later)
-                locked = max(locked, server.ip_failures.failed(connection.ip, later))
-                if locked:
-                    log.warning(
-                        "failed logins: %r from %s locked for %.0f s",
-                        request.login,
-                        connection.ip,
-                        locked,
-                    )
+        def count(right: bool) -> None:
+            later = time.monotonic()
+            if right:
+                limits.failures_per_account.succeeded(account)
+                return
+            locked = limits.failures_per_account.failed(account, later)
+            locked = max(locked, limits.failures_per_ip.failed(connection.ip, later))
+            if locked:
+                log.warning(
+                    "failed logins: %r from %s locked for %.0f s",
+                    request.login,
+                    connection.ip,
+                    locked,
+                )
+
+        def finished() -> None:
+            limits.failures_per_account.finished(account)
+            limits.failures_per_ip.finished(connection.ip)
+
+        def checked(password_matches: bool) -> None:
+            count(password_matches and user is not None)
             if not connection.active:
                 return
-            if outcome is not True or user is None:
-                refusal = ProtocolError(ErrorCode.BAD_CREDENTIALS, "wrong login or password")
-                failure = outcome if isinstance(outcome, BaseException) else refusal
-                self._fail_authentication(connection, request.id, failure)
-                return
+            if not password_matches or user is None:
+                raise ProtocolError(ErrorCode.BAD_CREDENTIALS, "wrong login or password")
             token, token_hash = new_token()
             self._start_session(connection, request.id, user, token, token_hash, save_token=True)
 
-        self.server.hasher.check(
-            request.password, None if user is None else user.password_hash, checked
+        self.hasher.check(
+            request.password,
+            None if user is None else user.password_hash,
+            when_done(
+                connection,
+                request.id,
+                checked,
+                finally_=finished,
+                on_failure=lambda: self._back_to_logged_out(connection),
+            ),
         )
 
     def resume(self, connection: Connection, request: Resume) -> None:
@@ -217,20 +266,25 @@ class SessionHandlers(HandlerFamily):
         token_hash = hash_token(request.token)
         now = now_ms()
 
-        def found(outcome: Outcome[int | None]) -> None:
+        def found(user_id: int | None) -> None:
             if not connection.active:
                 return
-            if outcome is None or isinstance(outcome, BaseException):
-                refusal = ProtocolError(ErrorCode.BAD_TOKEN, "unknown, expired or revoked token")
-                failure = outcome if isinstance(outcome, BaseException) else refusal
-                self._fail_authentication(connection, request.id, failure)
-                return
-            user = self.server.users.get(outcome)
+            if user_id is None:
+                raise ProtocolError(ErrorCode.BAD_TOKEN, "unknown, expired or revoked token")
+            user = self.users.get(user_id)
             self._start_session(
                 connection, request.id, user, request.token, token_hash, save_token=False
             )
 
-        self.server.store_worker.submit(lambda store: store.find_token(token_hash, now), found)
+        self.store_worker.submit(
+            lambda store: store.find_token(token_hash, now),
+            when_done(
+                connection,
+                request.id,
+                found,
+                on_failure=lambda: self._back_to_logged_out(connection),
+            ),
+        )
 
     def _start_session(
         self,
@@ -243,11 +297,7 @@ class SessionHandlers(HandlerFamily):
         save_token: bool,
     ) -> None:
         """Store the token (if new) and a connection-log row, then open the session."""
-        try:
-            self._refuse_if_sanctioned(connection, user)
-        except ProtocolError as error:
-            self._fail_authentication(connection, request_id, error)
-            return
+        self._refuse_if_sanctioned(connection, user)
         now = now_ms()
         ip = connection.ip
 
@@ -256,15 +306,19 @@ class SessionHandlers(HandlerFamily):
                 store.save_token(token_hash, user.id, now, now + TOKEN_LIFETIME_MS)
             return store.log_connection_start(user.id, user.login, ip, now)
 
-        def persisted(outcome: Outcome[int]) -> None:
-            if not connection.active:
-                return
-            if isinstance(outcome, BaseException):
-                self._fail_authentication(connection, request_id, outcome)
-                return
-            self._open_session(connection, request_id, user, token, token_hash, outcome)
+        def persisted(log_id: int) -> None:
+            if connection.active:
+                self._open_session(connection, request_id, user, token, token_hash, log_id)
 
-        self.server.store_worker.submit(persist, persisted)
+        self.store_worker.submit(
+            persist,
+            when_done(
+                connection,
+                request_id,
+                persisted,
+                on_failure=lambda: self._back_to_logged_out(connection),
+            ),
+        )
 
     def _open_session(
         self,
@@ -280,7 +334,8 @@ class SessionHandlers(HandlerFamily):
         It runs on the loop thread once the store has the token and the
         connection-log row, so every check before it may be stale: the
         sanction check is made again (a ban may have come while the worker
-        wrote), and the caller has checked that the connection is still open.
+        wrote; raising it answers the request), and the caller has checked
+        that the connection is still open.
         Only then does the session become visible: the registry subscribes it
         to the user's rooms (from now on it receives their messages), presence
         may turn the user online, and SESSION_OK goes out with the people
@@ -289,33 +344,52 @@ class SessionHandlers(HandlerFamily):
         The others hear of the user after the reply, so the user's own client
         knows its session before anyone can write to it.
         """
-        server = self.server
-        try:  # a sanction may have arrived while the store worked
-            self._refuse_if_sanctioned(connection, user)
-        except ProtocolError as error:
-            self._fail_authentication(connection, request_id, error)
-            return
+        self._refuse_if_sanctioned(connection, user)  # a sanction may have come meanwhile
         connection.phase = Phase.LOGGED_IN
         connection.user = user
         connection.token_hash = token_hash
         connection.log_id = log_id
-        server.sessions.open(connection, user.id, server.rooms.rooms_of(user.id))
-        change = server.presence.session_opened(user.id, user.login)
-        status = server.presence.status_of(user.id)
-        reply = SessionOk(
+        self.sessions.open(connection, user.id, self.rooms.rooms_of(user.id))
+        change = self.presence.session_opened(user.id, user.login)
+        status = self.presence.status_of(user.id)
+        answer = SessionOk(
             request_id,
             user=public_user(user, status, with_email=True),
             token=token,
-            rooms=server.rooms.views_for(user.id),
+            rooms=self.rooms.views_for(user.id),
             online=[],
         )
-        online = server.presence.online()
-        fitting = items_that_fit(online, room_left(server.config.max_frame, reply))
-        server.reply(connection, msgspec.structs.replace(reply, online=online[:fitting]))
+        online = self.presence.online()
+        fitting = items_that_fit(online, room_left(self.config.max_frame, answer))
+        reply(connection, msgspec.structs.replace(answer, online=online[:fitting]))
         for presence in online[fitting:]:  # those that did not fit in one frame
-            connection.send(encode(PresenceEvent(presence.login, presence.status)))
+            send(connection, PresenceEvent(presence.login, presence.status))
         if change is not None:
-            server.announce_presence(change, skip=connection)
+            self.delivery.presence(change, skip=connection)
+
+    def end_session(self, connection: Connection) -> None:
+        """Close the connection's session, if any: presence, subscriptions, connection log.
+
+        Called on LOGOUT, and by the server when a connection closes.
+        """
+        user = connection.user
+        if connection.phase is not Phase.LOGGED_IN or user is None:
+            return
+        self.sessions.close(connection, user.id)
+        connection.phase = Phase.READY
+        connection.user = None
+        connection.token_hash = None
+        connection.wants_read_state = False
+        change = self.presence.session_closed(user.id)
+        if change is not None:
+            self.delivery.presence(change)
+        log_id = connection.log_id
+        connection.log_id = None
+        if log_id is not None:
+            ended = now_ms()
+            self.store_worker.submit(
+                lambda store: store.log_connection_end(log_id, ended), lambda _outcome: None
+            )
 
     # ---- LOGOUT and SET_STATUS -----------------------------------------------
 
@@ -323,18 +397,16 @@ class SessionHandlers(HandlerFamily):
         """Revoke the session's token, end the session, keep the connection."""
         self.require_login(connection)
         token_hash = connection.token_hash
-        self.server.end_session(connection)
+        self.end_session(connection)
         now = now_ms()
 
         def revoke(store: Store) -> None:
             if token_hash is not None:
                 store.revoke_token(token_hash, now)
 
-        def revoked(outcome: Outcome[None]) -> None:
-            if not self.server.failed(connection, request.id, outcome):
-                self.server.reply(connection, Ok(request.id))
-
-        self.server.store_worker.submit(revoke, revoked)
+        self.store_worker.submit(
+            revoke, when_done(connection, request.id, lambda _: reply(connection, Ok(request.id)))
+        )
 
     def set_status(self, connection: Connection, request: SetStatus) -> None:
         """Change the user's status and tell everyone."""
@@ -346,7 +418,7 @@ class SessionHandlers(HandlerFamily):
                 field="status",
                 reason="status must be online, away or busy",
             )
-        change = self.server.presence.set_status(user.id, Status(request.status))
-        self.server.reply(connection, Ok(request.id))
+        change = self.presence.set_status(user.id, Status(request.status))
+        reply(connection, Ok(request.id))
         if change is not None:
-            self.server.announce_presence(change)
+            self.delivery.presence(change)
