@@ -143,9 +143,17 @@ def server_factory(database_url: str, tmp_path: Path) -> Iterator[Callable[..., 
 
 
 @pytest.fixture
-def running_server(server_factory: Callable[..., RunningServer]) -> RunningServer:
-    """A real server with default settings, on an ephemeral port, in a fresh data dir."""
-    return server_factory()
+def running_server(
+    request: pytest.FixtureRequest, server_factory: Callable[..., RunningServer]
+) -> RunningServer:
+    """A real server on an ephemeral port, in a fresh data dir.
+
+    Default test settings, or those a ``server_settings`` mark gives: with
+    ``@pytest.mark.server_settings(max_text=500)`` on a test, ``running_server``,
+    ``connect`` and ``logged_in`` all use that server.
+    """
+    mark = request.node.get_closest_marker("server_settings")
+    return server_factory(**(mark.kwargs if mark is not None else {}))
 
 
 @pytest.fixture

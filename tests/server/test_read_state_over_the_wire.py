@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from guigui.common.protocol import MessageType
-from tests.conftest import RunningServer
 from tests.support.wire import WireClient
 
 LoggedIn = Callable[[str], WireClient]
@@ -119,21 +120,11 @@ def test_direct_conversations_page_newest_first(logged_in: LoggedIn) -> None:
     assert [c["with"] for c in last["conversations"]] == ["peer0"] and last["more"] is False
 
 
-def test_a_page_never_exceeds_max_frame(server_factory: Callable[..., RunningServer]) -> None:
-    running = server_factory(max_text=500, max_frame=6 * 500 + 1024)
-    clients = []
-
-    def login(name: str) -> WireClient:
-        client = WireClient(running.address)
-        clients.append(client)
-        client.hello()
-        client.register(name)
-        client.login(name)
-        return client
-
-    me = login("carol")
+@pytest.mark.server_settings(max_text=500, max_frame=6 * 500 + 1024)
+def test_a_page_never_exceeds_max_frame(logged_in: LoggedIn) -> None:
+    me = logged_in("carol")
     for index in range(100):
-        login(f"a-rather-long-login-{index:03d}").ok(MessageType.DIRECT, to="carol", text="hi")
+        logged_in(f"a-rather-long-login-{index:03d}").ok(MessageType.DIRECT, to="carol", text="hi")
     seen: list[str] = []
     reply = me.ok(MessageType.CONVERSATIONS, limit=100)
     pages = 1
@@ -146,8 +137,6 @@ def test_a_page_never_exceeds_max_frame(server_factory: Callable[..., RunningSer
         reply = me.ok(MessageType.CONVERSATIONS, before=last, limit=100)
     assert pages > 1 and me.largest_frame <= 6 * 500 + 1024
     assert seen == [f"a-rather-long-login-{index:03d}" for index in reversed(range(100))]
-    for client in clients:
-        client.close()
 
 
 def test_refusals(logged_in: LoggedIn, connect: Callable[[], WireClient]) -> None:
