@@ -121,6 +121,9 @@ class TimelineMessage:
     mentions_me: bool = False
     nonce: str | None = None
     """Set on our own messages not yet stored (pending or failed)."""
+    id: int | None = None
+    """The server's id of a stored message (None while pending): what a later
+    feature (editing, replying, a link to a message) names it by."""
 
 
 TimelineItem = DaySeparator | TimelineMessage
@@ -410,7 +413,12 @@ class ChatModel:
             named = not mine and self.me is not None and mentions(message.text, self.me)
             items.append(
                 TimelineMessage(
-                    message.sender, moment.strftime("%H:%M"), message.text, mine, mentions_me=named
+                    message.sender,
+                    moment.strftime("%H:%M"),
+                    message.text,
+                    mine,
+                    mentions_me=named,
+                    id=message.id,
                 )
             )
         for outgoing in sorted(failed + pending, key=lambda o: o.created):

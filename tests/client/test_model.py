@@ -90,8 +90,11 @@ def test_pending_messages_until_acknowledged_or_refused() -> None:
     timeline = chat.timeline(GENERAL)
     assert isinstance(timeline[-1], TimelineMessage) and timeline[-1].error
     chat.acknowledged("n1", say(9, "on its way", sender="alice"))
-    texts = [(i.text, i.pending) for i in chat.timeline(GENERAL) if isinstance(i, TimelineMessage)]
-    assert texts == [("on its way", False), ("too long", True)]
+    shown = [i for i in chat.timeline(GENERAL) if isinstance(i, TimelineMessage)]
+    assert [(i.text, i.pending, i.id) for i in shown] == [
+        ("on its way", False, 9),  # stored: shown with the server's id
+        ("too long", True, None),
+    ]
 
 
 def test_timeline_has_day_separators() -> None:
