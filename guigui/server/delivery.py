@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from typing import NamedTuple
+from dataclasses import dataclass
 
 from guigui.common.messages import MessageEvent, MessageOk, PresenceEvent, encode
 from guigui.common.objects import ChatMessage, Presence
@@ -41,7 +41,8 @@ from guigui.server.store import StoredMessage
 from guigui.server.workers import SavedMessage
 
 
-class Sender(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class Sender:
     """Who sent a message, to be answered once it is stored: a connection and its request."""
 
     connection: Connection
@@ -78,7 +79,7 @@ class Delivery:
         run: list[tuple[Connection, bytes, bytes]] = []  # (sender, event, reply) for one room
         run_room: int | None = None
         for item in saved:
-            connection, request_id = item.sender
+            connection, request_id = item.sender.connection, item.sender.request_id
             outcome = item.outcome
             stored = outcome if isinstance(outcome, StoredMessage) else None
             is_new = stored is not None and stored.id == item.asked.id
