@@ -48,7 +48,7 @@ from guigui.server.core.presence import PresenceBook
 from guigui.server.core.rooms import RoomDirectory
 from guigui.server.core.sanctions import SanctionBook, sanction_error
 from guigui.server.delivery import Delivery, Sender
-from guigui.server.handlers import RequestHandler
+from guigui.server.handlers.base import RequestHandler
 from guigui.server.handlers.messaging import MessageIds, MessagingHandlers
 from guigui.server.handlers.read_state import ReadStateHandlers
 from guigui.server.handlers.rooms import RoomHandlers

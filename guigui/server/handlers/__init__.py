@@ -10,7 +10,3 @@ A family receives, when it is built, the parts of the server it uses, and
 nothing else: ``ChatServer`` builds them and joins their tables (request class
 to method) into the one it dispatches with.
 """
-
-from guigui.server.handlers.base import HandlerFamily, RequestHandler
-
-__all__ = ["HandlerFamily", "RequestHandler"]
