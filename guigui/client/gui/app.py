@@ -1,6 +1,6 @@
 """The desktop client's window: screens, the update pump, notifications, shortcuts.
 
-Tk lives in the main thread. The network thread (``ClientSession``) puts its
+Tk lives in the main thread. The network thread (``NetworkThread``) puts its
 results on a queue (one class per kind, ``guigui.client.updates``); ``_pump``
 drains it every 50 ms with ``after`` and ``apply`` hands each update to its
 method, which updates the model, which tells the views what to redraw.
@@ -27,7 +27,7 @@ from guigui.client.gui.main_window import MainWindow
 from guigui.client.gui.settings_dialog import SettingsDialog
 from guigui.client.gui.theme import apply_palette
 from guigui.client.model import ChatModel, ConversationKey
-from guigui.client.session import ClientSession
+from guigui.client.network_thread import NetworkThread
 from guigui.client.settings import THEMES, ClientSettings
 from guigui.client.updates import (
     ConnectionChanged,
@@ -118,7 +118,7 @@ class ClientApp(ttk.App):
             minsize=(760, 480),
         )
         self.model = ChatModel()
-        self.session = ClientSession(self.settings)
+        self.network = NetworkThread(self.settings)
         self.sanction: Sanctioned | None = None
         """The kick or ban in force on us, shown until it ends."""
         self.reconnect_at: float | None = None
@@ -234,7 +234,7 @@ class ClientApp(ttk.App):
     def _pump(self) -> None:
         try:
             while True:
-                update = self.session.updates.get_nowait()
+                update = self.network.updates.get_nowait()
                 self.apply(update)
         except queue.Empty:
             pass
@@ -293,7 +293,7 @@ class ClientApp(ttk.App):
     def _on_session(self, session: SessionOk, resumed: bool) -> None:
         self.sanction = None
         self.model.start_session(session.user.login, session.rooms, session.online)
-        self.session.load_conversations()  # read state kept by the server
+        self.network.load_conversations()  # read state kept by the server
         if self.save_settings:
             self.settings.save()
         self.title(f"GuiGui Chat — {session.user.login}")
@@ -307,7 +307,7 @@ class ClientApp(ttk.App):
             return
         for key, conversation in list(self.model.conversations.items()):
             if conversation.loaded:
-                self.session.catch_up(key, conversation.newest_id)
+                self.network.catch_up(key, conversation.newest_id)
         self.model.notice(_("Reconnected."))
 
     def unreachable(self) -> str:
@@ -438,7 +438,7 @@ class ClientApp(ttk.App):
         for key, text in draft.unsent:
             nonce = uuid.uuid4().hex
             self.model.queue_outgoing(key, text, nonce)
-            self.session.send(key, text, nonce)
+            self.network.send(key, text, nonce)
 
     # ---- actions --------------------------------------------------------------------------
 
@@ -446,7 +446,7 @@ class ClientApp(ttk.App):
         """Send a failed message again."""
         outgoing = self.model.retry(nonce)
         if outgoing is not None:
-            self.session.send(outgoing.key, outgoing.text, nonce)
+            self.network.send(outgoing.key, outgoing.text, nonce)
 
     def delete_message(self, nonce: str) -> None:
         """Forget a failed message."""
@@ -459,7 +459,7 @@ class ClientApp(ttk.App):
         conversation = self.model.conversation(key)
         room = self.model.rooms.get(key.name) if key.kind == "room" else None
         if not conversation.loaded and (room is None or room.member):
-            self.session.history(key, None)
+            self.network.history(key, None)
         self.main_window.draw_conversation()
         self.main_window.input.focus_set()
 
@@ -477,7 +477,7 @@ class ClientApp(ttk.App):
         """Tell the server the conversation on screen is read, when it has news."""
         up_to = self.model.read_to_send(key)
         if up_to is not None:
-            self.session.mark_read(key, up_to)
+            self.network.mark_read(key, up_to)
 
     def toast(self, title: str, text: str) -> None:
         """A notification for a direct message or a mention while the window is not focused."""
@@ -551,11 +551,11 @@ class ClientApp(ttk.App):
         if me is not None and (text.strip() or unsent):
             self.drafts[me] = Draft(text, unsent)
         self.main_window.input.delete("1.0", "end")
-        self.session.logout()
+        self.network.logout()
 
     def quit_app(self) -> None:
         """Close the window and the connection."""
-        self.session.close()
+        self.network.close()
         self.destroy()
 
 

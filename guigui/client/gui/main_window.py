@@ -17,7 +17,7 @@ import ttkbootstrap as ttk
 
 from guigui.client.gui.theme import PALETTES, Palette
 from guigui.client.model import ChatModel, ConversationKey, DaySeparator, TimelineMessage
-from guigui.client.session import ClientSession
+from guigui.client.network_thread import NetworkThread
 from guigui.client.settings import ClientSettings
 from guigui.common.dates import delay_in_words, long_date, until_in_words
 from guigui.common.i18n import _
@@ -223,7 +223,7 @@ class MainWindowActions(Protocol):
         """The settings: the theme's colours."""
 
     @property
-    def session(self) -> ClientSession:
+    def network(self) -> NetworkThread:
         """The network thread: send, join, load history, set one's status."""
 
     @property
@@ -527,12 +527,12 @@ class MainWindow(ttk.Frame):
     def _status_chosen(self) -> None:
         index = self.my_status.current()
         if 0 <= index < len(self.settable_statuses):
-            self.app.session.set_status(str(self.settable_statuses[index]))
+            self.app.network.set_status(str(self.settable_statuses[index]))
 
     def _join_selected(self) -> None:
         key = self.model.selected
         if key is not None and key.kind == "room":
-            self.app.session.join(key.name)
+            self.app.network.join(key.name)
 
     def _load_older(self) -> None:
         key = self.model.selected
@@ -546,7 +546,7 @@ class MainWindow(ttk.Frame):
             and conversation.oldest_id
         ):
             self._loading_older = True
-            self.app.session.history(key, conversation.oldest_id)
+            self.app.network.history(key, conversation.oldest_id)
 
     def _count(self) -> None:
         length = len(self.input.get("1.0", "end-1c"))
@@ -570,6 +570,6 @@ class MainWindow(ttk.Frame):
             return
         nonce = uuid.uuid4().hex
         self.model.queue_outgoing(key, text, nonce)
-        self.app.session.send(key, text, nonce)
+        self.app.network.send(key, text, nonce)
         self.input.delete("1.0", "end")
         self._count()

@@ -1,4 +1,4 @@
-"""The desktop client's networking thread: commands in, updates out, never a lost message.
+"""The desktop client's network thread: commands in, updates out, never a lost message.
 
 The Tk thread never waits on the network. It calls this class's methods, which
 put a command object on a queue (``_Login``, ``_Send``, ``_LoadHistory``...),
@@ -66,7 +66,7 @@ SANCTION_MARGIN = 0.5
 
 
 # ---- commands: what the Tk thread asks the network thread to do ----------------------
-# Each method of ClientSession puts one of these on the queue; ``_do`` matches it.
+# Each method of NetworkThread puts one of these on the queue; ``_do`` matches it.
 
 
 @dataclass(frozen=True)
@@ -172,8 +172,15 @@ class TlsRefused(ConnectionLost):
     """The server's certificate failed the check (unknown CA, or a changed pin)."""
 
 
-class ClientSession:
-    """Runs the connection on its own thread; talk to it with its methods (any thread)."""
+class NetworkThread:
+    """The desktop client's network thread (``guigui-network``) and its two queues.
+
+    Its methods, callable from any thread, put a command on its queue and
+    return at once; the thread does the command with its ``ChatConnection``
+    and puts what happened on ``updates``. It is not a session: it outlives
+    logins and logouts, and keeps one session (its RESUME token) across
+    reconnections.
+    """
 
     def __init__(self, settings: ClientSettings, client_name: str = "guigui-desktop/0.1") -> None:
         self.settings = settings
