@@ -243,14 +243,17 @@ class ClientApp(ttk.App):
     def apply(self, update: Update) -> None:
         """Apply one update from the network thread: each update class and its method.
 
+        Each method is named after its class: ``MessageAcknowledged`` goes to
+        ``_on_message_acknowledged``, so grep finds one from the other.
+
         An update without a case here is an error: mypy says so (``assert_never``),
         and so does the run, loudly.
         """
         match update:
             case ConnectionChanged(state, retry_in):
-                self._on_state(state, retry_in)
+                self._on_connection_changed(state, retry_in)
             case LoggedIn(session, resumed):
-                self._on_session(session, resumed)
+                self._on_logged_in(session, resumed)
             case LoginFailed(code, message, details):
                 self._on_login_failed(code, message, details)
             case Registered(user):
@@ -258,39 +261,39 @@ class ClientApp(ttk.App):
             case RegisterFailed(code, message, details):
                 self._on_register_failed(code, message, details)
             case ResumeRefused(code, message, details):
-                self._on_session_refused(code, message, details)
+                self._on_resume_refused(code, message, details)
             case StillSanctioned(code, until, details):
                 self._on_still_sanctioned(code, until, details)
             case HistoryPage(key, messages, more, older):
-                self._on_history(key, messages, more, older)
+                self._on_history_page(key, messages, more, older)
             case MessageAcknowledged(nonce, message):
-                self._on_ack(nonce, message)
+                self._on_message_acknowledged(nonce, message)
             case MessageRefused(nonce, code, reason):
-                self._on_refused(nonce, code, reason)
+                self._on_message_refused(nonce, code, reason)
             case RoomJoined(room):
-                self._on_joined(room)
+                self._on_room_joined(room)
             case JoinPending(room, request_id):
-                self._on_pending(room, request_id)
+                self._on_join_pending(room, request_id)
             case LoggedOut():
                 self._on_logged_out()
             case NewServerTrusted(server, fingerprint):
-                self._on_new_server(server, fingerprint)
+                self._on_new_server_trusted(server, fingerprint)
             case RequestError(code, message):
-                self._on_error(code, message)
+                self._on_request_error(code, message)
             case ServerEvent(event):
-                self._on_event(event)
+                self._on_server_event(event)
             case ConversationsLoaded(states):
-                self._on_conversations(states)
+                self._on_conversations_loaded(states)
             case ReadStateSaved(state):
-                self._on_read_state(state)
+                self._on_read_state_saved(state)
             case _:
                 assert_never(update)
 
-    def _on_state(self, state: str, retry_in: float | None = None) -> None:
+    def _on_connection_changed(self, state: str, retry_in: float | None = None) -> None:
         self.reconnect_at = None if retry_in is None else time.monotonic() + retry_in
         self.model.set_connection(state)
 
-    def _on_session(self, session: SessionOk, resumed: bool) -> None:
+    def _on_logged_in(self, session: SessionOk, resumed: bool) -> None:
         self.sanction = None
         self.model.start_session(session.user.login, session.rooms, session.online)
         self.network.load_conversations()  # read state kept by the server
@@ -348,34 +351,34 @@ class ClientApp(ttk.App):
             return
         self.register_form.failed(field, in_words(code, message))
 
-    def _on_session_refused(self, code: str, message: str, details: dict[str, Any]) -> None:
+    def _on_resume_refused(self, code: str, message: str, details: dict[str, Any]) -> None:
         self.sanction = None
         self.model.notice(in_words(code, message))
         self.show_login()
         self._on_login_failed(code, message, details)
 
-    def _on_history(
+    def _on_history_page(
         self, key: ConversationKey, messages: list[Any], more: bool, older: bool
     ) -> None:
         self.model.add_history(key, messages, more, older=older)
         self.send_read(key)
 
-    def _on_ack(self, nonce: str, message: Any) -> None:
+    def _on_message_acknowledged(self, nonce: str, message: Any) -> None:
         self.model.acknowledged(nonce, message)
 
-    def _on_refused(self, nonce: str, code: str, reason: str) -> None:
+    def _on_message_refused(self, nonce: str, code: str, reason: str) -> None:
         self.model.refused(nonce, in_words(code, reason))
 
     def _on_still_sanctioned(self, code: str, until: int, details: dict[str, Any]) -> None:
         kind = SanctionKind.BAN if str(code) == "banned" else SanctionKind.KICK
         self._sanctioned(Sanctioned(kind, until, str(details.get("reason") or "")))
 
-    def _on_joined(self, joined: Room) -> None:
+    def _on_room_joined(self, joined: Room) -> None:
         self.model.room_joined(joined)
         self.model.notice(_("You joined {room}.").format(room=joined.name))
         self.open_conversation(ConversationKey.room(joined.name))
 
-    def _on_pending(self, name: str, request_id: Any) -> None:
+    def _on_join_pending(self, name: str, request_id: Any) -> None:
         self.model.room_pending(name)
         self.model.notice(_("Your request to join {room} waits for an admin.").format(room=name))
         self.main_window.draw_conversation()
@@ -390,14 +393,14 @@ class ClientApp(ttk.App):
         self.login_form.clear_password()
         self.show_login()
 
-    def _on_new_server(self, server: str, fingerprint: str) -> None:
+    def _on_new_server_trusted(self, server: str, fingerprint: str) -> None:
         text = _("New server {server}: its certificate is now trusted. Fingerprint: {fingerprint}")
         self.model.notice(text.format(server=server, fingerprint=fingerprint))
 
-    def _on_error(self, code: str, message: str) -> None:
+    def _on_request_error(self, code: str, message: str) -> None:
         self.model.notice(f"⚠ {in_words(code, message)}")
 
-    def _on_event(self, event: Any) -> None:
+    def _on_server_event(self, event: Any) -> None:
         model = self.model
         if isinstance(event, MessageEvent):
             if model.receive(event.message) and not self.focus_displayof():
@@ -459,18 +462,18 @@ class ClientApp(ttk.App):
         conversation = self.model.conversation(key)
         room = self.model.rooms.get(key.name) if key.kind == "room" else None
         if not conversation.loaded and (room is None or room.member):
-            self.network.history(key, None)
+            self.network.load_history(key, None)
         self.main_window.draw_conversation()
         self.main_window.input.focus_set()
 
     # ---- read state kept by the server (issue 13) ------------------------------------------
 
-    def _on_conversations(self, states: list[ConversationState]) -> None:
+    def _on_conversations_loaded(self, states: list[ConversationState]) -> None:
         self.model.apply_conversations(states)
         if self.model.selected is not None:
             self.send_read(self.model.selected)
 
-    def _on_read_state(self, state: ConversationState) -> None:
+    def _on_read_state_saved(self, state: ConversationState) -> None:
         self.model.apply_read_state(state)
 
     def send_read(self, key: ConversationKey) -> None:

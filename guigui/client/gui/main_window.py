@@ -546,7 +546,7 @@ class MainWindow(ttk.Frame):
             and conversation.oldest_id
         ):
             self._loading_older = True
-            self.app.network.history(key, conversation.oldest_id)
+            self.app.network.load_history(key, conversation.oldest_id)
 
     def _count(self) -> None:
         length = len(self.input.get("1.0", "end-1c"))
