@@ -119,7 +119,7 @@ class MessageView(ttk.Frame):
         self.text.tag_configure("sender", font="-weight bold")
         self.text.tag_configure("mine")
         self.text.tag_configure("clock", font="-size 8")
-        self.text.tag_configure("pending", font="-slant italic")
+        self.text.tag_configure("outgoing", font="-slant italic")
         self.text.tag_configure("error")
         self.text.tag_configure("mention")
         self.lines: list[str] = []
@@ -130,7 +130,7 @@ class MessageView(ttk.Frame):
         self.text.tag_configure("day", foreground=palette.muted)
         self.text.tag_configure("mine", foreground=palette.mine)
         self.text.tag_configure("clock", foreground=palette.muted)
-        self.text.tag_configure("pending", foreground=palette.muted)
+        self.text.tag_configure("outgoing", foreground=palette.muted)
         self.text.tag_configure("error", foreground=palette.error)
         self.text.tag_configure("mention", background=palette.mention_background)
 
@@ -186,9 +186,9 @@ class MessageView(ttk.Frame):
                 tags: tuple[str, ...] = ("mention",) if item.mentions_me else ()
                 self.text.insert("end", f"{item.clock} ", ("clock", *tags))
                 self.text.insert("end", item.sender, ("sender", "mine" if item.mine else "", *tags))
-                body_tags = tags + (("pending",) if item.pending else ())
+                body_tags = tags + (("outgoing",) if item.outgoing else ())
                 suffix = ""
-                if item.pending:
+                if item.outgoing:
                     state = (
                         _("not sent: {reason}").format(reason=item.error)
                         if item.error
