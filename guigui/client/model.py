@@ -148,7 +148,8 @@ class ChatModel:
         self.outgoing: dict[str, OutgoingMessage] = {}
         self.online: dict[str, Status] = {}
         self.selected: ConversationKey | None = None
-        self.connection = "offline"
+        self.connection_state = "offline"
+        """``connecting``, ``online`` or ``offline``, as the network thread last said."""
         self.notices: list[str] = []
         self.listeners: list[Listener] = []
 
@@ -163,9 +164,9 @@ class ChatModel:
         self.notices.append(text)
         self._changed("notice", text)
 
-    def set_connection(self, state: str) -> None:
+    def set_connection_state(self, state: str) -> None:
         """``connecting``, ``online``, ``offline``..., shown in the status bar."""
-        self.connection = state
+        self.connection_state = state
         self._changed("connection", state)
 
     # ---- session ------------------------------------------------------------------

@@ -291,7 +291,7 @@ class ClientApp(ttk.App):
 
     def _on_connection_changed(self, state: str, retry_in: float | None = None) -> None:
         self.reconnect_at = None if retry_in is None else time.monotonic() + retry_in
-        self.model.set_connection(state)
+        self.model.set_connection_state(state)
 
     def _on_logged_in(self, session: SessionOk, resumed: bool) -> None:
         self.sanction = None

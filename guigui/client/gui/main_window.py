@@ -420,7 +420,7 @@ class MainWindow(ttk.Frame):
     def draw_people(self) -> None:
         """Who is online, each coloured by status; greyed, without statuses, while offline."""
         online = self.model.online_users()
-        connected = self.model.connection == "online"
+        connected = self.model.connection_state == "online"
         _fill(
             self.people_list,
             [
@@ -454,13 +454,13 @@ class MainWindow(ttk.Frame):
         fresh = self.model.notices and now < self._notice_until
         notice = self.model.notices[-1] if fresh else ""
         sanction = self.app.sanction
-        connection = self.model.connection
+        connection_state = self.model.connection_state
         if sanction is not None:
             what = _("banned") if sanction.kind is SanctionKind.BAN else _("kicked")
             state = f"{what} {until_in_words(sanction.until)}"
-        elif connection == "online":
+        elif connection_state == "online":
             state = _("connected")
-        elif connection == "connecting":
+        elif connection_state == "connecting":
             state = _("connecting…")
         elif self.app.reconnect_at is not None:
             delay = delay_in_words(self.app.reconnect_at - now)
@@ -470,7 +470,7 @@ class MainWindow(ttk.Frame):
         self.status_bar.configure(text=f"● {state}    {notice}")
         self.draw_sanction()
         counting = sanction is not None or (
-            connection == "offline" and self.app.reconnect_at is not None
+            connection_state == "offline" and self.app.reconnect_at is not None
         )
         if counting and not self._ticking:
             self._ticking = True
