@@ -1,9 +1,9 @@
 """What the desktop client shows, as plain Python (no Tk): testable without a display.
 
 ``ChatModel`` holds the rooms with their state and unread counts, the
-conversations (rooms and direct ones) with their messages and the messages
-still pending, who is online, and the connection state. Unread counts and the
-list of direct conversations come from the server after each login
+conversations (rooms and direct ones) with their messages, our outgoing
+messages (being sent, or refused), who is online, and the connection state.
+Unread counts and the list of direct conversations come from the server after each login
 (``apply_conversations``) and follow what the user reads on other computers
 (``apply_read_state``); between two, live messages are counted here. The Tk thread owns it:
 network results reach it through a queue, it changes, and it tells its
@@ -116,13 +116,14 @@ class TimelineMessage:
     clock: str
     text: str
     mine: bool
-    pending: bool = False
+    outgoing: bool = False
+    """One of ours not yet stored: being sent, or refused (then ``error`` says why)."""
     error: str | None = None
     mentions_me: bool = False
     nonce: str | None = None
-    """Set on our own messages not yet stored (pending or failed)."""
+    """Set on our outgoing messages."""
     id: int | None = None
-    """The server's id of a stored message (None while pending): what a later
+    """The server's id of a stored message (None while outgoing): what a later
     feature (editing, replying, a link to a message) names it by."""
 
 
@@ -147,7 +148,8 @@ class ChatModel:
         self.outgoing: dict[str, OutgoingMessage] = {}
         self.online: dict[str, Status] = {}
         self.selected: ConversationKey | None = None
-        self.connection = "offline"
+        self.connection_state = "offline"
+        """``connecting``, ``online`` or ``offline``, as the network thread last said."""
         self.notices: list[str] = []
         self.listeners: list[Listener] = []
 
@@ -162,9 +164,9 @@ class ChatModel:
         self.notices.append(text)
         self._changed("notice", text)
 
-    def set_connection(self, state: str) -> None:
+    def set_connection_state(self, state: str) -> None:
         """``connecting``, ``online``, ``offline``..., shown in the status bar."""
-        self.connection = state
+        self.connection_state = state
         self._changed("connection", state)
 
     # ---- session ------------------------------------------------------------------
@@ -293,7 +295,7 @@ class ChatModel:
         self._changed("conversation", key)
 
     def queue_outgoing(self, key: ConversationKey, text: str, nonce: str) -> OutgoingMessage:
-        """The user sent a message: shown as pending until acknowledged."""
+        """The user sent a message: shown as being sent until acknowledged."""
         outgoing = OutgoingMessage(nonce, key, text)
         self.outgoing[nonce] = outgoing
         self._changed("conversation", key)
@@ -320,7 +322,7 @@ class ChatModel:
             self._changed("conversation", outgoing.key)
 
     def retry(self, nonce: str) -> OutgoingMessage | None:
-        """Send a failed message again: pending once more, at the bottom."""
+        """Send a failed message again: being sent once more, at the bottom."""
         outgoing = self.outgoing.get(nonce)
         if outgoing is None or outgoing.error is None:
             return None
@@ -334,8 +336,8 @@ class ChatModel:
         if outgoing is not None:
             self._changed("conversation", outgoing.key)
 
-    def pending_in(self, key: ConversationKey) -> list[OutgoingMessage]:
-        """Messages of that conversation not yet acknowledged, oldest first."""
+    def outgoing_in(self, key: ConversationKey) -> list[OutgoingMessage]:
+        """Our messages in that conversation not yet stored (sending or refused), oldest first."""
         return sorted((o for o in self.outgoing.values() if o.key == key), key=lambda o: o.created)
 
     # ---- rooms and people ------------------------------------------------------------
@@ -391,7 +393,7 @@ class ChatModel:
     # ---- the message view ----------------------------------------------------------------
 
     def timeline(self, key: ConversationKey) -> list[TimelineItem]:
-        """What the message view shows: day separators, messages, then pending ones.
+        """What the message view shows: day separators, messages, then our outgoing ones.
 
         A refused message stays where the server refused it (after the messages
         stored before); what is stored later comes below it.
@@ -399,9 +401,9 @@ class ChatModel:
         items: list[TimelineItem] = []
         last_day: date | None = None
         conversation = self.conversations.get(key) or Conversation(key)
-        waiting = self.pending_in(key)
-        failed = [o for o in waiting if o.error is not None]
-        pending = [o for o in waiting if o.error is None]
+        ours = self.outgoing_in(key)
+        failed = [o for o in ours if o.error is not None]
+        sending = [o for o in ours if o.error is None]
         for message in conversation.messages:
             while failed and failed[0].failed_after < message.id:
                 last_day = self._add_outgoing(items, failed.pop(0), last_day)
@@ -421,7 +423,7 @@ class ChatModel:
                     id=message.id,
                 )
             )
-        for outgoing in sorted(failed + pending, key=lambda o: o.created):
+        for outgoing in sorted(failed + sending, key=lambda o: o.created):
             last_day = self._add_outgoing(items, outgoing, last_day)
         return items
 
@@ -438,7 +440,7 @@ class ChatModel:
                 moment.strftime("%H:%M"),
                 outgoing.text,
                 True,
-                pending=True,
+                outgoing=True,
                 error=outgoing.error,
                 nonce=outgoing.nonce,
             )

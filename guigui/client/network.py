@@ -122,8 +122,9 @@ class ChatConnection:
         # threads at once (a HELLO written while the reader handled a session ticket
         # was lost): with TLS, reads and writes take turns under this lock.
         self._tls_lock = threading.Lock() if isinstance(sock, ssl.SSLSocket) else None
-        self._pending: dict[int, Future[Frame]] = {}
-        self._pending_lock = threading.Lock()
+        self._waiting: dict[int, Future[Frame]] = {}
+        """The requests waiting for their reply, by id: the reader thread completes them."""
+        self._waiting_lock = threading.Lock()
         self._ids = itertools.count(1)
         self._closed = threading.Event()
         self._last_sent = time.monotonic()
@@ -204,7 +205,7 @@ class ChatConnection:
         if threading.current_thread() is not self._reader:
             self._reader.join(timeout=5)
         self._sock.close()
-        self._fail_pending()
+        self._fail_waiting()
 
     # ---- requests --------------------------------------------------------------
 
@@ -216,8 +217,8 @@ class ChatConnection:
         """
         request_id = self._next_id()
         future: Future[Frame] = Future()
-        with self._pending_lock:
-            self._pending[request_id] = future
+        with self._waiting_lock:
+            self._waiting[request_id] = future
         try:
             self._send(msgspec.structs.replace(request, id=request_id))
             try:
@@ -225,8 +226,8 @@ class ChatConnection:
             except TimeoutError:
                 raise TimeoutError(f"no reply from the server within {timeout:.0f} s") from None
         finally:
-            with self._pending_lock:
-                self._pending.pop(request_id, None)
+            with self._waiting_lock:
+                self._waiting.pop(request_id, None)
         reply = decode_reply(frame, type(request))
         if isinstance(reply, Error):
             try:
@@ -384,8 +385,8 @@ class ChatConnection:
         if frame.type in (MessageType.OK, MessageType.ERROR):
             request_id = request_id_of(frame)
             if request_id is not None:
-                with self._pending_lock:
-                    future = self._pending.get(request_id)
+                with self._waiting_lock:
+                    future = self._waiting.get(request_id)
                 if future is None:
                     log.warning("reply to unknown request %r ignored", request_id)
                 elif not future.done():
@@ -414,9 +415,9 @@ class ChatConnection:
                 except ConnectionLost:
                     return
 
-    def _fail_pending(self) -> None:
-        with self._pending_lock:
-            waiting = list(self._pending.values())
+    def _fail_waiting(self) -> None:
+        with self._waiting_lock:
+            waiting = list(self._waiting.values())
         for future in waiting:
             if not future.done():
                 future.set_exception(ConnectionLost("the connection closed"))

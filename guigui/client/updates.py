@@ -1,6 +1,6 @@
 """What the network thread tells the Tk thread: one small immutable class per kind of update.
 
-``ClientSession`` (the network thread) puts these on its ``updates`` queue;
+``NetworkThread`` (the network thread) puts these on its ``updates`` queue;
 ``ClientApp.apply`` (the Tk thread) matches each class to the method that
 handles it. A new kind of update is a new class here, added to ``Update``:
 mypy then points at the ``match`` in ``ClientApp.apply`` until it is handled.

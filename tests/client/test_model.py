@@ -80,18 +80,18 @@ def test_duplicates_are_ignored_and_order_is_by_id() -> None:
     assert chat.conversation(GENERAL).oldest_id == 3 and chat.conversation(GENERAL).more_history
 
 
-def test_pending_messages_until_acknowledged_or_refused() -> None:
+def test_outgoing_messages_until_acknowledged_or_refused() -> None:
     chat, _ = model()
     chat.queue_outgoing(GENERAL, "on its way", "n1")
     chat.queue_outgoing(GENERAL, "too long", "n2")
     first = chat.timeline(GENERAL)[1]
-    assert isinstance(first, TimelineMessage) and first.pending and first.mine
+    assert isinstance(first, TimelineMessage) and first.outgoing and first.mine
     chat.refused("n2", "a message has at most 4000 characters")
     timeline = chat.timeline(GENERAL)
     assert isinstance(timeline[-1], TimelineMessage) and timeline[-1].error
     chat.acknowledged("n1", say(9, "on its way", sender="alice"))
     shown = [i for i in chat.timeline(GENERAL) if isinstance(i, TimelineMessage)]
-    assert [(i.text, i.pending, i.id) for i in shown] == [
+    assert [(i.text, i.outgoing, i.id) for i in shown] == [
         ("on its way", False, 9),  # stored: shown with the server's id
         ("too long", True, None),
     ]

@@ -110,7 +110,7 @@ def test_replies_are_matched_by_id_even_out_of_order(
         threading.Thread(target=lambda: results.update(a=connection.rooms())),
     ]
     threads[0].start()
-    while not connection._pending:  # the first request is on the wire
+    while not connection._waiting:  # the first request is on the wire
         time.sleep(0.001)
     results["b"] = connection.rooms()
     threads[0].join(5)

@@ -1,6 +1,6 @@
 """The desktop client's window: screens, the update pump, notifications, shortcuts.
 
-Tk lives in the main thread. The network thread (``ClientSession``) puts its
+Tk lives in the main thread. The network thread (``NetworkThread``) puts its
 results on a queue (one class per kind, ``guigui.client.updates``); ``_pump``
 drains it every 50 ms with ``after`` and ``apply`` hands each update to its
 method, which updates the model, which tells the views what to redraw.
@@ -27,7 +27,7 @@ from guigui.client.gui.main_window import MainWindow
 from guigui.client.gui.settings_dialog import SettingsDialog
 from guigui.client.gui.theme import apply_palette
 from guigui.client.model import ChatModel, ConversationKey
-from guigui.client.session import ClientSession
+from guigui.client.network_thread import NetworkThread
 from guigui.client.settings import THEMES, ClientSettings
 from guigui.client.updates import (
     ConnectionChanged,
@@ -118,7 +118,7 @@ class ClientApp(ttk.App):
             minsize=(760, 480),
         )
         self.model = ChatModel()
-        self.session = ClientSession(self.settings)
+        self.network = NetworkThread(self.settings)
         self.sanction: Sanctioned | None = None
         """The kick or ban in force on us, shown until it ends."""
         self.reconnect_at: float | None = None
@@ -234,7 +234,7 @@ class ClientApp(ttk.App):
     def _pump(self) -> None:
         try:
             while True:
-                update = self.session.updates.get_nowait()
+                update = self.network.updates.get_nowait()
                 self.apply(update)
         except queue.Empty:
             pass
@@ -243,14 +243,17 @@ class ClientApp(ttk.App):
     def apply(self, update: Update) -> None:
         """Apply one update from the network thread: each update class and its method.
 
+        Each method is named after its class: ``MessageAcknowledged`` goes to
+        ``_on_message_acknowledged``, so grep finds one from the other.
+
         An update without a case here is an error: mypy says so (``assert_never``),
         and so does the run, loudly.
         """
         match update:
             case ConnectionChanged(state, retry_in):
-                self._on_state(state, retry_in)
+                self._on_connection_changed(state, retry_in)
             case LoggedIn(session, resumed):
-                self._on_session(session, resumed)
+                self._on_logged_in(session, resumed)
             case LoginFailed(code, message, details):
                 self._on_login_failed(code, message, details)
             case Registered(user):
@@ -258,42 +261,42 @@ class ClientApp(ttk.App):
             case RegisterFailed(code, message, details):
                 self._on_register_failed(code, message, details)
             case ResumeRefused(code, message, details):
-                self._on_session_refused(code, message, details)
+                self._on_resume_refused(code, message, details)
             case StillSanctioned(code, until, details):
                 self._on_still_sanctioned(code, until, details)
             case HistoryPage(key, messages, more, older):
-                self._on_history(key, messages, more, older)
+                self._on_history_page(key, messages, more, older)
             case MessageAcknowledged(nonce, message):
-                self._on_ack(nonce, message)
+                self._on_message_acknowledged(nonce, message)
             case MessageRefused(nonce, code, reason):
-                self._on_refused(nonce, code, reason)
+                self._on_message_refused(nonce, code, reason)
             case RoomJoined(room):
-                self._on_joined(room)
+                self._on_room_joined(room)
             case JoinPending(room, request_id):
-                self._on_pending(room, request_id)
+                self._on_join_pending(room, request_id)
             case LoggedOut():
                 self._on_logged_out()
             case NewServerTrusted(server, fingerprint):
-                self._on_new_server(server, fingerprint)
+                self._on_new_server_trusted(server, fingerprint)
             case RequestError(code, message):
-                self._on_error(code, message)
+                self._on_request_error(code, message)
             case ServerEvent(event):
-                self._on_event(event)
+                self._on_server_event(event)
             case ConversationsLoaded(states):
-                self._on_conversations(states)
+                self._on_conversations_loaded(states)
             case ReadStateSaved(state):
-                self._on_read_state(state)
+                self._on_read_state_saved(state)
             case _:
                 assert_never(update)
 
-    def _on_state(self, state: str, retry_in: float | None = None) -> None:
+    def _on_connection_changed(self, state: str, retry_in: float | None = None) -> None:
         self.reconnect_at = None if retry_in is None else time.monotonic() + retry_in
-        self.model.set_connection(state)
+        self.model.set_connection_state(state)
 
-    def _on_session(self, session: SessionOk, resumed: bool) -> None:
+    def _on_logged_in(self, session: SessionOk, resumed: bool) -> None:
         self.sanction = None
         self.model.start_session(session.user.login, session.rooms, session.online)
-        self.session.load_conversations()  # read state kept by the server
+        self.network.load_conversations()  # read state kept by the server
         if self.save_settings:
             self.settings.save()
         self.title(f"GuiGui Chat — {session.user.login}")
@@ -307,7 +310,7 @@ class ClientApp(ttk.App):
             return
         for key, conversation in list(self.model.conversations.items()):
             if conversation.loaded:
-                self.session.catch_up(key, conversation.newest_id)
+                self.network.catch_up(key, conversation.newest_id)
         self.model.notice(_("Reconnected."))
 
     def unreachable(self) -> str:
@@ -348,34 +351,34 @@ class ClientApp(ttk.App):
             return
         self.register_form.failed(field, in_words(code, message))
 
-    def _on_session_refused(self, code: str, message: str, details: dict[str, Any]) -> None:
+    def _on_resume_refused(self, code: str, message: str, details: dict[str, Any]) -> None:
         self.sanction = None
         self.model.notice(in_words(code, message))
         self.show_login()
         self._on_login_failed(code, message, details)
 
-    def _on_history(
+    def _on_history_page(
         self, key: ConversationKey, messages: list[Any], more: bool, older: bool
     ) -> None:
         self.model.add_history(key, messages, more, older=older)
         self.send_read(key)
 
-    def _on_ack(self, nonce: str, message: Any) -> None:
+    def _on_message_acknowledged(self, nonce: str, message: Any) -> None:
         self.model.acknowledged(nonce, message)
 
-    def _on_refused(self, nonce: str, code: str, reason: str) -> None:
+    def _on_message_refused(self, nonce: str, code: str, reason: str) -> None:
         self.model.refused(nonce, in_words(code, reason))
 
     def _on_still_sanctioned(self, code: str, until: int, details: dict[str, Any]) -> None:
         kind = SanctionKind.BAN if str(code) == "banned" else SanctionKind.KICK
         self._sanctioned(Sanctioned(kind, until, str(details.get("reason") or "")))
 
-    def _on_joined(self, joined: Room) -> None:
+    def _on_room_joined(self, joined: Room) -> None:
         self.model.room_joined(joined)
         self.model.notice(_("You joined {room}.").format(room=joined.name))
         self.open_conversation(ConversationKey.room(joined.name))
 
-    def _on_pending(self, name: str, request_id: Any) -> None:
+    def _on_join_pending(self, name: str, request_id: Any) -> None:
         self.model.room_pending(name)
         self.model.notice(_("Your request to join {room} waits for an admin.").format(room=name))
         self.main_window.draw_conversation()
@@ -390,14 +393,14 @@ class ClientApp(ttk.App):
         self.login_form.clear_password()
         self.show_login()
 
-    def _on_new_server(self, server: str, fingerprint: str) -> None:
+    def _on_new_server_trusted(self, server: str, fingerprint: str) -> None:
         text = _("New server {server}: its certificate is now trusted. Fingerprint: {fingerprint}")
         self.model.notice(text.format(server=server, fingerprint=fingerprint))
 
-    def _on_error(self, code: str, message: str) -> None:
+    def _on_request_error(self, code: str, message: str) -> None:
         self.model.notice(f"⚠ {in_words(code, message)}")
 
-    def _on_event(self, event: Any) -> None:
+    def _on_server_event(self, event: Any) -> None:
         model = self.model
         if isinstance(event, MessageEvent):
             if model.receive(event.message) and not self.focus_displayof():
@@ -438,7 +441,7 @@ class ClientApp(ttk.App):
         for key, text in draft.unsent:
             nonce = uuid.uuid4().hex
             self.model.queue_outgoing(key, text, nonce)
-            self.session.send(key, text, nonce)
+            self.network.send(key, text, nonce)
 
     # ---- actions --------------------------------------------------------------------------
 
@@ -446,7 +449,7 @@ class ClientApp(ttk.App):
         """Send a failed message again."""
         outgoing = self.model.retry(nonce)
         if outgoing is not None:
-            self.session.send(outgoing.key, outgoing.text, nonce)
+            self.network.send(outgoing.key, outgoing.text, nonce)
 
     def delete_message(self, nonce: str) -> None:
         """Forget a failed message."""
@@ -459,25 +462,25 @@ class ClientApp(ttk.App):
         conversation = self.model.conversation(key)
         room = self.model.rooms.get(key.name) if key.kind == "room" else None
         if not conversation.loaded and (room is None or room.member):
-            self.session.history(key, None)
+            self.network.load_history(key, None)
         self.main_window.draw_conversation()
         self.main_window.input.focus_set()
 
     # ---- read state kept by the server (issue 13) ------------------------------------------
 
-    def _on_conversations(self, states: list[ConversationState]) -> None:
+    def _on_conversations_loaded(self, states: list[ConversationState]) -> None:
         self.model.apply_conversations(states)
         if self.model.selected is not None:
             self.send_read(self.model.selected)
 
-    def _on_read_state(self, state: ConversationState) -> None:
+    def _on_read_state_saved(self, state: ConversationState) -> None:
         self.model.apply_read_state(state)
 
     def send_read(self, key: ConversationKey) -> None:
         """Tell the server the conversation on screen is read, when it has news."""
         up_to = self.model.read_to_send(key)
         if up_to is not None:
-            self.session.mark_read(key, up_to)
+            self.network.mark_read(key, up_to)
 
     def toast(self, title: str, text: str) -> None:
         """A notification for a direct message or a mention while the window is not focused."""
@@ -551,11 +554,11 @@ class ClientApp(ttk.App):
         if me is not None and (text.strip() or unsent):
             self.drafts[me] = Draft(text, unsent)
         self.main_window.input.delete("1.0", "end")
-        self.session.logout()
+        self.network.logout()
 
     def quit_app(self) -> None:
         """Close the window and the connection."""
-        self.session.close()
+        self.network.close()
         self.destroy()
 
 

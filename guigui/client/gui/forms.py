@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 import ttkbootstrap as ttk
 
-from guigui.client.session import ClientSession
+from guigui.client.network_thread import NetworkThread
 from guigui.client.settings import ClientSettings
 from guigui.common.i18n import _
 from guigui.common.validation import email_problem, login_problem, name_problem, password_problem
@@ -30,7 +30,7 @@ class LoginActions(Protocol):
         """The settings: the server shown, the last login remembered."""
 
     @property
-    def session(self) -> ClientSession:
+    def network(self) -> NetworkThread:
         """The network thread, asked to log in."""
 
     def show_settings(self) -> object:
@@ -44,7 +44,7 @@ class RegisterActions(Protocol):
     """What the registration form uses of the app: the network thread, other screens."""
 
     @property
-    def session(self) -> ClientSession:
+    def network(self) -> NetworkThread:
         """The network thread, asked to register."""
 
     def show_settings(self) -> object:
@@ -163,7 +163,7 @@ class LoginForm(ttk.Frame):
         self._waiting = True
         self.submit_button.configure(state="disabled")
         self.app.settings.last_login = login
-        self.app.session.login(login, password)
+        self.app.network.login(login, password)
 
     def failed(self, message: str, *, offer_settings: bool = False) -> None:
         """Show why the login failed (with a way to the settings when the server is not there)."""
@@ -259,7 +259,7 @@ class RegisterForm(ttk.Frame):
         if not all([self.check(name) for name in self.FIELDS]):
             return
         self.submit_button.configure(state="disabled")
-        self.app.session.register(
+        self.app.network.register(
             self.value("login").strip(),
             self.value("password"),
             self.value("first_name").strip(),

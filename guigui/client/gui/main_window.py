@@ -17,7 +17,7 @@ import ttkbootstrap as ttk
 
 from guigui.client.gui.theme import PALETTES, Palette
 from guigui.client.model import ChatModel, ConversationKey, DaySeparator, TimelineMessage
-from guigui.client.session import ClientSession
+from guigui.client.network_thread import NetworkThread
 from guigui.client.settings import ClientSettings
 from guigui.common.dates import delay_in_words, long_date, until_in_words
 from guigui.common.i18n import _
@@ -119,7 +119,7 @@ class MessageView(ttk.Frame):
         self.text.tag_configure("sender", font="-weight bold")
         self.text.tag_configure("mine")
         self.text.tag_configure("clock", font="-size 8")
-        self.text.tag_configure("pending", font="-slant italic")
+        self.text.tag_configure("outgoing", font="-slant italic")
         self.text.tag_configure("error")
         self.text.tag_configure("mention")
         self.lines: list[str] = []
@@ -130,7 +130,7 @@ class MessageView(ttk.Frame):
         self.text.tag_configure("day", foreground=palette.muted)
         self.text.tag_configure("mine", foreground=palette.mine)
         self.text.tag_configure("clock", foreground=palette.muted)
-        self.text.tag_configure("pending", foreground=palette.muted)
+        self.text.tag_configure("outgoing", foreground=palette.muted)
         self.text.tag_configure("error", foreground=palette.error)
         self.text.tag_configure("mention", background=palette.mention_background)
 
@@ -186,9 +186,9 @@ class MessageView(ttk.Frame):
                 tags: tuple[str, ...] = ("mention",) if item.mentions_me else ()
                 self.text.insert("end", f"{item.clock} ", ("clock", *tags))
                 self.text.insert("end", item.sender, ("sender", "mine" if item.mine else "", *tags))
-                body_tags = tags + (("pending",) if item.pending else ())
+                body_tags = tags + (("outgoing",) if item.outgoing else ())
                 suffix = ""
-                if item.pending:
+                if item.outgoing:
                     state = (
                         _("not sent: {reason}").format(reason=item.error)
                         if item.error
@@ -223,7 +223,7 @@ class MainWindowActions(Protocol):
         """The settings: the theme's colours."""
 
     @property
-    def session(self) -> ClientSession:
+    def network(self) -> NetworkThread:
         """The network thread: send, join, load history, set one's status."""
 
     @property
@@ -420,7 +420,7 @@ class MainWindow(ttk.Frame):
     def draw_people(self) -> None:
         """Who is online, each coloured by status; greyed, without statuses, while offline."""
         online = self.model.online_users()
-        connected = self.model.connection == "online"
+        connected = self.model.connection_state == "online"
         _fill(
             self.people_list,
             [
@@ -454,13 +454,13 @@ class MainWindow(ttk.Frame):
         fresh = self.model.notices and now < self._notice_until
         notice = self.model.notices[-1] if fresh else ""
         sanction = self.app.sanction
-        connection = self.model.connection
+        connection_state = self.model.connection_state
         if sanction is not None:
             what = _("banned") if sanction.kind is SanctionKind.BAN else _("kicked")
             state = f"{what} {until_in_words(sanction.until)}"
-        elif connection == "online":
+        elif connection_state == "online":
             state = _("connected")
-        elif connection == "connecting":
+        elif connection_state == "connecting":
             state = _("connecting…")
         elif self.app.reconnect_at is not None:
             delay = delay_in_words(self.app.reconnect_at - now)
@@ -470,7 +470,7 @@ class MainWindow(ttk.Frame):
         self.status_bar.configure(text=f"● {state}    {notice}")
         self.draw_sanction()
         counting = sanction is not None or (
-            connection == "offline" and self.app.reconnect_at is not None
+            connection_state == "offline" and self.app.reconnect_at is not None
         )
         if counting and not self._ticking:
             self._ticking = True
@@ -527,12 +527,12 @@ class MainWindow(ttk.Frame):
     def _status_chosen(self) -> None:
         index = self.my_status.current()
         if 0 <= index < len(self.settable_statuses):
-            self.app.session.set_status(str(self.settable_statuses[index]))
+            self.app.network.set_status(str(self.settable_statuses[index]))
 
     def _join_selected(self) -> None:
         key = self.model.selected
         if key is not None and key.kind == "room":
-            self.app.session.join(key.name)
+            self.app.network.join(key.name)
 
     def _load_older(self) -> None:
         key = self.model.selected
@@ -546,7 +546,7 @@ class MainWindow(ttk.Frame):
             and conversation.oldest_id
         ):
             self._loading_older = True
-            self.app.session.history(key, conversation.oldest_id)
+            self.app.network.load_history(key, conversation.oldest_id)
 
     def _count(self) -> None:
         length = len(self.input.get("1.0", "end-1c"))
@@ -570,6 +570,6 @@ class MainWindow(ttk.Frame):
             return
         nonce = uuid.uuid4().hex
         self.model.queue_outgoing(key, text, nonce)
-        self.app.session.send(key, text, nonce)
+        self.app.network.send(key, text, nonce)
         self.input.delete("1.0", "end")
         self._count()

@@ -173,7 +173,7 @@ def test_a_day_with_the_desktop_client(
     port = running_server.port
     bob.close()
     running_server.server.stop(timeout=15)
-    pump(app, lambda: "offline" in model.connection)
+    pump(app, lambda: "offline" in model.connection_state)
     app.open_conversation(GENERAL)
     main.input.insert("1.0", "typed during the outage")
     main.input.event_generate("<Return>")
@@ -181,7 +181,7 @@ def test_a_day_with_the_desktop_client(
     shot(app, "offline")
     restarted = server_factory(port=port)
     pump(app, lambda: not model.outgoing, timeout=30)
-    assert model.connection == "online"
+    assert model.connection_state == "online"
     reader = ChatConnection.connect(restarted.host, restarted.port)
     reader.login("bob", "correct horse")
     messages, _more = reader.history(room="Général", limit=5)

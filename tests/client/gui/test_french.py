@@ -73,8 +73,8 @@ def test_the_french_client_has_no_english_left(
         port = running_server.port
         bob.close()
         running_server.server.stop(timeout=15)
-        pump(app, lambda: app.model.connection == "offline")
+        pump(app, lambda: app.model.connection_state == "offline")
         assert re.match(r"● hors ligne : reconnexion dans \d+ s", status_text(app))
         server_factory(port=port)
-        pump(app, lambda: app.model.connection == "online", timeout=30)
+        pump(app, lambda: app.model.connection_state == "online", timeout=30)
         pump(app, lambda: "Reconnecté." in status_text(app))

@@ -54,7 +54,7 @@ def test_a_kick_says_how_long_then_the_client_comes_back_by_itself(
         main.input.insert("1.0", "typed before the kick")
         kick(running_server, "alice", KICK_SECONDS, SanctionKind.KICK)
         pump(app, lambda: main.sanction_banner.winfo_ismapped())
-        pump(app, lambda: app.model.connection == "offline")
+        pump(app, lambda: app.model.connection_state == "offline")
         status, banner = status_text(app), str(main.sanction_banner.cget("text"))
         if language == "en":
             words = r"kicked until \d\d:\d\d:\d\d, in \d s"
@@ -74,7 +74,11 @@ def test_a_kick_says_how_long_then_the_client_comes_back_by_itself(
         # Written while kicked: kept, and sent once the kick is over.
         type_message(app, "written while kicked")
         assert any("written while kicked" in line for line in main.message_view.lines)
-        pump(app, lambda: app.model.connection == "online" and app.sanction is None, timeout=30)
+        pump(
+            app,
+            lambda: app.model.connection_state == "online" and app.sanction is None,
+            timeout=30,
+        )
         assert not main.sanction_banner.winfo_ismapped()
         pump(app, lambda: not app.model.outgoing)
         messages, _more = bob.history(room="Général", limit=5)
@@ -123,7 +127,7 @@ def test_a_permanent_ban_says_so_and_does_not_reconnect(
     with desktop_client(running_server) as app:
         log_in(app, "alice")
         kick(running_server, "alice", None, SanctionKind.BAN)
-        pump(app, lambda: app.model.connection == "offline" and app.sanction is not None)
+        pump(app, lambda: app.model.connection_state == "offline" and app.sanction is not None)
         assert "banned permanently" in status_text(app)
         assert app.reconnect_at is None
         app.log_out()

@@ -55,7 +55,7 @@ def test_stale_notices_go_and_the_online_list_greys_while_offline(
         pump(app, lambda: "carol" in people(app))
 
         running_server.server.stop(timeout=15)
-        pump(app, lambda: app.model.connection == "offline")
+        pump(app, lambda: app.model.connection_state == "offline")
         assert app.model.notices and "stops in 0 s" in app.model.notices[-1]
         assert "stops in" not in status_text(app)  # the stop happened: the notice went with it
         assert "offline: reconnecting in" in status_text(app)
@@ -65,7 +65,7 @@ def test_stale_notices_go_and_the_online_list_greys_while_offline(
         bob_again.close()
 
         server_factory(port=port)
-        pump(app, lambda: app.model.connection == "online", timeout=30)
+        pump(app, lambda: app.model.connection_state == "online", timeout=30)
         pump(app, lambda: "Reconnected." in status_text(app))
         pump(app, lambda: "Reconnected." not in status_text(app))  # and then it goes
         assert status_text(app).startswith("● connected")

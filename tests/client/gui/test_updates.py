@@ -20,7 +20,7 @@ def test_each_update_reaches_its_handler_and_an_unknown_one_is_an_error(
 ) -> None:
     with desktop_client(running_server) as app:
         app.apply(ConnectionChanged("offline", 3.0))
-        assert app.model.connection == "offline" and app.reconnect_at is not None
+        assert app.model.connection_state == "offline" and app.reconnect_at is not None
         app.apply(NewServerTrusted("chat.example.org:7777", "ab:cd"))
         assert "ab:cd" in app.model.notices[-1]
         untyped: Any = ("state", "online", None)  # the old shape: no longer silently dropped

@@ -1,4 +1,4 @@
-"""The desktop client's networking thread: commands in, updates out, never a lost message.
+"""The desktop client's network thread: commands in, updates out, never a lost message.
 
 The Tk thread never waits on the network. It calls this class's methods, which
 put a command object on a queue (``_Login``, ``_Send``, ``_LoadHistory``...),
@@ -66,7 +66,8 @@ SANCTION_MARGIN = 0.5
 
 
 # ---- commands: what the Tk thread asks the network thread to do ----------------------
-# Each method of ClientSession puts one of these on the queue; ``_do`` matches it.
+# Each method of NetworkThread puts one of these on the queue; ``_do`` matches it.
+# One name each: ``load_history`` puts ``_LoadHistory``, done by ``_do_load_history``.
 
 
 @dataclass(frozen=True)
@@ -172,8 +173,15 @@ class TlsRefused(ConnectionLost):
     """The server's certificate failed the check (unknown CA, or a changed pin)."""
 
 
-class ClientSession:
-    """Runs the connection on its own thread; talk to it with its methods (any thread)."""
+class NetworkThread:
+    """The desktop client's network thread (``guigui-network``) and its two queues.
+
+    Its methods, callable from any thread, put a command on its queue and
+    return at once; the thread does the command with its ``ChatConnection``
+    and puts what happened on ``updates``. It is not a session: it outlives
+    logins and logouts, and keeps one session (its RESUME token) across
+    reconnections.
+    """
 
     def __init__(self, settings: ClientSettings, client_name: str = "guigui-desktop/0.1") -> None:
         self.settings = settings
@@ -208,7 +216,7 @@ class ClientSession:
         """Send a message (kept until acknowledged); ``MessageAcknowledged`` later."""
         self._commands.put(_Send(key, text, nonce))
 
-    def history(self, key: ConversationKey, before: int | None, limit: int = 50) -> None:
+    def load_history(self, key: ConversationKey, before: int | None, limit: int = 50) -> None:
         """A page of history; ``HistoryPage``."""
         self._commands.put(_LoadHistory(key, before, limit))
 
@@ -281,21 +289,21 @@ class ClientSession:
             case _Send(key, text, nonce):
                 self._do_send(key, text, nonce)
             case _LoadHistory(key, before, limit):
-                self._do_history(key, before, limit)
+                self._do_load_history(key, before, limit)
             case _CatchUp(key, newest_id):
                 self._do_catch_up(key, newest_id)
             case _Join(room):
                 self._do_join(room)
             case _SetStatus(status):
-                self._do_status(status)
+                self._do_set_status(status)
             case _Logout():
                 self._do_logout()
             case _LoadConversations():
-                self._do_conversations()
+                self._do_load_conversations()
             case _MarkRead(key, up_to):
                 self._do_mark_read(key, up_to)
             case _FlushOutbox():
-                self._do_flush()
+                self._do_flush_outbox()
             case _Disconnected():
                 self._do_disconnected()
             case _Quit():
@@ -463,11 +471,11 @@ class ClientSession:
             del self._outbox[nonce]
             self.updates.put(MessageAcknowledged(nonce, message))
 
-    def _do_flush(self) -> None:
+    def _do_flush_outbox(self) -> None:
         if self._connection is not None:
             self._flush_outbox()
 
-    def _do_history(self, key: ConversationKey, before: int | None, limit: int) -> None:
+    def _do_load_history(self, key: ConversationKey, before: int | None, limit: int) -> None:
         if self._connection is None:
             return
         room, with_user = (key.name, None) if key.kind == "room" else (None, key.name)
@@ -509,7 +517,7 @@ class ClientSession:
         else:  # the protocol promises the room with "joined": say it if a server forgets it
             self.updates.put(RequestError(ErrorCode.INTERNAL, "JOIN answered without the room"))
 
-    def _do_status(self, status: str) -> None:
+    def _do_set_status(self, status: str) -> None:
         if self._connection is not None:
             try:
                 self._connection.set_status(status)
@@ -530,7 +538,7 @@ class ClientSession:
     # A server without it answers unknown_type: the client then counts unread
     # messages itself, as before; nothing is shown to the user.
 
-    def _do_conversations(self) -> None:
+    def _do_load_conversations(self) -> None:
         if self._connection is None:
             return
         try:
