@@ -25,7 +25,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from guigui.client.network import ChatConnection, ConnectionLost, RequestFailed
+from guigui.client.connection import ChatConnection, ConnectionLost, RequestFailed
 from guigui.client.trust import TrustPolicy
 from guigui.common.codec import Frame
 from guigui.common.messages import (

@@ -26,8 +26,8 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import TypeAlias, assert_never
 
+from guigui.client.connection import ChatConnection, ConnectionLost, RequestFailed
 from guigui.client.model import ConversationKey
-from guigui.client.network import ChatConnection, ConnectionLost, RequestFailed
 from guigui.client.settings import ClientSettings, config_dir
 from guigui.client.trust import TrustPolicy
 from guigui.client.updates import (

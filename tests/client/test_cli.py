@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from guigui.client.cli import main
-from guigui.client.network import ChatConnection
+from guigui.client.connection import ChatConnection
 from tests.conftest import RunningServer
 
 Run = Callable[..., tuple[int, str, str]]

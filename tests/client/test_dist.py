@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from guigui.client.network import ChatConnection
+from guigui.client.connection import ChatConnection
 from tests.conftest import RunningServer, start_server
 from tests.support.databases import fresh_database
 from tests.support.display import ROOT, screenshot

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from guigui.client.network import ChatConnection
+from guigui.client.connection import ChatConnection
 from guigui.client.trust import CertificateChanged, TrustPolicy
 from guigui.common.protocol import MessageType
 from guigui.server.tls import generate_self_signed

@@ -1,6 +1,6 @@
 """A raw protocol client for tests: real sockets, frames in and out, nothing hidden.
 
-Unlike ``guigui.client.network`` it never answers anything by itself, so tests
+Unlike ``guigui.client.connection`` it never answers anything by itself, so tests
 can see every frame the server sends and send malformed ones on purpose.
 
 It also holds the server to its word: every frame received is measured against

@@ -7,9 +7,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from guigui.client.connection import ChatConnection
 from guigui.client.gui.app import ClientApp
 from guigui.client.model import ConversationKey
-from guigui.client.network import ChatConnection
 from guigui.client.settings import ClientSettings
 from guigui.common.i18n import set_language
 from guigui.server.handoff import Done, run_on_loop

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
+from guigui.client.connection import ChatConnection
 from guigui.client.gui.app import ClientApp
 from guigui.client.model import ConversationKey
-from guigui.client.network import ChatConnection
 from guigui.client.settings import ClientSettings
 from tests.conftest import RunningServer
 from tests.support.display import display, screenshot

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from guigui.client.network import ChatConnection, ConnectionLost, RequestFailed
+from guigui.client.connection import ChatConnection, ConnectionLost, RequestFailed
 from guigui.common.codec import Frame, FrameDecoder, encode_frame
 from guigui.common.messages import ListRooms, MessageEvent
 from guigui.common.protocol import ErrorCode, MessageType
