@@ -1,21 +1,34 @@
-"""Moderation: deciding access requests and applying or lifting sanctions.
+"""Moderation: every rule of what an admin does to access requests and users.
 
-This is the API the admin panel and the admin console call (through
-``run_on_loop``, in ``guigui/server/handoff.py``): every method runs on the
-loop thread, persists its change with the store worker (with a line in the
-admin audit log), then applies it to live sessions: ACCESS_DECISION to the
-requester, or SANCTIONED and a close to every session of a sanctioned login
-or IP.
+Who a target names (a login or an IP address), whose live sessions a sanction
+hits and what a preview of it says, deciding an access request, applying and
+lifting kicks and bans: all of it is here, each change with its line in the
+admin audit log. The admin views call it through ``AdminAPI``
+(``guigui/server/admin/api.py``), which logs the admin in, runs these methods
+on the loop thread (``run_on_loop``, in ``guigui/server/handoff.py``) and
+hands their results to the panel and the console.
+
+Every method runs on the loop thread, persists its change with the store
+worker, then applies it to live sessions: ACCESS_DECISION to the requester, or
+SANCTIONED and a close to every session of a sanctioned login or IP. A command
+that cannot be done (neither a login nor an IP, no such user, no such request)
+fails with a ``ValueError`` or a ``LookupError`` whose message is in the
+admin's language, as the views show it.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from guigui.common.errors import quote
+from guigui.common.i18n import _
 from guigui.common.messages import AccessDecision, Sanctioned, encode
 from guigui.common.protocol import SanctionKind
+from guigui.common.validation import login_problem
 from guigui.server.clock import now_ms
 from guigui.server.core.sanctions import matches
 from guigui.server.handoff import Done, Outcome
@@ -25,6 +38,25 @@ if TYPE_CHECKING:
     from guigui.server.chat_server import ChatServer
 
 log = logging.getLogger(__name__)
+
+SEEN_FROM_SESSIONS = 1000
+"""How many of the newest sessions of the connection log a preview reads for accounts
+known on an IP (a bounded read, on the store worker)."""
+
+
+def parse_target(text: str) -> tuple[str | None, str | None]:
+    """``(login, None)`` or ``(None, ip)``: what a sanction command names.
+
+    An IP address comes back in its standard form; ``ValueError`` when
+    ``text`` is neither a login nor an IP address.
+    """
+    try:
+        return None, str(ipaddress.ip_address(text))
+    except ValueError:
+        pass
+    if login_problem(text):
+        raise ValueError(_("{text} is neither a login nor an IP address").format(text=quote(text)))
+    return text, None
 
 
 def readable_until(until: int | None, now: int) -> str:
@@ -46,21 +78,141 @@ def readable_until(until: int | None, now: int) -> str:
     return f"until {moment} (in {words})"
 
 
+@dataclass(frozen=True)
+class SanctionTarget:
+    """Whom a sanction names: a login, an IP address, or a login with its live addresses."""
+
+    login: str | None
+    """The login as stored, None for an IP alone."""
+    name: str
+    """The login as stored, or the IP address."""
+    ips: list[str]
+    """The addresses sanctioned with it (the IP alone; empty: the login only)."""
+
+
+@dataclass(frozen=True)
+class SanctionPreview:
+    """Whom a kick or ban would hit, computed before it is applied.
+
+    A sanction on an IP closes every session on that address and refuses any
+    login from it: the admin sees these names before choosing login + IP or
+    login only.
+    """
+
+    target: str
+    """The login as stored, or the IP address."""
+    login: str | None
+    """The login sanctioned, None for an IP alone."""
+    ips: list[str]
+    """The addresses the login + IP sanction covers (the login's live sessions', or the IP)."""
+    others_online: list[str]
+    """Other logins logged in now on those addresses: the IP sanction closes them too."""
+    anonymous: int
+    """Connections on those addresses not logged in (closed too)."""
+    seen_from_ips: list[str]
+    """Other accounts that connected from those addresses lately, not online now: they
+    could not log in from there."""
+
+    @property
+    def hits_others(self) -> bool:
+        """Whether the IP sanction reaches anyone but the login itself."""
+        return bool(self.others_online or self.anonymous or self.seen_from_ips)
+
+
+@dataclass(frozen=True)
+class SanctionResult:
+    """A kick or ban applied: its records, and whom it hit."""
+
+    kind: SanctionKind
+    target: str
+    """The login as stored, or the IP address."""
+    seconds: int | None
+    """Its length; None: permanent (bans only)."""
+    records: list[SanctionRecord]
+    ips: list[str]
+    """The addresses sanctioned with it (empty: login only)."""
+    hit: list[str]
+    """The logins whose live sessions it closed, the target first when it was online."""
+
+
 class Moderation:
     """What an admin can do to requests and users (loop thread only)."""
 
     def __init__(self, server: ChatServer) -> None:
         self.server = server
 
+    # ---- whom a sanction names and hits ----------------------------------------
+
+    def target(self, text: str, *, with_ips: bool) -> SanctionTarget:
+        """Whom a sanction on ``text`` names; a login brings its live addresses if ``with_ips``.
+
+        ``LookupError`` when ``text`` is a login nobody has.
+        """
+        login, ip = parse_target(text)
+        if login is None:
+            assert ip is not None
+            return SanctionTarget(None, ip, [ip])
+        user = self.server.users.find(login)
+        if user is None:
+            raise LookupError(_("no user named {login}").format(login=quote(login)))
+        live = sorted({c.ip for c in self.server.sessions.of_user(user.id)})
+        return SanctionTarget(user.login, user.login, live if with_ips else [])
+
+    def logins_hit(self, login: str | None, ips: list[str]) -> list[str]:
+        """Logins of the live sessions a sanction on ``login`` and ``ips`` closes, login first."""
+        names: list[str] = []
+        for connection in self.server.sessions.all():
+            user = connection.user
+            if user is None or user.login in names:
+                continue
+            if user.login == login or connection.ip in ips:
+                names.append(user.login)
+        return sorted(names, key=lambda name: (name != login, name.casefold()))
+
+    def preview(self, text: str, done: Done[SanctionPreview]) -> None:
+        """Whom a login + IP sanction on ``text`` would hit, without applying anything.
+
+        The live sessions say who is on those addresses now; the newest
+        ``SEEN_FROM_SESSIONS`` sessions of the connection log (read on the store
+        worker) name the accounts seen there lately.
+        """
+        server = self.server
+        target = self.target(text, with_ips=True)
+        login, ips = target.login, target.ips
+        others = [who for who in self.logins_hit(login, ips) if who != login]
+        anonymous = sum(1 for c in server.connections if c.user is None and c.ip in ips)
+        online = {c.user.login.casefold() for c in server.sessions.all() if c.user}
+        online.add((login or "").casefold())
+
+        def seen(outcome: Outcome[list[tuple[str, str, int, int | None]]]) -> None:
+            # A preview without the log's names is still worth showing.
+            rows = [] if isinstance(outcome, BaseException) else outcome
+            known = sorted(
+                {who for who, ip, _start, _end in rows if ip in ips}
+                - {who for who, *_rest in rows if who.casefold() in online},
+                key=str.casefold,
+            )
+            done(SanctionPreview(target.name, login, ips, others, anonymous, known))
+
+        if not ips:
+            done(SanctionPreview(target.name, login, ips, others, anonymous, []))
+            return
+        server.store_worker.submit(lambda store: store.connection_log(SEEN_FROM_SESSIONS), seen)
+
+    # ---- access requests ---------------------------------------------------------
+
     def decide_request(
         self, request_id: int, granted: bool, admin: str, done: Done[AccessRequestRecord]
     ) -> None:
         """Grant or refuse a pending access request; the user hears it live.
 
-        ``LookupError`` (through ``done``) when no such request is pending.
+        ``LookupError`` when no such request is pending.
         """
         server = self.server
-        request = server.rooms.require_pending(request_id)
+        try:
+            request = server.rooms.require_pending(request_id)
+        except LookupError:
+            raise LookupError(_("no pending request #{number}").format(number=request_id)) from None
         now = now_ms()
         room = server.rooms.get(request.room_id)
         user = server.users.get(request.user_id)
@@ -85,6 +237,44 @@ class Moderation:
             done(settled)
 
         server.store_worker.submit(persist, persisted)
+
+    # ---- sanctions ---------------------------------------------------------------
+
+    def sanction_target(
+        self,
+        kind: SanctionKind,
+        text: str,
+        seconds: int | None,
+        reason: str,
+        admin: str,
+        *,
+        with_ips: bool,
+        done: Done[SanctionResult],
+    ) -> None:
+        """Kick or ban what ``text`` names, and say whom it hit.
+
+        An IP gets one sanction. A login gets one per address of its live
+        sessions (``with_ips``: login + IP, so that the same person cannot log
+        in again under another name from there), or one on the login alone.
+        """
+        target = self.target(text, with_ips=with_ips)
+        hit = self.logins_hit(target.login, target.ips)
+        addresses: list[str | None] = list(target.ips) if target.ips else [None]
+        records: list[SanctionRecord] = []
+
+        def next_one(outcome: Outcome[SanctionRecord] | None = None) -> None:
+            if isinstance(outcome, BaseException):
+                done(outcome)
+                return
+            if outcome is not None:
+                records.append(outcome)
+            if len(records) == len(addresses):
+                done(SanctionResult(kind, target.name, seconds, records, target.ips, hit))
+                return
+            ip = addresses[len(records)]
+            self.sanction(kind, target.login, ip, seconds, reason, admin, next_one)
+
+        next_one()
 
     def sanction(
         self,
@@ -146,6 +336,8 @@ class Moderation:
     ) -> None:
         """Lift the sanctions in force on a login or an IP (only kicks, only bans, or both)."""
         server = self.server
+        _login, ip = parse_target(target)
+        target = ip or target  # an IP in its standard form
         now = now_ms()
         lifted = server.sanctions.targeting(target, kind, now)
 

@@ -9,7 +9,7 @@ import pytest
 
 from guigui.common.protocol import MessageType, SanctionKind
 from guigui.server.handoff import Done, run_on_loop
-from guigui.server.moderation import Moderation
+from guigui.server.moderation import Moderation, parse_target
 from tests.conftest import RunningServer
 from tests.support.wire import WireClient
 
@@ -43,6 +43,52 @@ def test_refused_request(running_server: RunningServer, logged_in: LoggedIn) -> 
     assert alice.error(MessageType.SAY, room="Marketing", text="?")["code"] == "not_member"
     with pytest.raises(LookupError):
         moderate(running_server, lambda m, done: m.decide_request(request_id, True, "a", done))
+
+
+def test_a_target_is_a_login_or_an_ip_in_its_standard_form() -> None:
+    assert parse_target("alice") == ("alice", None)
+    assert parse_target("::0001") == (None, "::1")
+    with pytest.raises(ValueError, match="neither a login nor an IP address"):
+        parse_target("no such thing!")
+
+
+def test_preview_then_login_and_ip_kick_name_everyone_on_the_address(
+    running_server: RunningServer, logged_in: LoggedIn, connect: Connect
+) -> None:
+    alice, bob = logged_in("alice"), logged_in("bob")
+    anonymous = connect()
+    anonymous.hello()
+    preview = moderate(running_server, lambda m, done: m.preview("alice", done))
+    assert (preview.target, preview.login, preview.ips) == ("alice", "alice", ["127.0.0.1"])
+    assert (preview.others_online, preview.anonymous, preview.hits_others) == (["bob"], 1, True)
+    result = moderate(
+        running_server,
+        lambda m, done: m.sanction_target(
+            SanctionKind.KICK, "alice", 60, "calm down", "admin", with_ips=True, done=done
+        ),
+    )
+    assert (result.target, result.ips, result.hit) == ("alice", ["127.0.0.1"], ["alice", "bob"])
+    assert [(r.login, r.ip) for r in result.records] == [("alice", "127.0.0.1")]
+    for client in (alice, bob, anonymous):
+        assert any(f.type == MessageType.SANCTIONED for f in client.expect_closed())
+
+
+def test_a_login_only_ban_leaves_the_address_alone(
+    running_server: RunningServer, logged_in: LoggedIn
+) -> None:
+    alice, bob = logged_in("alice"), logged_in("bob")
+    result = moderate(
+        running_server,
+        lambda m, done: m.sanction_target(
+            SanctionKind.BAN, "alice", None, "", "admin", with_ips=False, done=done
+        ),
+    )
+    assert (result.ips, result.hit, result.seconds) == ([], ["alice"], None)
+    assert [(r.login, r.ip, r.until) for r in result.records] == [("alice", None, None)]
+    assert any(f.type == MessageType.SANCTIONED for f in alice.expect_closed())
+    assert bob.ok(MessageType.ROOMS)
+    with pytest.raises(LookupError, match="no user named"):
+        moderate(running_server, lambda m, done: m.preview("nobody", done))
 
 
 def test_kick_closes_live_sessions_and_refuses_logins(

@@ -3,22 +3,25 @@
 Every command is posted to the loop thread (``run_on_loop``: the loop's
 wake-up socketpair) and its result comes back as a ``concurrent.futures.Future``,
 which the console waits on and the panel polls from Tk's ``after``. The views
-hold no chat logic: they call these methods and show what comes back.
+hold no chat logic: they call these methods and show what comes back. This API
+holds little more: the rules of moderation (whom a target names and a sanction
+hits, its preview, deciding requests, applying and lifting sanctions) are in
+``guigui/server/moderation.py``; here they are called for the logged-in admin.
 
 Nothing but ``status`` works before ``login``: every other command fails with
-``AdminError("log in first")`` (an ``AdminError`` speaks the admin's language).
-Failed logins are throttled per admin login (a growing lock after three
-failures) and logged; every command that changes something is written to the
-audit log, and so is every search of messages (``messages``), since it reads
-other people's messages. Before a kick or ban that includes the IP, ``preview``
-says whom the IP sanction would hit.
+``AdminError("log in first")`` (an ``AdminError`` speaks the admin's language,
+and so do the ``ValueError`` and ``LookupError`` of a refused moderation
+command). Failed logins are throttled per admin login (a growing lock after
+three failures) and logged; every command that changes something is written to
+the audit log, and so is every search of messages (``messages``), since it
+reads other people's messages. Before a kick or ban that includes the IP,
+``preview`` says whom the IP sanction would hit.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
-import ipaddress
 import logging
 import time
 from collections.abc import Callable
@@ -29,7 +32,7 @@ from guigui.common.errors import quote
 from guigui.common.i18n import _
 from guigui.common.messages import Shutdown, encode
 from guigui.common.protocol import SanctionKind
-from guigui.common.validation import login_key, login_problem
+from guigui.common.validation import login_key
 from guigui.server.admin.search import (
     DEFAULT_SEARCH_LIMIT,
     FoundMessage,
@@ -37,9 +40,10 @@ from guigui.server.admin.search import (
 )
 from guigui.server.clock import now_ms
 from guigui.server.handoff import Done, Outcome, run_on_loop
-from guigui.server.moderation import Moderation
+from guigui.server.moderation import Moderation, SanctionPreview, SanctionResult
 from guigui.server.personal_data import PersonalData
 from guigui.server.store import (
+    AccessRequestRecord,
     AdminRecord,
     AuditRecord,
     RoomRecord,
@@ -100,67 +104,6 @@ class PendingRequest:
     login: str
     room: str
     created_at: int
-
-
-SEEN_FROM_SESSIONS = 1000
-"""How many of the newest sessions of the connection log a preview reads for accounts
-known on an IP (a bounded read, on the store worker)."""
-
-
-@dataclass(frozen=True)
-class SanctionPreview:
-    """Whom a kick or ban would hit, computed before it is applied.
-
-    A sanction on an IP closes every session on that address and refuses any
-    login from it: the admin sees these names before choosing login + IP or
-    login only.
-    """
-
-    target: str
-    """The login as stored, or the IP address."""
-    login: str | None
-    """The login sanctioned, None for an IP alone."""
-    ips: list[str]
-    """The addresses the login + IP sanction covers (the login's live sessions', or the IP)."""
-    others_online: list[str]
-    """Other logins logged in now on those addresses: the IP sanction closes them too."""
-    anonymous: int
-    """Connections on those addresses not logged in (closed too)."""
-    seen_from_ips: list[str]
-    """Other accounts that connected from those addresses lately, not online now: they
-    could not log in from there."""
-
-    @property
-    def hits_others(self) -> bool:
-        """Whether the IP sanction reaches anyone but the login itself."""
-        return bool(self.others_online or self.anonymous or self.seen_from_ips)
-
-
-@dataclass(frozen=True)
-class SanctionResult:
-    """A kick or ban applied: its records, and whom it hit."""
-
-    kind: SanctionKind
-    target: str
-    """The login as stored, or the IP address."""
-    seconds: int | None
-    """Its length; None: permanent (bans only)."""
-    records: list[SanctionRecord]
-    ips: list[str]
-    """The addresses sanctioned with it (empty: login only)."""
-    hit: list[str]
-    """The logins whose live sessions it closed, the target first when it was online."""
-
-
-def parse_target(text: str) -> tuple[str | None, str | None]:
-    """``(login, None)`` or ``(None, ip)``: what a sanction command names."""
-    try:
-        return None, str(ipaddress.ip_address(text))
-    except ValueError:
-        pass
-    if login_problem(text):
-        raise AdminError(_("{text} is neither a login nor an IP address").format(text=quote(text)))
-    return text, None
 
 
 def countdown_steps(seconds: int) -> list[int]:
@@ -315,17 +258,15 @@ class AdminAPI:
 
     def requests(self) -> concurrent.futures.Future[list[PendingRequest]]:
         """Pending access requests, oldest first."""
-        server = self.server
-        return self._now(
-            lambda: [
-                PendingRequest(
-                    r.id,
-                    server.users.get(r.user_id).login,
-                    server.rooms.get(r.room_id).name,
-                    r.created_at,
-                )
-                for r in server.rooms.pending_requests()
-            ]
+        return self._now(lambda: [self._pending(r) for r in self.server.rooms.pending_requests()])
+
+    def _pending(self, request: AccessRequestRecord) -> PendingRequest:
+        """An access request with the names the admin reads (loop thread)."""
+        return PendingRequest(
+            request.id,
+            self.server.users.get(request.user_id).login,
+            self.server.rooms.get(request.room_id).name,
+            request.created_at,
         )
 
     def sanctions(self) -> concurrent.futures.Future[list[SanctionRecord]]:
@@ -409,35 +350,18 @@ class AdminAPI:
 
         return self._call(run)
 
-    # ---- decisions -----------------------------------------------------------
+    # ---- decisions and sanctions (guigui.server.moderation) ----------------------
 
     def decide(self, request_id: int, granted: bool) -> concurrent.futures.Future[PendingRequest]:
         """Accept or refuse a pending request; the user is told live."""
-        server = self.server
 
         def run(done: Done[PendingRequest]) -> None:
-            try:
-                request = server.rooms.require_pending(request_id)
-            except LookupError:
-                raise AdminError(
-                    _("no pending request #{number}").format(number=request_id)
-                ) from None
-            view = PendingRequest(
-                request.id,
-                server.users.get(request.user_id).login,
-                server.rooms.get(request.room_id).name,
-                request.created_at,
-            )
-            admin = self.admin or "?"
+            def decided(outcome: Outcome[AccessRequestRecord]) -> None:
+                done(outcome if isinstance(outcome, BaseException) else self._pending(outcome))
 
-            def decided(outcome: Outcome[Any]) -> None:
-                done(outcome if isinstance(outcome, BaseException) else view)
-
-            self.moderation.decide_request(request_id, granted, admin, decided)
+            self.moderation.decide_request(request_id, granted, self.admin or "?", decided)
 
         return self._call(run)
-
-    # ---- sanctions -----------------------------------------------------------
 
     def kick(
         self, target: str, seconds: int, reason: str, *, login_only: bool = False
@@ -451,93 +375,26 @@ class AdminAPI:
         """Ban a login (with its live IPs unless ``login_only``) or an IP; None: permanent."""
         return self._sanction(SanctionKind.BAN, target, seconds, reason, with_ips=not login_only)
 
-    def _sanctioned(self, target: str, *, with_ips: bool) -> tuple[str | None, str, list[str]]:
-        """``(login, name, ips)`` of a sanction on ``target`` (loop thread)."""
-        login, ip = parse_target(target)
-        if login is None:
-            assert ip is not None
-            return None, ip, [ip]
-        user = self.server.users.find(login)
-        if user is None:
-            raise AdminError(_("no user named {login}").format(login=quote(login)))
-        live = sorted({c.ip for c in self.server.sessions.of_user(user.id)})
-        return user.login, user.login, live if with_ips else []
-
-    def _hit(self, login: str | None, ips: list[str]) -> list[str]:
-        """Logins of the live sessions a sanction on ``login`` and ``ips`` closes (loop thread)."""
-        names: list[str] = []
-        for connection in self.server.sessions.all():
-            user = connection.user
-            if user is None or user.login in names:
-                continue
-            if user.login == login or connection.ip in ips:
-                names.append(user.login)
-        return sorted(names, key=lambda name: (name != login, name.casefold()))
-
-    def preview(self, target: str) -> concurrent.futures.Future[SanctionPreview]:
-        """Whom a login + IP sanction on ``target`` would hit, without applying anything."""
-        server = self.server
-
-        def run(done: Done[SanctionPreview]) -> None:
-            login, name, ips = self._sanctioned(target, with_ips=True)
-            others = [who for who in self._hit(login, ips) if who != login]
-            anonymous = sum(1 for c in server.connections if c.user is None and c.ip in ips)
-            online = {c.user.login.casefold() for c in server.sessions.all() if c.user}
-            online.add((login or "").casefold())
-
-            def seen(outcome: Outcome[list[tuple[str, str, int, int | None]]]) -> None:
-                # A preview without the log's names is still worth showing.
-                rows = [] if isinstance(outcome, BaseException) else outcome
-                known = sorted(
-                    {who for who, ip, _start, _end in rows if ip in ips}
-                    - {who for who, *_rest in rows if who.casefold() in online},
-                    key=str.casefold,
-                )
-                done(SanctionPreview(name, login, ips, others, anonymous, known))
-
-            if not ips:
-                done(SanctionPreview(name, login, ips, others, anonymous, []))
-                return
-            server.store_worker.submit(lambda store: store.connection_log(SEEN_FROM_SESSIONS), seen)
-
-        return self._call(run)
-
     def _sanction(
         self, kind: SanctionKind, target: str, seconds: int | None, reason: str, *, with_ips: bool
     ) -> concurrent.futures.Future[SanctionResult]:
         def run(done: Done[SanctionResult]) -> None:
-            login, name, ips = self._sanctioned(target, with_ips=with_ips)
-            hit = self._hit(login, ips)
-            targets: list[str | None] = list(ips) if ips else [None]
-            records: list[SanctionRecord] = []
             admin = self.admin or "?"
-
-            def next_one(outcome: Outcome[SanctionRecord] | None = None) -> None:
-                if isinstance(outcome, BaseException):
-                    done(outcome)
-                    return
-                if outcome is not None:
-                    records.append(outcome)
-                if len(records) == len(targets):
-                    done(SanctionResult(kind, name, seconds, records, ips, hit))
-                    return
-                target_ip = targets[len(records)]
-                self.moderation.sanction(kind, login, target_ip, seconds, reason, admin, next_one)
-
-            next_one()
+            self.moderation.sanction_target(
+                kind, target, seconds, reason, admin, with_ips=with_ips, done=done
+            )
 
         return self._call(run)
+
+    def preview(self, target: str) -> concurrent.futures.Future[SanctionPreview]:
+        """Whom a login + IP sanction on ``target`` would hit, without applying anything."""
+        return self._call(lambda done: self.moderation.preview(target, done))
 
     def lift(
         self, target: str, kind: SanctionKind | None
     ) -> concurrent.futures.Future[list[SanctionRecord]]:
         """Lift the bans (``unban``) or kicks (``unkick``) on a login or an IP."""
-        login, ip = parse_target(target)
-
-        def run(done: Done[list[SanctionRecord]]) -> None:
-            self.moderation.lift(login or ip or target, kind, self.admin or "?", done)
-
-        return self._call(run)
+        return self._call(lambda done: self.moderation.lift(target, kind, self.admin or "?", done))
 
     # ---- stopping --------------------------------------------------------------
 
@@ -583,9 +440,6 @@ __all__ = [
     "FoundMessage",
     "PendingRequest",
     "RoomInfo",
-    "SanctionPreview",
-    "SanctionResult",
     "ServerStatus",
     "countdown_steps",
-    "parse_target",
 ]

@@ -19,7 +19,7 @@ from typing import TextIO
 from guigui.common.i18n import _
 from guigui.common.protocol import SanctionKind
 from guigui.server.admin import moments
-from guigui.server.admin.api import AdminAPI, SanctionResult
+from guigui.server.admin.api import AdminAPI
 from guigui.server.admin.search import (
     DEFAULT_SEARCH_LIMIT,
     FoundMessage,
@@ -34,6 +34,7 @@ from guigui.server.admin.wording import (
     preview_lines,
 )
 from guigui.server.core.sanctions import parse_duration
+from guigui.server.moderation import SanctionResult
 from guigui.server.personal_data import export_json, write_export
 
 TIMEOUT = 30.0

@@ -40,10 +40,7 @@ from guigui.server.admin.api import (
     AdminError,
     PendingRequest,
     RoomInfo,
-    SanctionPreview,
-    SanctionResult,
     ServerStatus,
-    parse_target,
 )
 from guigui.server.admin.colours import make_readable
 from guigui.server.admin.search import FoundMessage, one_line
@@ -59,6 +56,7 @@ from guigui.server.admin.wording import (
 )
 from guigui.server.chat_server import ChatServer
 from guigui.server.core.sanctions import parse_duration
+from guigui.server.moderation import SanctionPreview, SanctionResult, parse_target
 from guigui.server.personal_data import write_export
 from guigui.server.store import AuditRecord, SanctionRecord
 
@@ -759,7 +757,7 @@ class AdminPanel(ttk.App):
                 room=None if room in ("", _("any room")) else room,
                 limit=SEARCH_LIMIT,
             )
-        except AdminError as error:
+        except (AdminError, ValueError) as error:  # ValueError: neither a login nor an IP
             self.show_error(error)
             return
         self._when_done(future, lambda found: self._show_found(typed, found))

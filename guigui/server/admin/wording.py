@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from guigui.common.i18n import _
 from guigui.common.protocol import SanctionKind
 from guigui.server.admin import moments
-from guigui.server.admin.api import SanctionPreview, SanctionResult
 from guigui.server.admin.search import FoundMessage
+from guigui.server.moderation import SanctionPreview, SanctionResult
 from guigui.server.store import SanctionRecord
 
 

@@ -1,7 +1,8 @@
 """The panel and the console in French: no user-visible string without its French.
 
 Read from the code's syntax tree: every ``_("…")`` literal under
-guigui/server/admin has a French msgstr in admin.po, and no widget text, title
+guigui/server/admin and in guigui/server/moderation.py (whose refusals the
+admin reads) has a French msgstr in admin.po, and no widget text, title
 or line printed to the admin is a bare English literal that ``_`` never sees.
 The French run of the real panel is in test_panel.py (``test_the_panel_in_french``).
 """
@@ -17,6 +18,8 @@ from guigui.server.admin import moments
 
 ADMIN = Path(i18n.__file__).parent.parent / "server" / "admin"
 ADMIN_PO = i18n.LOCALE_DIR / "fr" / "admin.po"
+SOURCES = [*sorted(ADMIN.glob("*.py")), ADMIN.parent / "moderation.py"]
+"""The modules whose every shown string the admin reads."""
 SHOWN_KEYWORDS = {"text", "title", "message"}
 """Keyword arguments whose value the admin reads (a widget's text, a dialog's title)."""
 SHOWN_CALLS = {"say": 1, "show_message": 1, "show_error": 1, "ask": 2}
@@ -25,9 +28,9 @@ style (``"warning"``) or data."""
 
 
 def translated_literals() -> dict[str, tuple[Path, int]]:
-    """Every ``_("…")`` literal of guigui/server/admin, with where it is."""
+    """Every ``_("…")`` literal of the admin's sources, with where it is."""
     found: dict[str, tuple[Path, int]] = {}
-    for path in sorted(ADMIN.glob("*.py")):
+    for path in SOURCES:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if (
                 isinstance(node, ast.Call)
@@ -62,7 +65,7 @@ def test_every_translated_string_of_the_panel_and_console_has_its_french() -> No
 
 def test_no_shown_string_escapes_the_catalog() -> None:
     bare = []
-    for path in sorted(ADMIN.glob("*.py")):
+    for path in SOURCES:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if not isinstance(node, ast.Call):
                 continue
