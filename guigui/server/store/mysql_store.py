@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias, cast
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pymysql
+import pymysql.constants.CLIENT
 import pymysql.cursors
 
 from guigui.server.store.base import StoreError, StoreUnavailable
@@ -94,7 +95,14 @@ class MySQLSettings:
         )
 
     def connect(self, *, with_database: bool = True) -> MySQLConnection:
-        """A new connection (utf8mb4, autocommit off, bounded timeouts)."""
+        """A new connection (utf8mb4, autocommit off, bounded timeouts, rows matched).
+
+        ``FOUND_ROWS``: an UPDATE's ``rowcount`` is the number of rows its
+        WHERE matched, as in SQLite, not MariaDB's default, the rows whose
+        values it changed (an UPDATE writing the values a row already holds
+        would count 0, "not found"). The shared SQL relies on it
+        (``guigui.server.store.relational.Cursor.rowcount``).
+        """
         return pymysql.connect(
             user=self.user,
             password=self.password,
@@ -107,6 +115,7 @@ class MySQLSettings:
             connect_timeout=CONNECT_TIMEOUT,
             read_timeout=IO_TIMEOUT,
             write_timeout=IO_TIMEOUT,
+            client_flag=pymysql.constants.CLIENT.FOUND_ROWS,
         )
 
 

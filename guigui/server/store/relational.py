@@ -13,6 +13,9 @@ it talks to:
   violated key comes out as ``IntegrityViolation``, a lost or locked
   database as ``StoreUnavailable``), and rows keyed by column name
   (``_transaction``, ``_reading``);
+- what ``Cursor.rowcount`` counts: for an UPDATE, the rows it MATCHED, even
+  those it left as they were, on both databases (MariaDB counts rows changed
+  unless asked otherwise: see ``guigui.server.store.mysql_store``);
 - the placeholder style: queries here use ``?`` (qmark); the MySQL store's
   executor turns them into PyMySQL's ``%s``. Values are always bound, never
   formatted into SQL;
@@ -74,7 +77,12 @@ class Cursor(Protocol):
 
     @property
     def rowcount(self) -> int:
-        """Rows the last statement changed."""
+        """Rows the last statement matched, the same on both databases.
+
+        An UPDATE counts the rows its WHERE found, including those it set to
+        the values they had; an INSERT (IGNORE), the rows inserted; a DELETE,
+        the rows deleted.
+        """
 
     @property
     def lastrowid(self) -> Any:
@@ -704,13 +712,19 @@ class RelationalStore(ABC):
             sanction_id = int(cursor.lastrowid)
         return SanctionRecord(sanction_id, kind, login, ip, until, reason, created_at, created_by)
 
-    def lift_sanction(self, sanction_id: int, lifted_at: int, lifted_by: str) -> None:
-        """Mark a sanction lifted."""
+    def lift_sanction(self, sanction_id: int, lifted_at: int, lifted_by: str) -> bool:
+        """Mark a sanction lifted, once: a second lifting keeps the first; whether it exists.
+
+        The UPDATE matches the sanction even when it changes nothing (already
+        lifted): ``rowcount`` counts rows matched on both databases.
+        """
         with self._transaction() as execute:
-            execute(
-                "UPDATE sanctions SET lifted_at = ?, lifted_by = ? WHERE id = ?",
+            cursor = execute(
+                "UPDATE sanctions SET lifted_at = COALESCE(lifted_at, ?),"
+                " lifted_by = COALESCE(lifted_by, ?) WHERE id = ?",
                 (lifted_at, lifted_by, sanction_id),
             )
+            return cursor.rowcount == 1
 
     # ---- connection log ------------------------------------------------------
 
