@@ -20,9 +20,6 @@ import sys
 import threading
 from datetime import UTC, date, datetime
 from pathlib import Path
-from urllib.parse import unquote
-
-import pymysql
 
 from guigui.common.i18n import set_language
 from guigui.common.validation import login_problem, password_problem
@@ -41,9 +38,19 @@ from guigui.server.demo_data import DEMO_PASSWORD, DemoDataRefused, load_demo_da
 from guigui.server.hashing import hash_password
 from guigui.server.open_files import raise_open_file_limit
 from guigui.server.signals import SignalWatcher
-from guigui.server.store import DuplicateKey, StoreError, default_database_url, open_store
+from guigui.server.store import (
+    DuplicateKey,
+    StoreError,
+    default_database_url,
+    missing_database,
+    open_store,
+)
 from guigui.server.store.backup import BackupError, check_backup, restore_backup, write_backup
-from guigui.server.store.provisioning import DEFAULT_APP_HOSTS, init_database
+from guigui.server.store.provisioning import (
+    DEFAULT_APP_HOSTS,
+    init_database,
+    needs_app_password,
+)
 from guigui.server.tls import generate_self_signed
 
 log = logging.getLogger("guigui.server")
@@ -254,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as error:
         print(f"run_server.py {args.command}: error: {error}", file=sys.stderr)
         return 2
-    except (StoreError, ValueError, OSError, pymysql.err.MySQLError) as error:
+    except (StoreError, ValueError, OSError) as error:
         log.error("%s", error)
         return 1
 
@@ -354,7 +361,7 @@ def init_db(args: argparse.Namespace) -> int:
     """Create the database and what the server needs in it; safe to run twice."""
     url = database_url(args)
     app_password = None
-    if url.startswith("mysql://"):
+    if needs_app_password(url):
         app_password = _read_password(args.app_password_stdin, "--app-password-stdin")
         problem = password_problem(app_password)
         if problem:
@@ -403,18 +410,10 @@ def demo_data(args: argparse.Namespace) -> int:
     return 0
 
 
-def _existing_sqlite_file(url: str) -> Path | None:
-    """The file an ``sqlite:///`` URL names if it does not exist yet, else None."""
-    if not url.startswith("sqlite:///"):
-        return None
-    path = Path(unquote(url[len("sqlite:///") :]))
-    return None if path.exists() else path
-
-
 def backup_command(args: argparse.Namespace) -> int:
     """Write a backup of the database into ``args.file`` (the server may be running)."""
     url = database_url(args)
-    missing = _existing_sqlite_file(url)
+    missing = missing_database(url)
     if missing is not None:
         print(f"run_server.py backup: error: no database at {missing}", file=sys.stderr)
         return 1

@@ -1,6 +1,9 @@
 """Persistent storage of the chat: the ``Store`` interface and its implementations.
 
-``open_store(url)`` picks the implementation from the URL's scheme.
+``open_store(url)`` picks the implementation from the URL's scheme; nothing
+outside this package needs to know which database a URL names
+(``missing_database`` and ``provisioning.needs_app_password`` answer the
+questions whose answer depends on it).
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ __all__ = [
     "base",
     "default_database_url",
     "migrations",
+    "missing_database",
     "mysql_store",
     "open_store",
     "provisioning",
@@ -58,6 +62,26 @@ def default_database_url(data_dir: Path) -> str:
     return f"sqlite:///{data_dir / 'guigui.db'}"
 
 
+def _sqlite_path(url: str) -> Path:
+    """The file of an ``sqlite:///`` URL; ``ValueError`` when it names none."""
+    path = unquote(url[len("sqlite:///") :]) if url.startswith("sqlite:///") else ""
+    if not path:
+        raise ValueError(f"not an SQLite URL: {url!r} (use sqlite:///path/to/file.db)")
+    return Path(path)
+
+
+def missing_database(url: str) -> Path | None:
+    """The SQLite file a URL names when it does not exist (else None), checked without opening.
+
+    Opening it would create an empty database, which a reader (a backup) must
+    not do. A database server is only known to be missing by connecting: None.
+    """
+    if urlsplit(url).scheme != "sqlite":
+        return None
+    path = _sqlite_path(url)
+    return None if path.exists() else path
+
+
 def open_store(url: str) -> Store:
     """Open the store a URL names.
 
@@ -66,12 +90,10 @@ def open_store(url: str) -> Store:
     """
     parts = urlsplit(url)
     if parts.scheme == "sqlite":
-        path = unquote(url[len("sqlite:///") :]) if url.startswith("sqlite:///") else ""
-        if not path:
-            raise ValueError(f"not an SQLite URL: {url!r} (use sqlite:///path/to/file.db)")
+        path = _sqlite_path(url)
         from guigui.server.store.sqlite_store import SQLiteStore
 
-        return SQLiteStore(Path(path))
+        return SQLiteStore(path)
     if parts.scheme == "mysql":
         from guigui.server.store.mysql_store import MySQLStore
 

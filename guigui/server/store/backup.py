@@ -42,7 +42,14 @@ import msgspec
 
 from guigui.server.clock import now_ms
 from guigui.server.store.base import Store, StoreError
-from guigui.server.store.relational import Execute, RelationalStore, TableInfo, quote_name
+from guigui.server.store.relational import (
+    Execute,
+    RelationalStore,
+    Row,
+    TableInfo,
+    quote_name,
+    single_row,
+)
 
 FORMAT = "guigui-backup"
 """The ``format`` field of a backup's header."""
@@ -139,7 +146,9 @@ def write_backup(store: Store | RelationalStore, path: Path) -> BackupSummary:
             if "schema_version" not in {table.name for table in described}:
                 raise BackupError("the database has no GuiGui tables: nothing to back up")
             tables = foreign_key_order([t for t in described if t.name not in NOT_COPIED])
-            version = execute("SELECT MAX(version) FROM schema_version").fetchone()[0]
+            version = single_row(execute("SELECT MAX(version) AS version FROM schema_version"))[
+                "version"
+            ]
             header = BackupHeader(
                 FORMAT,
                 FORMAT_VERSION,
@@ -153,10 +162,7 @@ def write_backup(store: Store | RelationalStore, path: Path) -> BackupSummary:
             for table in tables:
                 count = 0
                 for row in _rows_of(execute, table):
-                    values = [
-                        _encodable(value, table, column)
-                        for value, column in zip(row, table.columns, strict=True)
-                    ]
+                    values = [_encodable(row[column], table, column) for column in table.columns]
                     out.write(encoder.encode({"table": table.name, "row": values}) + b"\n")
                     count += 1
                 rows[table.name] = count
@@ -168,14 +174,13 @@ def write_backup(store: Store | RelationalStore, path: Path) -> BackupSummary:
     return BackupSummary(path, header, rows)
 
 
-def _rows_of(execute: Execute, table: TableInfo) -> Iterator[Sequence[Any]]:
+def _rows_of(execute: Execute, table: TableInfo) -> Iterator[Row]:
     """The table's rows in primary-key order, one page of ``PAGE_ROWS`` per query."""
     select = f"SELECT {', '.join(map(quote_name, table.columns))} FROM {quote_name(table.name)}"
     if not table.primary_key:  # nothing to page by (none of ours): in one go
         yield from execute(select).fetchall()
         return
     key = ", ".join(map(quote_name, table.primary_key))
-    positions = [table.columns.index(column) for column in table.primary_key]
     after, last_key = "", list[Any]()
     while True:
         page = execute(f"{select}{after} ORDER BY {key} LIMIT ?", [*last_key, PAGE_ROWS])
@@ -183,8 +188,8 @@ def _rows_of(execute: Execute, table: TableInfo) -> Iterator[Sequence[Any]]:
         yield from rows
         if len(rows) < PAGE_ROWS:
             return
-        last_key = [rows[-1][position] for position in positions]
-        after = f" WHERE ({key}) > ({', '.join('?' * len(positions))})"
+        last_key = [rows[-1][column] for column in table.primary_key]
+        after = f" WHERE ({key}) > ({', '.join('?' * len(table.primary_key))})"
 
 
 def _encodable(value: Any, table: TableInfo, column: str) -> Any:
@@ -379,7 +384,8 @@ def restore_backup(
 
 
 def _count(execute: Execute, table: TableInfo) -> int:
-    return int(execute(f"SELECT COUNT(*) FROM {quote_name(table.name)}").fetchone()[0])
+    row = single_row(execute(f"SELECT COUNT(*) AS row_count FROM {quote_name(table.name)}"))
+    return int(row["row_count"])
 
 
 def _check_fits(reader: BackupReader, tables: dict[str, TableInfo]) -> None:

@@ -304,8 +304,12 @@ class Store(Protocol):
     ) -> SanctionRecord:
         """Record a sanction and return it with its id."""
 
-    def lift_sanction(self, sanction_id: int, lifted_at: int, lifted_by: str) -> None:
-        """Mark a sanction lifted."""
+    def lift_sanction(self, sanction_id: int, lifted_at: int, lifted_by: str) -> bool:
+        """Mark a sanction lifted; whether a sanction of that id exists.
+
+        Lifting a sanction already lifted keeps its first lifting (time and
+        admin) and still answers True.
+        """
 
     def log_connection_start(self, user_id: int, login: str, ip: str, started_at: int) -> int:
         """Record a session's start (login, IP, time in) and return the log row's id."""

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias, cast
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pymysql
+import pymysql.constants.CLIENT
 import pymysql.cursors
 
 from guigui.server.store.base import StoreError, StoreUnavailable
@@ -35,6 +36,7 @@ from guigui.server.store.relational import (
     RelationalStore,
     TableInfo,
     quote_name,
+    single_row,
 )
 
 if TYPE_CHECKING:
@@ -93,7 +95,14 @@ class MySQLSettings:
         )
 
     def connect(self, *, with_database: bool = True) -> MySQLConnection:
-        """A new connection (utf8mb4, autocommit off, bounded timeouts)."""
+        """A new connection (utf8mb4, autocommit off, bounded timeouts, rows matched).
+
+        ``FOUND_ROWS``: an UPDATE's ``rowcount`` is the number of rows its
+        WHERE matched, as in SQLite, not MariaDB's default, the rows whose
+        values it changed (an UPDATE writing the values a row already holds
+        would count 0, "not found"). The shared SQL relies on it
+        (``guigui.server.store.relational.Cursor.rowcount``).
+        """
         return pymysql.connect(
             user=self.user,
             password=self.password,
@@ -106,6 +115,7 @@ class MySQLSettings:
             connect_timeout=CONNECT_TIMEOUT,
             read_timeout=IO_TIMEOUT,
             write_timeout=IO_TIMEOUT,
+            client_flag=pymysql.constants.CLIENT.FOUND_ROWS,
         )
 
 
@@ -167,8 +177,11 @@ class MySQLStore(RelationalStore):
         self._retry_at = 0.0
         return StoreUnavailable(f"the database connection was lost: {error}")
 
-    def _executor(self, cursor: pymysql.cursors.Cursor) -> Execute:
-        """Run qmark-style SQL through PyMySQL, whose placeholder is ``%s``."""
+    def _executor(self, cursor: pymysql.cursors.DictCursor) -> Execute:
+        """Run qmark-style SQL through PyMySQL, whose placeholder is ``%s``.
+
+        The cursor is a ``DictCursor``: each row a dict keyed by column name.
+        """
 
         def execute(sql: str, params: Sequence[Any] = ()) -> Cursor:
             # No values: pass None, so that PyMySQL leaves any '%' in the SQL alone.
@@ -181,7 +194,7 @@ class MySQLStore(RelationalStore):
     def _transaction(self) -> Iterator[Execute]:
         db = self._connection()
         try:
-            with db.cursor() as cursor:
+            with db.cursor(pymysql.cursors.DictCursor) as cursor:
                 yield self._executor(cursor)
             db.commit()
         except BaseException as error:
@@ -199,7 +212,7 @@ class MySQLStore(RelationalStore):
     def _reading(self) -> Iterator[Execute]:
         db = self._connection()
         try:
-            with db.cursor() as cursor:
+            with db.cursor(pymysql.cursors.DictCursor) as cursor:
                 yield self._executor(cursor)
             db.commit()  # end the read's snapshot so the next read sees new rows
         except _CONNECTION_ERRORS as error:
@@ -231,31 +244,33 @@ class MySQLStore(RelationalStore):
         """The base tables of this database, from ``information_schema``."""
         in_database = "TABLE_SCHEMA = DATABASE()"
         names = [
-            _text(row[0])
+            _text(row["table_name"])
             for row in execute(
-                "SELECT TABLE_NAME FROM information_schema.TABLES"
+                "SELECT TABLE_NAME AS table_name FROM information_schema.TABLES"
                 f" WHERE {in_database} AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME"
             ).fetchall()
         ]
         columns: dict[str, list[str]] = {name: [] for name in names}
-        for table, column in execute(
-            "SELECT TABLE_NAME, COLUMN_NAME FROM information_schema.COLUMNS"
-            f" WHERE {in_database} ORDER BY TABLE_NAME, ORDINAL_POSITION"
-        ).fetchall():
-            columns.setdefault(_text(table), []).append(_text(column))
-        keys: dict[str, list[str]] = {name: [] for name in names}
-        for table, column in execute(
-            "SELECT TABLE_NAME, COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE"
-            f" WHERE {in_database} AND CONSTRAINT_NAME = 'PRIMARY'"
+        for row in execute(
+            "SELECT TABLE_NAME AS table_name, COLUMN_NAME AS column_name"
+            f" FROM information_schema.COLUMNS WHERE {in_database}"
             " ORDER BY TABLE_NAME, ORDINAL_POSITION"
         ).fetchall():
-            keys.setdefault(_text(table), []).append(_text(column))
-        references: dict[str, set[str]] = {name: set() for name in names}
-        for table, referenced in execute(
-            "SELECT TABLE_NAME, REFERENCED_TABLE_NAME FROM information_schema.KEY_COLUMN_USAGE"
-            f" WHERE {in_database} AND REFERENCED_TABLE_NAME IS NOT NULL"
+            columns.setdefault(_text(row["table_name"]), []).append(_text(row["column_name"]))
+        keys: dict[str, list[str]] = {name: [] for name in names}
+        for row in execute(
+            "SELECT TABLE_NAME AS table_name, COLUMN_NAME AS column_name"
+            f" FROM information_schema.KEY_COLUMN_USAGE WHERE {in_database}"
+            " AND CONSTRAINT_NAME = 'PRIMARY' ORDER BY TABLE_NAME, ORDINAL_POSITION"
         ).fetchall():
-            references.setdefault(_text(table), set()).add(_text(referenced))
+            keys.setdefault(_text(row["table_name"]), []).append(_text(row["column_name"]))
+        references: dict[str, set[str]] = {name: set() for name in names}
+        for row in execute(
+            "SELECT TABLE_NAME AS table_name, REFERENCED_TABLE_NAME AS referenced"
+            f" FROM information_schema.KEY_COLUMN_USAGE WHERE {in_database}"
+            " AND REFERENCED_TABLE_NAME IS NOT NULL"
+        ).fetchall():
+            references.setdefault(_text(row["table_name"]), set()).add(_text(row["referenced"]))
         return [
             TableInfo(
                 name,
@@ -276,9 +291,10 @@ class MySQLStore(RelationalStore):
         wanted = {table.name for table in tables}
         with self._reading() as execute:
             counted = [
-                (_text(table), _text(column))
-                for table, column in execute(
-                    "SELECT TABLE_NAME, COLUMN_NAME FROM information_schema.COLUMNS"
+                (_text(row["table_name"]), _text(row["column_name"]))
+                for row in execute(
+                    "SELECT TABLE_NAME AS table_name, COLUMN_NAME AS column_name"
+                    " FROM information_schema.COLUMNS"
                     " WHERE TABLE_SCHEMA = DATABASE() AND EXTRA LIKE '%auto_increment%'"
                 ).fetchall()
             ]
@@ -286,10 +302,15 @@ class MySQLStore(RelationalStore):
             if table not in wanted:
                 continue
             with self._transaction() as execute:
-                row = execute(
-                    f"SELECT COALESCE(MAX({quote_name(column)}), 0) + 1 FROM {quote_name(table)}"
-                ).fetchone()
-                execute(f"ALTER TABLE {quote_name(table)} AUTO_INCREMENT = ?", (int(row[0]),))
+                row = single_row(
+                    execute(
+                        f"SELECT COALESCE(MAX({quote_name(column)}), 0) + 1 AS next_id"
+                        f" FROM {quote_name(table)}"
+                    )
+                )
+                execute(
+                    f"ALTER TABLE {quote_name(table)} AUTO_INCREMENT = ?", (int(row["next_id"]),)
+                )
 
     def close(self) -> None:
         """Close the connection."""

@@ -15,9 +15,14 @@ Running it twice is safe. For SQLite it creates the file and applies migrations.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from urllib.parse import urlsplit
+
+import pymysql
 
 from guigui.server.store import open_store
+from guigui.server.store.base import StoreError
 from guigui.server.store.mysql_store import MySQLSettings, MySQLStore, quote_identifier
 
 log = logging.getLogger(__name__)
@@ -30,11 +35,22 @@ DEFAULT_APP_HOSTS = ("localhost", "127.0.0.1")
 """Where the server connects from: the unix socket (localhost) and TCP on loopback."""
 
 
+def needs_app_password(url: str) -> bool:
+    """Whether ``init_database`` creates the server's own account, and so needs its password.
+
+    It does on a database server (MySQL/MariaDB), not for an SQLite file.
+    """
+    return urlsplit(url).scheme == "mysql"
+
+
 def init_database(
     url: str, app_password: str | None, app_hosts: Sequence[str] = DEFAULT_APP_HOSTS
 ) -> str:
-    """Create what ``url`` names and return a summary of what was done."""
-    if url.startswith("mysql://"):
+    """Create what ``url`` names and return a summary of what was done.
+
+    A failure of the database server comes out as ``StoreError``.
+    """
+    if needs_app_password(url):
         if not app_password:
             raise ValueError(
                 f"give the password of the {APP_ACCOUNT!r} account (no default exists)"
@@ -48,8 +64,25 @@ def init_database(
     return f"database ready: {url}"
 
 
+@contextmanager
+def _server_errors(settings: MySQLSettings) -> Iterator[None]:
+    """PyMySQL's errors as ``StoreError``: callers of the store know no driver."""
+    try:
+        yield
+    except pymysql.err.MySQLError as error:
+        place = settings.unix_socket or f"{settings.host}:{settings.port}"
+        raise StoreError(f"MySQL at {settings.user}@{place}: {error}") from error
+
+
 def _init_mysql(url: str, app_password: str, app_hosts: Sequence[str]) -> str:
     settings = MySQLSettings.from_url(url)
+    with _server_errors(settings):
+        return _provision_mysql(url, settings, app_password, app_hosts)
+
+
+def _provision_mysql(
+    url: str, settings: MySQLSettings, app_password: str, app_hosts: Sequence[str]
+) -> str:
     database = quote_identifier(settings.database)
     server = settings.connect(with_database=False)
     try:

@@ -114,6 +114,7 @@ class SQLiteStore(RelationalStore):
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.row_factory = sqlite3.Row  # rows read by column name, as on MySQL
         except sqlite3.Error as error:
             raise StoreError(f"cannot open the database {self.path}: {error}") from error
         self._checkpointer = Checkpointer(self.path)
@@ -176,7 +177,7 @@ class SQLiteStore(RelationalStore):
     def describe_tables(self, execute: Execute) -> list[TableInfo]:
         """The tables of ``sqlite_master`` (SQLite's own ``sqlite_*`` ones left out)."""
         names = [
-            str(row[0])
+            str(row["name"])
             for row in execute(
                 "SELECT name FROM sqlite_master WHERE type = 'table'"
                 " AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name"
@@ -184,16 +185,16 @@ class SQLiteStore(RelationalStore):
         ]
         tables = []
         for name in names:
-            # table_info rows: cid, name, type, notnull, default, position in the primary key
+            # table_info's ``pk``: the column's position in the primary key (0: not in it)
             columns = execute(f"PRAGMA table_info({quote_name(name)})").fetchall()
-            key = sorted((column for column in columns if column[5]), key=lambda c: int(c[5]))
+            key = sorted((c for c in columns if c["pk"]), key=lambda c: int(c["pk"]))
             references = execute(f"PRAGMA foreign_key_list({quote_name(name)})").fetchall()
             tables.append(
                 TableInfo(
                     name,
-                    tuple(str(column[1]) for column in columns),
-                    tuple(str(column[1]) for column in key),
-                    frozenset(str(row[2]) for row in references) - {name},
+                    tuple(str(column["name"]) for column in columns),
+                    tuple(str(column["name"]) for column in key),
+                    frozenset(str(row["table"]) for row in references) - {name},
                 )
             )
         return tables

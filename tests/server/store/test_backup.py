@@ -80,7 +80,10 @@ def everything(store: RelationalStore) -> dict[str, list[tuple[Any, ...]]]:
         for table in tables:
             order = ", ".join(map(quote_name, table.primary_key or table.columns))
             rows[table.name] = [
-                tuple(bytes(v) if isinstance(v, bytes | bytearray) else v for v in row)
+                tuple(
+                    bytes(value) if isinstance(value, bytes | bytearray) else value
+                    for value in (row[column] for column in table.columns)
+                )
                 for row in execute(
                     f"SELECT {', '.join(map(quote_name, table.columns))}"
                     f" FROM {quote_name(table.name)} ORDER BY {order}"

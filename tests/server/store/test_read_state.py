@@ -164,4 +164,4 @@ def test_listing_received_direct_messages_uses_an_index(store: Store) -> None:
         with store._reading() as execute:
             row = execute(f"EXPLAIN {query}").fetchone()
         # EXPLAIN's ``type`` and ``key``: an index range, on a key led by recipient_id
-        assert row[3] != "ALL" and row[5] is not None, row
+        assert row is not None and row["type"] != "ALL" and row["key"] is not None, row

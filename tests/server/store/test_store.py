@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pymysql
 import pytest
 
 from guigui.common.protocol import RoomAccess, SanctionKind
@@ -11,11 +12,14 @@ from guigui.server.store import (
     DuplicateKey,
     Store,
     StoredMessage,
+    StoreError,
     StoreUnavailable,
     UserRecord,
+    missing_database,
     open_store,
 )
 from guigui.server.store.mysql_store import MySQLStore
+from guigui.server.store.provisioning import init_database, needs_app_password
 from guigui.server.store.relational import IntegrityViolation
 from guigui.server.store.sqlite_store import SQLiteStore
 
@@ -259,7 +263,7 @@ def test_room_history_uses_the_index(store: Store) -> None:
         assert isinstance(store, MySQLStore)
         with store._reading() as execute:
             row = execute(f"EXPLAIN {query}").fetchone()
-        assert row[5] == "messages_by_room", row  # EXPLAIN's ``key`` column
+        assert row is not None and row["key"] == "messages_by_room", row
 
 
 def test_search_by_ip_uses_the_index(store: Store) -> None:
@@ -271,7 +275,7 @@ def test_search_by_ip_uses_the_index(store: Store) -> None:
         assert isinstance(store, MySQLStore)
         with store._reading() as execute:
             row = execute(f"EXPLAIN {query}").fetchone()
-        assert row[5] == "messages_by_ip", row  # EXPLAIN's ``key`` column
+        assert row is not None and row["key"] == "messages_by_ip", row
 
 
 def test_a_database_opened_read_only_refuses_writes_cleanly(tmp_path: Path) -> None:
@@ -291,3 +295,19 @@ def test_unknown_urls() -> None:
         open_store("postgres://x")
     with pytest.raises(ValueError):
         open_store("sqlite://")
+
+
+def test_what_depends_on_the_database_kind_is_answered_by_the_store(tmp_path: Path) -> None:
+    absent = tmp_path / "absent.db"
+    assert missing_database(f"sqlite:///{absent}") == absent
+    assert not absent.exists()  # asked without opening (which would create it)
+    assert missing_database("mysql://u:p@127.0.0.1:3306/sae_r309") is None
+    assert needs_app_password("mysql://u:p@127.0.0.1:3306/sae_r309")
+    assert not needs_app_password(f"sqlite:///{absent}")
+
+
+def test_provisioning_an_unreachable_server_is_a_store_error_not_a_driver_error() -> None:
+    # Port 1 on loopback: nothing listens, the connection is refused at once.
+    with pytest.raises(StoreError) as error:
+        init_database("mysql://root:pw@127.0.0.1:1/sae_r309", "a password")
+    assert not isinstance(error.value, pymysql.err.MySQLError)
