@@ -7,8 +7,8 @@ registries; bcrypt and the store run on workers whose results come back
 through the loop's wake-up socketpair (see ``guigui.server.workers``).
 
 This module builds the parts and joins them: it owns the connections (it is
-their ``ConnectionOwner``), turns each frame into a typed request for the
-handler that the table names, and runs heartbeats and the clean stop. The
+their ``ConnectionOwner``), hands each request to the handler that the table
+names, and runs heartbeats and the clean stop. The
 requests themselves are handled in ``guigui.server.handlers``, answered
 through ``guigui.server.replies``, and stored messages are delivered by
 ``guigui.server.delivery``.
@@ -26,19 +26,10 @@ from collections.abc import Callable, Iterable
 
 import msgspec
 
-from guigui.common.codec import Frame
 from guigui.common.errors import ProtocolError
-from guigui.common.messages import (
-    Ping,
-    Pong,
-    Shutdown,
-    decode_as,
-    decode_request,
-    encode,
-    request_id_of,
-)
+from guigui.common.messages import Ping, Request, Shutdown, encode
 from guigui.common.objects import Presence
-from guigui.common.protocol import ErrorCode, MessageType, SanctionKind
+from guigui.common.protocol import ErrorCode, SanctionKind
 from guigui.server.clock import now_ms
 from guigui.server.config import ServerConfig
 from guigui.server.connection import Connection, Phase
@@ -55,7 +46,7 @@ from guigui.server.handlers.rooms import RoomHandlers
 from guigui.server.handlers.session import LoginLimits, SessionHandlers
 from guigui.server.hashing import PasswordHasher
 from guigui.server.loop import EventLoop
-from guigui.server.replies import RETRY_AFTER_MS, error_for, rate_limited, refuse, reject
+from guigui.server.replies import RETRY_AFTER_MS, error_for, rate_limited, reject
 from guigui.server.retention import MessageRetention
 from guigui.server.sessions import SessionRegistry
 from guigui.server.store import Snapshot, Store, open_store
@@ -278,11 +269,11 @@ class ChatServer:
         limit = self.config.max_connections_per_ip
         if ban is not None and ban.kind is SanctionKind.BAN:
             log.info("%s: refused at connect (banned IP)", connection.peer)
-            refuse(connection, sanction_error(ban, fatal=True))
+            connection.refuse(sanction_error(ban, fatal=True))
         elif limit and self.ip_connections[connection.ip] > limit:
             error = rate_limited(f"more than {limit} connections from this IP", 10.0, connection)
             error.fatal = True
-            refuse(connection, error)
+            connection.refuse(error)
 
     # ---- what the connections tell their owner (ConnectionOwner) -------------
 
@@ -352,34 +343,13 @@ class ChatServer:
 
     # ---- requests ------------------------------------------------------------
 
-    def frame_received(self, connection: Connection, frame: Frame) -> None:
-        """Handle one frame from a client; every request gets exactly one answer.
+    def request_received(self, connection: Connection, request: Request) -> None:
+        """Hand a request to the handler the table names for its class.
 
-        A frame that is no valid request is refused here (``replies.refuse``).
-        A valid request is counted in flight on its connection until it is
-        answered, which is what keeps pipelined requests in order (see
-        ``Connection.handle_frames``), and handed to the handler that the
-        table names for its class. What the handler raises is its ERROR.
+        The connection has decoded and checked it (``Connection.handle_frames``)
+        and counts it in flight until it is answered. What the handler raises
+        is its ERROR (``replies.reject``, ``replies.error_for``).
         """
-        if connection.phase is Phase.NEW and frame.type != MessageType.HELLO:
-            error = ProtocolError(ErrorCode.HELLO_REQUIRED, "send HELLO first", fatal=True)
-            refuse(connection, error, request_id_of(frame))
-            return
-        if frame.type == MessageType.PING or frame.type == MessageType.PONG:
-            try:
-                ping = decode_as(Ping, frame.payload)
-            except ProtocolError as error:
-                refuse(connection, error)
-                return
-            if frame.type == MessageType.PING:
-                connection.send(encode(Pong(ping.nonce)))
-            return
-        try:
-            request = decode_request(frame)
-        except ProtocolError as error:
-            refuse(connection, error, request_id_of(frame))
-            return
-        connection.request_started(request)
         try:
             if self.stopping:
                 raise ProtocolError(

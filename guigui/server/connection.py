@@ -1,8 +1,11 @@
 """One client connection: its socket, its codec, its output buffer and its session.
 
-Reading: ``on_readable`` receives what the socket has, feeds the decoder and
-hands each complete frame to its owner. The decoder holds at most one partial
-frame (bounded by ``max_frame``) plus the last chunk read.
+Reading: ``on_readable`` receives what the socket has, feeds the decoder,
+turns each complete frame into a typed request and hands it to its owner. The
+decoder holds at most one partial frame (bounded by ``max_frame``) plus the
+last chunk read. What is no request is answered here, by the connection
+itself: a PING gets its PONG, and a malformed frame, or anything before HELLO,
+its ERROR (``refuse``), so its owner only ever sees valid requests.
 
 A connection knows nothing of the server: it talks to what owns it through
 ``ConnectionOwner``, the small interface declared here (the way an asyncio
@@ -48,7 +51,18 @@ from typing import Protocol
 
 from guigui.common.codec import Frame, FrameDecoder
 from guigui.common.errors import ProtocolError
-from guigui.common.messages import SESSION_CHANGING, Error, Request, encode
+from guigui.common.messages import (
+    SESSION_CHANGING,
+    Error,
+    Ping,
+    Pong,
+    Request,
+    decode_as,
+    decode_request,
+    encode,
+    request_id_of,
+)
+from guigui.common.protocol import MAX_ERRORS_BEFORE_CLOSE, ErrorCode, MessageType
 from guigui.server.config import ServerConfig
 from guigui.server.core.limits import TokenBucket
 from guigui.server.loop import EventLoop, TimerHandle
@@ -59,6 +73,8 @@ log = logging.getLogger(__name__)
 READ_CHUNK = 256 * 1024
 LINGER_SECONDS = 2.0
 _SESSION_CHANGING_TYPES = frozenset(cls.TYPE for cls in SESSION_CHANGING)
+_COUNTED_ERRORS = frozenset({ErrorCode.BAD_JSON, ErrorCode.UNKNOWN_TYPE, ErrorCode.BAD_REQUEST})
+"""Malformed-input errors: ``MAX_ERRORS_BEFORE_CLOSE`` of them close the connection."""
 
 
 class Phase(Enum):
@@ -77,8 +93,12 @@ class Phase(Enum):
 class ConnectionOwner(Protocol):
     """What a connection tells the one that owns it (the server), on the loop thread."""
 
-    def frame_received(self, connection: Connection, frame: Frame) -> None:
-        """A complete frame arrived and may be handled now (in order: see Order above)."""
+    def request_received(self, connection: Connection, request: Request) -> None:
+        """A valid request arrived and may be handled now (in order: see Order above).
+
+        It is counted in flight (``request_started``) until its answer is
+        queued (``request_answered``).
+        """
 
     def done_reading(self, connection: Connection) -> None:
         """The frames read are handed over: the owner may pause reading (flow control)."""
@@ -159,7 +179,7 @@ class Connection:
     # ---- reading -------------------------------------------------------------
 
     def on_readable(self) -> None:
-        """Read what the socket has and dispatch every complete frame."""
+        """Read what the socket has and take every complete frame (see ``handle_frames``)."""
         if self.handshaking:
             self._handshake()
             return
@@ -181,7 +201,7 @@ class Connection:
         self.handle_frames()
 
     def handle_frames(self) -> None:
-        """Dispatch the complete frames received, in order, until one must wait."""
+        """Take the complete frames received, in order, until one must wait."""
         while not self.closing:
             frame, self._held_frame = self._held_frame, None
             if frame is None:
@@ -197,8 +217,46 @@ class Connection:
                 self._held_frame = frame
                 self._watch()  # stop reading until it can go
                 return
-            self.owner.frame_received(self, frame)
+            self._take(frame)
         self.owner.done_reading(self)
+
+    def _take(self, frame: Frame) -> None:
+        """Answer a frame that is no request; hand a valid request to the owner."""
+        if self.phase is Phase.NEW and frame.type != MessageType.HELLO:
+            error = ProtocolError(ErrorCode.HELLO_REQUIRED, "send HELLO first", fatal=True)
+            self.refuse(error, request_id_of(frame))
+            return
+        if frame.type == MessageType.PING or frame.type == MessageType.PONG:
+            try:
+                ping = decode_as(Ping, frame.payload)
+            except ProtocolError as error:
+                self.refuse(error)
+                return
+            if frame.type == MessageType.PING:
+                self.send(encode(Pong(ping.nonce)))
+            return
+        try:
+            request = decode_request(frame)
+        except ProtocolError as error:
+            self.refuse(error, request_id_of(frame))
+            return
+        self.request_started(request)
+        self.owner.request_received(self, request)
+
+    def refuse(self, error: ProtocolError, request_id: int | None = None) -> None:
+        """Send ERROR for a frame that is no request in flight (malformed, before HELLO...).
+
+        Malformed frames count: ``MAX_ERRORS_BEFORE_CLOSE`` of them close the
+        connection; a fatal error closes it once the ERROR is flushed.
+        """
+        self.send(encode(Error.of(error, request_id)))
+        if error.code in _COUNTED_ERRORS:
+            self.protocol_errors += 1
+            if self.protocol_errors >= MAX_ERRORS_BEFORE_CLOSE:
+                self.close_after_flush("too many malformed frames")
+                return
+        if error.fatal:
+            self.close_after_flush(f"fatal error {error.code}")
 
     def _must_wait(self, frame: Frame) -> bool:
         if self._session_change_in_flight:
@@ -206,7 +264,7 @@ class Connection:
         return frame.type in _SESSION_CHANGING_TYPES and self.requests_in_flight > 0
 
     def request_started(self, request: Request) -> None:
-        """The owner handles ``request`` now; it is in flight until answered."""
+        """``request`` goes to the owner now; it is in flight until answered."""
         self.requests_in_flight += 1
         if type(request) in SESSION_CHANGING:
             self._session_change_in_flight = True

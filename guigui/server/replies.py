@@ -5,8 +5,8 @@ Every request gets exactly one answer (PROTOCOL.md). A handler answers with
 calls: a check before any work, a store job on the worker thread, or the code
 that runs when the worker's result is back. There is one way to fail a request:
 
-- before the first trip to a worker, ``ChatServer.frame_received`` catches what
-  the handler raised and calls ``reject``;
+- before the first trip to a worker, ``ChatServer.request_received`` catches
+  what the handler raised and calls ``reject``;
 - after it, the handler hands the worker a callback made by ``when_done``,
   which catches the same way what the job raised or what the code that uses
   its result raised.
@@ -26,7 +26,7 @@ from typing import TypeVar
 
 from guigui.common.errors import ProtocolError
 from guigui.common.messages import Error, Message, Reply, encode
-from guigui.common.protocol import HEADER_SIZE, MAX_ERRORS_BEFORE_CLOSE, ErrorCode
+from guigui.common.protocol import HEADER_SIZE, ErrorCode
 from guigui.server.connection import Connection
 from guigui.server.handoff import Outcome
 from guigui.server.store import StoreError
@@ -37,9 +37,6 @@ T = TypeVar("T")
 
 RETRY_AFTER_MS = 1000
 """What ``ERROR unavailable`` suggests to wait before retrying."""
-
-_COUNTED_ERRORS = frozenset({ErrorCode.BAD_JSON, ErrorCode.UNKNOWN_TYPE, ErrorCode.BAD_REQUEST})
-"""Malformed-input errors: ``MAX_ERRORS_BEFORE_CLOSE`` of them close the connection."""
 
 
 def send(connection: Connection, message: Message) -> None:
@@ -70,24 +67,8 @@ def reply(connection: Connection, answer: Reply) -> None:
 
 def reject(connection: Connection, request_id: int, error: ProtocolError) -> None:
     """Answer a request with ERROR, closing the connection if the error is fatal."""
-    refuse(connection, error, request_id)
+    connection.refuse(error, request_id)
     connection.request_answered()
-
-
-def refuse(connection: Connection, error: ProtocolError, request_id: int | None = None) -> None:
-    """Send ERROR for a frame that is no request in flight (malformed, before HELLO...).
-
-    Malformed frames count: ``MAX_ERRORS_BEFORE_CLOSE`` of them close the
-    connection; a fatal error closes it once the ERROR is flushed.
-    """
-    connection.send(encode(Error.of(error, request_id)))
-    if error.code in _COUNTED_ERRORS:
-        connection.protocol_errors += 1
-        if connection.protocol_errors >= MAX_ERRORS_BEFORE_CLOSE:
-            connection.close_after_flush("too many malformed frames")
-            return
-    if error.fatal:
-        connection.close_after_flush(f"fatal error {error.code}")
 
 
 def error_for(failure: BaseException, connection: Connection) -> ProtocolError:

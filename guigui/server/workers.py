@@ -24,6 +24,7 @@ import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Generic, TypeVar
 
 from guigui.common.errors import ProtocolError
@@ -174,12 +175,12 @@ class StoreWorker(Generic[S]):
             SavedMessage(save.sender, save.message, outcome)
             for save, outcome in zip(batch, outcomes, strict=True)
         ]
+        self._loop.call_soon_threadsafe(partial(self._hand_back_batch, saved))
 
-        def deliver() -> None:
-            self._done(len(saved))
-            self._messages_saved(saved)
-
-        self._loop.call_soon_threadsafe(deliver)
+    def _hand_back_batch(self, saved: list[SavedMessage[S]]) -> None:
+        """On the loop thread: the group commit goes to ``messages_saved`` in one call."""
+        self._done(len(saved))
+        self._messages_saved(saved)
 
     def _save_isolating_failures(
         self, messages: list[StoredMessage]
@@ -234,13 +235,12 @@ class StoreWorker(Generic[S]):
             if not isinstance(error, (LookupError, ProtocolError)):  # not a refusal: a failure
                 log.error("store job failed: %s", error)
             outcome = error
-        callback = job.callback
+        self._loop.call_soon_threadsafe(partial(self._hand_back, job.callback, outcome))
 
-        def deliver() -> None:
-            self._done(1)
-            callback(outcome)
-
-        self._loop.call_soon_threadsafe(deliver)
+    def _hand_back(self, callback: Callable[[Outcome[T]], None], outcome: Outcome[T]) -> None:
+        """On the loop thread: a job's outcome goes to its callback."""
+        self._done(1)
+        callback(outcome)
 
 
 def _describe(error: BaseException) -> str:

@@ -11,6 +11,7 @@ from typing import Any, cast
 
 from guigui.common.codec import FrameDecoder
 from guigui.common.errors import ProtocolError
+from guigui.common.messages import Error, encode
 from guigui.common.protocol import ErrorCode, RoomAccess
 from guigui.server.connection import Connection
 from guigui.server.core.accounts import UserDirectory
@@ -40,6 +41,9 @@ class Recorder:
 
     def request_answered(self) -> None:
         self.answered += 1
+
+    def refuse(self, error: ProtocolError, request_id: int | None = None) -> None:
+        self.send(encode(Error.of(error, request_id)))
 
     @property
     def peer(self) -> str:
