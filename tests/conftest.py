@@ -25,6 +25,7 @@ from guigui.server.chat_server import ChatServer
 from guigui.server.config import ServerConfig
 from guigui.server.loop import DEBUG_THREADS_VARIABLE
 from tests.support.databases import STORE_KINDS, fresh_database
+from tests.support.display import release_tk
 from tests.support.wire import SERVER_FRAMES, Address, WireClient
 
 TEST_BCRYPT_COST = 4
@@ -41,6 +42,20 @@ def pytest_report_header() -> str:
         f"guigui: bcrypt cost lowered to {TEST_BCRYPT_COST} in tests (server default: 12);"
         f" {DEBUG_THREADS_VARIABLE}=1 (loop-only calls from other threads raise)"
     )
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Iterator[None]:
+    """After a test that drew windows, free its Tk objects here, in the main thread.
+
+    pytest keeps a test's fixture values until its teardown is over; a window
+    among them is a reference cycle that only the garbage collector frees, and
+    that may run next in any thread (a server's loop thread in the next test),
+    where freeing Tk objects raises or aborts (``release_tk``).
+    """
+    yield
+    if "display" in getattr(item, "fixturenames", ()):
+        release_tk()
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -70,3 +70,30 @@ def screenshot(window_id: int, name: str) -> Path:
         env=os.environ,
     )
     return path
+
+
+def release_tk() -> None:
+    """Free every Tk object of the windows a test closed, now, in this (the Tk) thread.
+
+    ttkbootstrap keeps module-level references to the last window: its Style
+    singleton, its font cache and its publisher's subscribers. A closed window
+    then stays alive until one of those is replaced, and is freed by whichever
+    thread drops the last reference or runs the garbage collector next, often a
+    server's loop thread in a later test; Tk objects freed off their own thread
+    raise ("main thread is not in main loop") or abort the interpreter
+    ("Tcl_AsyncDelete: async handler deleted by the wrong thread"). Call this
+    after ``destroy()``.
+    """
+    import gc
+    import tkinter
+
+    from ttkbootstrap.internal import publisher
+    from ttkbootstrap.style import engine
+    from ttkbootstrap.utils import fonts
+
+    engine.Style.instance = None
+    fonts._font_cache.clear()
+    subscribers = publisher.Publisher._Publisher__subscribers  # type: ignore[attr-defined]
+    subscribers.clear()
+    tkinter._default_root = None  # type: ignore[attr-defined]
+    gc.collect()

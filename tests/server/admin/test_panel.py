@@ -7,7 +7,6 @@ screenshots for docs/ADMIN.md (both themes, both languages).
 
 from __future__ import annotations
 
-import gc
 import json
 import logging
 import re
@@ -27,7 +26,7 @@ from guigui.server.handoff import Done, run_on_loop
 from guigui.server.hashing import hash_password
 from guigui.server.store import AdminRecord
 from tests.conftest import RunningServer
-from tests.support.display import display, screenshot
+from tests.support.display import display, release_tk, screenshot
 from tests.support.wire import WireClient
 
 __all__ = ["display"]  # the fixture, used by name
@@ -66,7 +65,7 @@ def open_panel(display: str, running_server: RunningServer) -> Iterator[OpenPane
     for window in windows:
         window.destroy()
     windows.clear()
-    gc.collect()  # Tk objects must die in this (the Tk) thread, not in a later GC elsewhere
+    release_tk()  # Tk objects must die in this (the Tk) thread, not in a later GC elsewhere
     logging.getLogger("guigui").setLevel(logging.NOTSET)
     set_language("en")
 
