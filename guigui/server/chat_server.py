@@ -30,6 +30,7 @@ from guigui.common.errors import ProtocolError
 from guigui.common.messages import Ping, Request, Shutdown, encode
 from guigui.common.objects import Presence
 from guigui.common.protocol import ErrorCode, SanctionKind
+from guigui.server.announcements import Announcements
 from guigui.server.clock import now_ms
 from guigui.server.config import ServerConfig
 from guigui.server.connection import Connection, Phase
@@ -88,7 +89,17 @@ class _Listener:
 class ChatServer:
     """The GuiGui chat server. Create, ``start()``, then ``stop()`` from any thread."""
 
-    def __init__(self, config: ServerConfig, store: Store | None = None) -> None:
+    def __init__(
+        self,
+        config: ServerConfig,
+        store: Store | None = None,
+        *,
+        cluster: Callable[[ChatServer], Announcements] | None = None,
+    ) -> None:
+        """``cluster``: makes this server's link to the other nodes (``ClusterNode``).
+
+        Without it, the server is alone: it announces nothing.
+        """
         self.config = config
         self.store = store if store is not None else open_store(config.database_url)
         self.loop = EventLoop()
@@ -99,13 +110,17 @@ class ChatServer:
         self.presence = PresenceBook()
         self.sanctions = SanctionBook()
         self.sessions = SessionRegistry()
-        self.delivery = Delivery(self.sessions, self.rooms, self.users)
+        self.announce: Announcements = Announcements()
+        self.delivery = Delivery(self.sessions, self.rooms, self.users, self.announce)
         # The workers: what would block the loop runs there.
         self.hasher = PasswordHasher(self.loop, config.bcrypt_cost)
         self.store_worker: StoreWorker[Sender] = StoreWorker(
             self.loop, self.store, self.delivery.messages_saved
         )
         self.message_ids = MessageIds()
+        self.connections: set[Connection] = set()
+        if cluster is not None:  # it reads the parts above; the handlers below get it
+            self.announce = self.delivery.announce = cluster(self)
         # Per IP, attempts in flight count only after a failure: a whole office
         # behind one NAT may log in at once. An attacker's first burst is still
         # bounded: one LOGIN at a time per connection, max_connections_per_ip.
@@ -133,10 +148,11 @@ class ChatServer:
             self.hasher,
             self.store_worker,
             self.delivery,
+            self.announce,
         )
         families = (
             self.session_handlers,
-            RoomHandlers(self.rooms, self.sessions, self.store_worker),
+            RoomHandlers(self.rooms, self.sessions, self.store_worker, self.announce),
             MessagingHandlers(
                 config,
                 self.users,
@@ -145,13 +161,14 @@ class ChatServer:
                 self.store_worker,
                 self.delivery,
             ),
-            ReadStateHandlers(config, self.users, self.rooms, self.sessions, self.store_worker),
+            ReadStateHandlers(
+                config, self.users, self.rooms, self.sessions, self.store_worker, self.announce
+            ),
         )
         self._handlers: dict[type, RequestHandler] = {}
         for family in families:
             self._handlers.update(family.handlers())
         # The connections and the server's own bookkeeping.
-        self.connections: set[Connection] = set()
         self.pending_output: set[Connection] = set()
         self.held_back: set[Connection] = set()
         """Connections not read from while the store worker catches up."""
@@ -191,6 +208,7 @@ class ChatServer:
         self.loop.add_reader(sock, self._listener)
         self.address = sock.getsockname()[:2]
         self.store_worker.start()
+        self.announce.join_cluster()
         # Scheduled before the loop thread starts: from then on only that thread
         # may touch the loop's timers.
         self.loop.call_later(self._sweep_interval(), self._heartbeat_sweep)
@@ -223,6 +241,7 @@ class ChatServer:
             self.loop.run()
         finally:
             self.store_worker.stop()
+            self.announce.leave_cluster()
             self.hasher.shutdown()
             self.store.close()
             log.info("server stopped")

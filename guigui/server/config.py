@@ -66,6 +66,12 @@ class ServerConfig:
     tls_cert: str | None = None
     """PEM certificate (chain): with ``tls_key``, clients must speak TLS."""
     tls_key: str | None = None
+    cluster_url: str | None = None
+    """``redis://HOST:PORT/DB``: this server is one node of a cluster (``--cluster``)."""
+    node_name: str = ""
+    """This node's name in the cluster (``--node-name``; default ``host:port``)."""
+    cluster_channel: str = "guigui:events"
+    """The Redis pub/sub channel the nodes of one cluster share."""
 
     def __post_init__(self) -> None:
         """Refuse settings that cannot work (a message must fit in one frame)."""

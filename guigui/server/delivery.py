@@ -32,6 +32,7 @@ from dataclasses import dataclass
 
 from guigui.common.messages import MessageEvent, MessageOk, PresenceEvent, encode
 from guigui.common.objects import ChatMessage, Presence
+from guigui.server.announcements import Announcements
 from guigui.server.connection import Connection
 from guigui.server.core.accounts import UserDirectory
 from guigui.server.core.rooms import RoomDirectory
@@ -52,10 +53,18 @@ class Sender:
 class Delivery:
     """Hands stored messages and events to the sessions that should receive them."""
 
-    def __init__(self, sessions: SessionRegistry, rooms: RoomDirectory, users: UserDirectory):
+    def __init__(
+        self,
+        sessions: SessionRegistry,
+        rooms: RoomDirectory,
+        users: UserDirectory,
+        announce: Announcements,
+    ) -> None:
         self.sessions = sessions
         self.rooms = rooms
         self.users = users
+        self.announce = announce
+        """Tells the other nodes of a cluster of each new message (nobody, on a single node)."""
         self.messages_stored = 0
         """Messages stored since start (for the admin's live figures)."""
 
@@ -95,6 +104,7 @@ class Delivery:
                 reply(connection, MessageOk(request_id, public))
                 continue
             self.messages_stored += 1
+            self.announce.message_saved(stored)
             # Both frames fit in max_frame: the server checks at start that a
             # message of max_text characters does (ServerConfig).
             event, ok = encode(MessageEvent(public)), encode(MessageOk(request_id, public))
@@ -137,6 +147,22 @@ class Delivery:
             message.sender_id
         )
         audience.discard(sender)
+        self.send_to(audience, event)
+
+    def message_from_another_node(self, message: StoredMessage) -> None:
+        """A message stored by another node of the cluster: its MESSAGE to this node's readers.
+
+        Its sender was answered by that node; here every session that should
+        see it gets the event: the room's readers, or both users' sessions.
+        """
+        event = encode(MessageEvent(self.public_message(message)))
+        if message.room_id is not None:
+            self.send_to(self.sessions.in_room(message.room_id), event)
+            return
+        assert message.recipient_id is not None
+        audience = self.sessions.of_user(message.recipient_id) | self.sessions.of_user(
+            message.sender_id
+        )
         self.send_to(audience, event)
 
     # ---- events --------------------------------------------------------------

@@ -228,15 +228,27 @@ class Moderation:
             if isinstance(outcome, BaseException):
                 done(outcome)
                 return
-            settled = server.rooms.settle(request_id, granted)
-            if granted:
-                server.sessions.subscribe(user.id, room.id)
-            event = encode(AccessDecision(room.name, granted, request_id))
-            server.send_to(server.sessions.of_user(user.id), event)
+            settled = self.apply_decision(request_id, granted)
+            server.announce.request_decided(request_id, user.id, room.id, granted)
             log.info("%s %sed %s's request for %s", admin, action, user.login, room.name)
             done(settled)
 
         server.store_worker.submit(persist, persisted)
+
+    def apply_decision(self, request_id: int, granted: bool) -> AccessRequestRecord:
+        """A stored decision, applied to this node: memberships, and the user told live.
+
+        Called for a decision taken here, and for one taken on another node of a
+        cluster (``guigui.server.cluster.node``).
+        """
+        server = self.server
+        settled = server.rooms.settle(request_id, granted)
+        room = server.rooms.get(settled.room_id)
+        if granted:
+            server.sessions.subscribe(settled.user_id, room.id)
+        event = encode(AccessDecision(room.name, granted, request_id))
+        server.send_to(server.sessions.of_user(settled.user_id), event)
+        return settled
 
     # ---- sanctions ---------------------------------------------------------------
 
@@ -309,8 +321,8 @@ class Moderation:
             if isinstance(outcome, BaseException):
                 done(outcome)
                 return
-            server.sanctions.add(outcome)
-            self._enforce(outcome)
+            self.apply_sanction(outcome)
+            server.announce.sanction_added(outcome)
             log.info(
                 "%s: %s of %s %s (%s)", admin, kind, target, readable_until(until, now), reason
             )
@@ -318,8 +330,10 @@ class Moderation:
 
         server.store_worker.submit(persist, persisted)
 
-    def _enforce(self, sanction: SanctionRecord) -> None:
-        """SANCTIONED then close, for every live connection the sanction matches."""
+    def apply_sanction(self, sanction: SanctionRecord) -> None:
+        """A stored sanction, in force on this node: every live connection it matches
+        gets SANCTIONED and is closed (taken here, or on another node of a cluster)."""
+        self.server.sanctions.add(sanction)
         event = encode(Sanctioned(sanction.kind, sanction.until, sanction.reason))
         for connection in list(self.server.connections):
             login = connection.user.login if connection.user is not None else None
@@ -352,6 +366,7 @@ class Moderation:
                 return
             for sanction in lifted:
                 server.sanctions.remove(sanction.id)
+                server.announce.sanction_lifted(sanction.id)
             done(lifted)
 
         server.store_worker.submit(persist, persisted)

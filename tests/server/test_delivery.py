@@ -13,6 +13,7 @@ from guigui.common.codec import FrameDecoder
 from guigui.common.errors import ProtocolError
 from guigui.common.messages import Error, encode
 from guigui.common.protocol import ErrorCode, RoomAccess
+from guigui.server.announcements import Announcements
 from guigui.server.connection import Connection
 from guigui.server.core.accounts import UserDirectory
 from guigui.server.core.rooms import RoomDirectory
@@ -69,12 +70,23 @@ def as_connection(recorder: Recorder) -> Connection:
     return cast(Connection, cast(Any, recorder))
 
 
+class Told(Announcements):
+    """Records the ids of the messages announced to the other nodes."""
+
+    def __init__(self, told: list[int]) -> None:
+        self.told = told
+
+    def message_saved(self, message: StoredMessage) -> None:
+        self.told.append(message.id)
+
+
 class Chat:
     """Three users online (alice, bob, carol), all in Général; only bob in Blabla."""
 
     def __init__(self) -> None:
         self.users, self.rooms, self.sessions = UserDirectory(), RoomDirectory(), SessionRegistry()
-        self.delivery = Delivery(self.sessions, self.rooms, self.users)
+        self.told: list[int] = []
+        self.delivery = Delivery(self.sessions, self.rooms, self.users, Told(self.told))
         self.online: dict[str, Recorder] = {}
         for room in (GENERAL, BLABLA):
             self.rooms.add_room(room)
@@ -120,7 +132,7 @@ def test_a_run_of_messages_reaches_each_reader_as_one_chunk() -> None:
     assert alice.frames() == ["ok:1", "msg:2"] and len(alice.chunks) == 1  # her OK in place
     assert bob.frames() == ["msg:1", "ok:2"]
     assert (alice.answered, bob.answered, carol.answered) == (1, 1, 0)
-    assert chat.delivery.messages_stored == 2
+    assert chat.delivery.messages_stored == 2 and chat.told == [1, 2]  # for the other nodes
 
 
 def test_another_room_or_a_direct_message_ends_the_run_in_order() -> None:
@@ -160,6 +172,7 @@ def test_a_repeated_nonce_is_answered_again_and_told_to_nobody() -> None:
     chat.delivery.messages_saved([again])
     assert chat.online["alice"].frames() == ["ok:1"]
     assert chat.online["bob"].frames() == [] and chat.delivery.messages_stored == 0
+    assert chat.told == []  # nor the other nodes
 
 
 def test_a_sender_gone_from_the_room_gets_its_replies_only() -> None:
@@ -169,3 +182,14 @@ def test_a_sender_gone_from_the_room_gets_its_replies_only() -> None:
     chat.delivery.messages_saved([chat.saved("alice", 1), chat.saved("bob", 2)])
     assert alice.frames() == ["ok:1"]
     assert chat.online["carol"].frames() == ["msg:1", "msg:2"]
+
+
+def test_a_message_from_another_node_reaches_this_nodes_readers_only() -> None:
+    chat = Chat()
+    stored = chat.saved("alice", 5, room=BLABLA).asked
+    chat.delivery.message_from_another_node(stored)
+    assert chat.online["bob"].frames() == ["msg:5"]  # the only reader of Blabla here
+    assert chat.online["alice"].frames() == [] and chat.told == []
+    direct = chat.saved("carol", 6, room=None, to="alice").asked
+    chat.delivery.message_from_another_node(direct)
+    assert chat.online["alice"].frames() == ["msg:6"] and chat.online["carol"].frames() == ["msg:6"]

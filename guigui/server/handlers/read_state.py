@@ -22,6 +22,7 @@ from guigui.common.messages import (
     encode,
 )
 from guigui.common.objects import ConversationState
+from guigui.server.announcements import Announcements
 from guigui.server.config import ServerConfig
 from guigui.server.connection import Connection
 from guigui.server.core.accounts import UserDirectory
@@ -44,6 +45,7 @@ class ReadStateHandlers(HandlerFamily):
     rooms: RoomDirectory
     sessions: SessionRegistry
     store_worker: StoreWorker[Any]
+    announce: Announcements
 
     def handlers(self) -> dict[type, RequestHandler]:
         """Request class to handler."""
@@ -113,5 +115,6 @@ class ReadStateHandlers(HandlerFamily):
                     if session is not connection and session.wants_read_state
                 )
                 Delivery.send_to(others, encode(ReadStateEvent(state)))
+                self.announce.read_moved(user.id, state)
 
         self.store_worker.submit(mark, when_done(connection, request.id, marked))

@@ -13,6 +13,7 @@ from typing import Any
 from guigui.common.errors import ProtocolError
 from guigui.common.messages import Join, JoinOk, Leave, ListRooms, Ok, RoomsOk
 from guigui.common.protocol import ErrorCode
+from guigui.server.announcements import Announcements
 from guigui.server.clock import now_ms
 from guigui.server.connection import Connection
 from guigui.server.core.rooms import JoinOutcome, RoomDirectory
@@ -30,6 +31,7 @@ class RoomHandlers(HandlerFamily):
     rooms: RoomDirectory
     sessions: SessionRegistry
     store_worker: StoreWorker[Any]
+    announce: Announcements
     _in_flight: set[tuple[int, int]] = field(default_factory=set, init=False)
     """(user, room) pairs with a JOIN or LEAVE being stored: a second one must wait."""
 
@@ -64,9 +66,9 @@ class RoomHandlers(HandlerFamily):
                 return store.create_access_request(user.id, room.id, now)
 
             def filed(request_id: int) -> None:
-                self.rooms.add_pending(
-                    AccessRequestRecord(request_id, user.id, room.id, "pending", now)
-                )
+                record = AccessRequestRecord(request_id, user.id, room.id, "pending", now)
+                self.rooms.add_pending(record)
+                self.announce.request_filed(record)
                 reply(connection, JoinOk(request.id, "pending", request_id=request_id))
 
             self.store_worker.submit(
@@ -78,6 +80,7 @@ class RoomHandlers(HandlerFamily):
         def joined(_: None) -> None:
             self.rooms.add_member(user.id, room.id)
             self.sessions.subscribe(user.id, room.id)
+            self.announce.membership_changed(user.id, room.id, True)
             view = self.rooms.view_for(user.id, room)
             reply(connection, JoinOk(request.id, "joined", room=view))
 
@@ -97,6 +100,7 @@ class RoomHandlers(HandlerFamily):
         def left(_: None) -> None:
             self.rooms.remove_member(user.id, room.id)
             self.sessions.unsubscribe(user.id, room.id)
+            self.announce.membership_changed(user.id, room.id, False)
             reply(connection, Ok(request.id))
 
         self.store_worker.submit(

@@ -33,6 +33,7 @@ from guigui.common.messages import (
 )
 from guigui.common.protocol import PROTOCOL_VERSION, SETTABLE_STATUSES, ErrorCode, Status
 from guigui.common.validation import login_key, validate_registration
+from guigui.server.announcements import Announcements
 from guigui.server.clock import now_ms
 from guigui.server.config import ServerConfig
 from guigui.server.connection import Connection, Phase
@@ -90,6 +91,7 @@ class SessionHandlers(HandlerFamily):
     hasher: PasswordHasher
     store_worker: StoreWorker[Any]
     delivery: Delivery
+    announce: Announcements
 
     def handlers(self) -> dict[type, RequestHandler]:
         """Request class to handler."""
@@ -178,6 +180,7 @@ class SessionHandlers(HandlerFamily):
         def stored(user: UserRecord) -> None:
             self.users.add(user)
             self.rooms.add_member(user.id, arrival.id)
+            self.announce.user_changed(user.id)
             public = public_user(user, Status.OFFLINE, with_email=True)
             reply(connection, RegisterOk(request.id, public))
 
@@ -366,6 +369,12 @@ class SessionHandlers(HandlerFamily):
             send(connection, PresenceEvent(presence.login, presence.status))
         if change is not None:
             self.delivery.presence(change, skip=connection)
+        self._announce_sessions(user.id, user.login)
+
+    def _announce_sessions(self, user_id: int, login: str) -> None:
+        """Tell the other nodes how many sessions the user has here now, and their status."""
+        sessions = self.presence.local_sessions(user_id)
+        self.announce.sessions_changed(user_id, login, sessions, self.presence.status_of(user_id))
 
     def end_session(self, connection: Connection) -> None:
         """Close the connection's session, if any: presence, subscriptions, connection log.
@@ -383,6 +392,7 @@ class SessionHandlers(HandlerFamily):
         change = self.presence.session_closed(user.id)
         if change is not None:
             self.delivery.presence(change)
+        self._announce_sessions(user.id, user.login)
         log_id = connection.log_id
         connection.log_id = None
         if log_id is not None:
@@ -422,3 +432,4 @@ class SessionHandlers(HandlerFamily):
         reply(connection, Ok(request.id))
         if change is not None:
             self.delivery.presence(change)
+            self._announce_sessions(user.id, user.login)

@@ -200,6 +200,9 @@ class Store(Protocol):
     def load_snapshot(self, now: int) -> Snapshot:
         """Return the state the server keeps in memory (see ``Snapshot``)."""
 
+    def user(self, user_id: int) -> UserRecord | None:
+        """One user by id, as stored now (another node may have created or erased it)."""
+
     def create_user(
         self,
         login: str,

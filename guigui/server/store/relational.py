@@ -151,6 +151,25 @@ def _optional_int(value: Any) -> int | None:
     return None if value is None else int(value)
 
 
+SELECT_USERS = (
+    "SELECT id, login, first_name, last_name, email, password_hash, created_at FROM users"
+)
+"""The columns ``_user`` reads."""
+
+
+def _user(row: Row) -> UserRecord:
+    """A user row of ``SELECT_USERS``, read by name."""
+    return UserRecord(
+        id=int(row["id"]),
+        login=row["login"],
+        first_name=row["first_name"],
+        last_name=row["last_name"],
+        email=row["email"],
+        password_hash=bytes(row["password_hash"]),
+        created_at=int(row["created_at"]),
+    )
+
+
 SELECT_MESSAGES = "SELECT id, room_id, sender_id, recipient_id, text, ts, nonce, ip FROM messages"
 """The columns ``_message`` reads; the caller adds the WHERE."""
 
@@ -285,21 +304,7 @@ class RelationalStore(ABC):
     def load_snapshot(self, now: int) -> Snapshot:
         """Users, rooms, memberships, pending requests, sanctions in force, last message id."""
         with self._reading() as execute:
-            users = [
-                UserRecord(
-                    id=int(r["id"]),
-                    login=r["login"],
-                    first_name=r["first_name"],
-                    last_name=r["last_name"],
-                    email=r["email"],
-                    password_hash=bytes(r["password_hash"]),
-                    created_at=int(r["created_at"]),
-                )
-                for r in execute(
-                    "SELECT id, login, first_name, last_name, email, password_hash, created_at"
-                    " FROM users ORDER BY id"
-                ).fetchall()
-            ]
+            users = [_user(r) for r in execute(f"{SELECT_USERS} ORDER BY id").fetchall()]
             rooms = [
                 RoomRecord(int(r["id"]), r["name"], RoomAccess(r["access"]))
                 for r in execute(
@@ -337,6 +342,12 @@ class RelationalStore(ABC):
         return Snapshot(users, rooms, memberships, pending, sanctions, int(last or 0))
 
     # ---- users and rooms -----------------------------------------------------
+
+    def user(self, user_id: int) -> UserRecord | None:
+        """One user by id, as stored now (another node may have created or erased it)."""
+        with self._reading() as execute:
+            row = execute(f"{SELECT_USERS} WHERE id = ?", (user_id,)).fetchone()
+        return None if row is None else _user(row)
 
     def create_user(
         self,

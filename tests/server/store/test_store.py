@@ -69,6 +69,12 @@ def test_create_user_adds_the_arrival_membership(store: Store) -> None:
     assert snapshot.memberships == [(alice.id, GENERAL)]
 
 
+def test_a_user_is_read_back_by_id_as_stored(store: Store) -> None:
+    alice = user(store, "alice")
+    assert store.user(alice.id) == alice
+    assert store.user(alice.id + 1000) is None
+
+
 def test_duplicate_login_and_email_are_case_insensitive(store: Store) -> None:
     user(store, "Alice", "alice@example.org")
     with pytest.raises(DuplicateKey) as error:
