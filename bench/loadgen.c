@@ -1,8 +1,12 @@
 /*
  * loadgen: the load generator of bench/fanout.py, speaking GuiGui or IRC.
  *
- *   loadgen fanout    guigui|irc HOST PORT CLIENTS SENDERS RATE SECONDS [IDLE]
- *   loadgen reconnect guigui|irc HOST PORT CLIENTS
+ *   loadgen fanout    guigui|irc HOST PORTS CLIENTS SENDERS RATE SECONDS [IDLE]
+ *   loadgen reconnect guigui|irc HOST PORTS CLIENTS
+ *
+ * PORTS is one port, or a comma-separated list of ports on HOST (the nodes of
+ * a cluster): connection i (active clients first, then the idle ones) goes to
+ * the (i mod n)-th port, round robin.
  *
  * One process, one epoll loop, non-blocking sockets; written in C so that the
  * generator's own hot loop is not what the benchmark measures. Each mode
@@ -28,6 +32,11 @@
  *   "DONE" (last deliveries drained, nobody disconnected yet), each time
  *   waiting for a line: the driver reads the server's CPU at those two points,
  *   so logging in and logging out (presence to everyone) are not counted.
+ *   With several ports, each text also carries its sender's port index,
+ *   t<CLOCK_MONOTONIC nanoseconds>p<index>, and every delivery is also counted
+ *   as local (sender and reader connected to the same port: the same node) or
+ *   remote (another node): the JSON then has each kind's count and latency.
+ *   With one port the text is t<nanoseconds> alone and the JSON as it was.
  *
  * reconnect: CLIENTS clients log in (GuiGui: REGISTER and LOGIN, keeping the
  *   session token; IRC: NICK/USER and JOIN). Then loadgen prints "LOGGED_IN"
@@ -112,15 +121,23 @@ typedef struct {
     char *token;                /* GuiGui session token, from LOGIN's OK */
 } client_t;
 
+#define MAX_PORTS 64
+
 static int proto, phase = SETTING_UP, epfd, got_line;
-static struct sockaddr_in server_address;
+static struct sockaddr_in server_addresses[MAX_PORTS];   /* one per port, same host */
+static int n_ports;
 static client_t *clients;
 static int n_clients, n_idle;   /* clients[0 .. n_clients-1] active, then the idle ones */
 static int n_ready, n_idle_ready, n_open, n_unanswered, n_failed, idle_closed, active_closed;
 static uint64_t deliveries, sent, stored, refused;
 static uint64_t last_ok_ns, last_ready_ns;
-static uint32_t *histogram;
-static uint64_t latency_max_us;
+/* Latency histograms: every delivery; with several ports also local and remote ones. */
+typedef struct {
+    uint32_t *buckets;
+    uint64_t count, max_us;
+} latencies_t;
+
+static latencies_t all_latencies, local_latencies, remote_latencies;
 
 static uint64_t now_ns(void) {
     struct timespec ts;
@@ -133,6 +150,11 @@ static double seconds_since(uint64_t start) { return (double)(now_ns() - start) 
 static void die(const char *what) { perror(what); exit(2); }
 
 static int index_of(client_t *c) { return (int)(c - clients); }
+
+/* Which port (node) a client talks to: round robin over the list. */
+static int port_of(client_t *c) { return index_of(c) % n_ports; }
+
+static const struct sockaddr_in *address_of(client_t *c) { return &server_addresses[port_of(c)]; }
 
 /* Grow a buffer so that it holds at least `need` bytes. */
 static void reserve(char **buffer, size_t *cap, size_t need) {
@@ -195,7 +217,7 @@ static void open_connection(client_t *c) {
     n_unanswered++;
     struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT, .data.ptr = c};
     if (epoll_ctl(epfd, EPOLL_CTL_ADD, c->fd, &ev) < 0) die("epoll_ctl");
-    if (connect(c->fd, (struct sockaddr *)&server_address, sizeof server_address) < 0
+    if (connect(c->fd, (const struct sockaddr *)address_of(c), sizeof server_addresses[0]) < 0
         && errno != EINPROGRESS)
         lost(c, strerror(errno));
 }
@@ -287,13 +309,22 @@ static void became_ready(client_t *c) {
     if (c->idle) n_idle_ready++; else n_ready++;
 }
 
-static void record(const char *stamp) {   /* stamp points at the digits after 't' */
-    uint64_t then = strtoull(stamp, NULL, 10), now = now_ns();
-    uint64_t us = now > then ? (now - then) / 1000 : 0;
-    if (us > latency_max_us) latency_max_us = us;
+static void add_latency(latencies_t *l, uint64_t us) {
+    if (us > l->max_us) l->max_us = us;
     uint64_t bucket = us / BUCKET_US;
-    histogram[bucket < BUCKETS ? bucket : BUCKETS - 1]++;
+    l->buckets[bucket < BUCKETS ? bucket : BUCKETS - 1]++;
+    l->count++;
+}
+
+/* A delivery to c; stamp points at the digits after 't' (then "p<sender's port index>"). */
+static void record(client_t *c, const char *stamp) {
+    char *end;
+    uint64_t then = strtoull(stamp, &end, 10), now = now_ns();
+    uint64_t us = now > then ? (now - then) / 1000 : 0;
+    add_latency(&all_latencies, us);
     deliveries++;
+    if (n_ports > 1 && *end == 'p')
+        add_latency(atoi(end + 1) == port_of(c) ? &local_latencies : &remote_latencies, us);
 }
 
 /* The request id of an OK or ERROR: its first key (the server writes compact JSON). */
@@ -347,7 +378,7 @@ static void on_reply(client_t *c, int ok, char *body) {
 static void on_guigui_frame(client_t *c, int type, char *body) {
     if (type == 0x40) {                       /* MESSAGE */
         char *text = strstr(body, "\"text\":\"t");
-        if (text) record(text + 9);
+        if (text) record(c, text + 9);
     } else if (type == 0x04) {                /* PING: PONG with the same body */
         queue_frame(c, 0x05, body);
         flush_out(c);
@@ -372,7 +403,7 @@ static void on_irc_line(client_t *c, char *line) {
         flush_out(c);
     } else if (strncmp(command, "PRIVMSG ", 8) == 0) {
         char *text = strstr(command, " :t");
-        if (text) record(text + 3);
+        if (text) record(c, text + 3);
     } else if (strncmp(command, "001 ", 4) == 0) {   /* registered */
         if (c->idle) {
             became_ready(c);
@@ -510,13 +541,20 @@ static void raise_open_files(int needed) {
     }
 }
 
-static uint64_t percentile(double p) {
-    uint64_t target = (uint64_t)(p * (double)deliveries), seen = 0;
+static uint64_t percentile(const latencies_t *l, double p) {
+    uint64_t target = (uint64_t)(p * (double)l->count), seen = 0;
     for (uint64_t b = 0; b < BUCKETS; b++) {
-        seen += histogram[b];
+        seen += l->buckets[b];
         if (seen > target) return b * BUCKET_US;
     }
-    return latency_max_us;
+    return l->max_us;
+}
+
+/* `"NAME_deliveries":N,"NAME_p50_ms":...,"NAME_p99_ms":...,"NAME_max_ms":...` into json. */
+static void latency_json(char *json, size_t size, const char *name, const latencies_t *l) {
+    snprintf(json, size, "\"%s_deliveries\":%llu,\"%s_p50_ms\":%.3f,\"%s_p99_ms\":%.3f,\"%s_max_ms\":%.3f",
+             name, (unsigned long long)l->count, name, percentile(l, 0.5) / 1000.0, name,
+             percentile(l, 0.99) / 1000.0, name, l->max_us / 1000.0);
 }
 
 /* ---- the two modes -------------------------------------------------------- */
@@ -553,12 +591,15 @@ static int fanout(const char *protocol, int senders, double rate, double seconds
                 continue;
             }
             uint64_t stamp = now_ns();
+            char text[64];                    /* t<stamp>, and p<port index> with several ports */
+            int length = snprintf(text, sizeof text, "t%llu", (unsigned long long)stamp);
+            if (n_ports > 1) snprintf(text + length, sizeof text - (size_t)length, "p%d", port_of(c));
             if (proto == GUIGUI) {
-                snprintf(buf, sizeof buf, "{\"id\":%llu,\"room\":\"G\xc3\xa9n\xc3\xa9ral\",\"text\":\"t%llu\"}",
-                         (unsigned long long)request_id++, (unsigned long long)stamp);
+                snprintf(buf, sizeof buf, "{\"id\":%llu,\"room\":\"G\xc3\xa9n\xc3\xa9ral\",\"text\":\"%s\"}",
+                         (unsigned long long)request_id++, text);
                 queue_frame(c, 0x24, buf);
             } else {
-                snprintf(buf, sizeof buf, "PRIVMSG #bench :t%llu\r\n", (unsigned long long)stamp);
+                snprintf(buf, sizeof buf, "PRIVMSG #bench :%s\r\n", text);
                 queue_text(c, buf);
             }
             flush_out(c);
@@ -582,14 +623,23 @@ static int fanout(const char *protocol, int senders, double rate, double seconds
     if (proto == GUIGUI)
         snprintf(stored_json, sizeof stored_json, "\"stored\":%llu,\"refused\":%llu,\"stored_per_second\":%.0f",
                  (unsigned long long)stored, (unsigned long long)refused, (double)stored / stored_s);
+    /* With several ports: each kind of delivery, local and remote (see the top). */
+    char nodes_json[512] = "";
+    if (n_ports > 1) {
+        char local[240], remote[240];
+        latency_json(local, sizeof local, "local", &local_latencies);
+        latency_json(remote, sizeof remote, "remote", &remote_latencies);
+        snprintf(nodes_json, sizeof nodes_json, ",\"ports\":%d,%s,%s", n_ports, local, remote);
+    }
     printf("{\"protocol\":\"%s\",\"clients\":%d,\"senders\":%d,\"rate\":%.0f,\"seconds\":%.3f,"
            "\"ready_seconds\":%.3f,\"offered\":%llu,\"sent\":%llu,\"expected\":%llu,\"deliveries\":%llu,"
            "\"deliveries_per_second\":%.0f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f,"
-           "\"loadgen_cpu_seconds\":%.3f,%s,\"closed\":%d,\"idle\":%d,\"idle_open\":%d,\"idle_setup_seconds\":%.3f}\n",
+           "\"loadgen_cpu_seconds\":%.3f,%s,\"closed\":%d,\"idle\":%d,\"idle_open\":%d,\"idle_setup_seconds\":%.3f%s}\n",
            protocol, n_clients, senders, rate, elapsed, ready_s, (unsigned long long)offered, (unsigned long long)sent,
            (unsigned long long)expected, (unsigned long long)deliveries,
-           (double)deliveries / elapsed, percentile(0.5) / 1000.0, percentile(0.99) / 1000.0,
-           latency_max_us / 1000.0, cpu, stored_json, active_closed, n_idle, n_idle - idle_closed, idle_setup_s);
+           (double)deliveries / elapsed, percentile(&all_latencies, 0.5) / 1000.0,
+           percentile(&all_latencies, 0.99) / 1000.0, all_latencies.max_us / 1000.0, cpu, stored_json,
+           active_closed, n_idle, n_idle - idle_closed, idle_setup_s, nodes_json);
     return 0;
 }
 
@@ -611,7 +661,7 @@ static int reconnect(const char *protocol) {
     for (;;) {
         probe->fd = socket(AF_INET, SOCK_STREAM, 0);
         if (probe->fd < 0) die("socket");
-        if (connect(probe->fd, (struct sockaddr *)&server_address, sizeof server_address) == 0) break;
+        if (connect(probe->fd, (const struct sockaddr *)address_of(probe), sizeof server_addresses[0]) == 0) break;
         close(probe->fd);
         if (seconds_since(signal_ns) > RECONNECT_TIMEOUT_S) {
             fprintf(stderr, "the server did not come back within %d s\n", RECONNECT_TIMEOUT_S);
@@ -644,9 +694,33 @@ static int reconnect(const char *protocol) {
 }
 
 static int usage(void) {
-    fprintf(stderr, "usage: loadgen fanout guigui|irc HOST PORT CLIENTS SENDERS RATE SECONDS [IDLE]\n"
-                    "       loadgen reconnect guigui|irc HOST PORT CLIENTS\n");
+    fprintf(stderr, "usage: loadgen fanout guigui|irc HOST PORT[,PORT...] CLIENTS SENDERS RATE SECONDS [IDLE]\n"
+                    "       loadgen reconnect guigui|irc HOST PORT[,PORT...] CLIENTS\n");
     return 2;
+}
+
+/* The addresses of HOST at each port of a comma-separated list; 0 if the list is bad. */
+static int parse_addresses(const char *host, const char *ports) {
+    struct in_addr address;
+    if (inet_pton(AF_INET, host, &address) != 1) return 0;
+    for (const char *p = ports; ; ) {
+        char *end;
+        long port = strtol(p, &end, 10);
+        if (end == p || port <= 0 || port > 65535 || n_ports == MAX_PORTS) return 0;
+        server_addresses[n_ports].sin_family = AF_INET;
+        server_addresses[n_ports].sin_port = htons((uint16_t)port);
+        server_addresses[n_ports].sin_addr = address;
+        n_ports++;
+        if (*end == '\0') return 1;
+        if (*end != ',') return 0;
+        p = end + 1;
+    }
+}
+
+static uint32_t *new_buckets(void) {
+    uint32_t *buckets = calloc(BUCKETS, sizeof *buckets);
+    if (!buckets) die("calloc");
+    return buckets;
 }
 
 int main(int argc, char **argv) {
@@ -655,16 +729,18 @@ int main(int argc, char **argv) {
     if (is_fanout ? (argc != 9 && argc != 10) : (strcmp(argv[1], "reconnect") != 0 || argc != 6))
         return usage();
     proto = strcmp(argv[2], "irc") == 0 ? IRC : GUIGUI;
-    server_address.sin_family = AF_INET;
-    server_address.sin_port = htons((uint16_t)atoi(argv[4]));
-    if (inet_pton(AF_INET, argv[3], &server_address.sin_addr) != 1) return usage();
+    if (!parse_addresses(argv[3], argv[4])) return usage();
     n_clients = atoi(argv[5]);
     n_idle = is_fanout && argc == 10 ? atoi(argv[9]) : 0;
     raise_open_files(n_clients + n_idle);
     signal(SIGPIPE, SIG_IGN);
     clients = calloc((size_t)(n_clients + n_idle), sizeof *clients);
-    histogram = calloc(BUCKETS, sizeof *histogram);
-    if (!clients || !histogram) die("calloc");
+    if (!clients) die("calloc");
+    all_latencies.buckets = new_buckets();
+    if (n_ports > 1) {
+        local_latencies.buckets = new_buckets();
+        remote_latencies.buckets = new_buckets();
+    }
     for (int i = 0; i < n_clients + n_idle; i++) {
         clients[i].fd = -1;
         clients[i].idle = i >= n_clients;
