@@ -82,6 +82,14 @@ def missing_database(url: str) -> Path | None:
     return None if path.exists() else path
 
 
+def shared_by_several_servers(url: str) -> bool:
+    """Whether several servers (the nodes of a cluster) can use this database at once.
+
+    A database server (MySQL/MariaDB) can; an SQLite file belongs to one process.
+    """
+    return urlsplit(url).scheme == "mysql"
+
+
 def open_store(url: str) -> Store:
     """Open the store a URL names.
 

@@ -249,6 +249,12 @@ class Store(Protocol):
     def room_history(self, room_id: int, before: int | None, limit: int) -> list[StoredMessage]:
         """The newest ``limit`` messages of the room with id < ``before``, oldest first."""
 
+    def messages_after(self, after: int, limit: int) -> list[StoredMessage]:
+        """The first ``limit`` messages (rooms and direct) with id > ``after``, in id order.
+
+        What a cluster node missed while cut off from the others.
+        """
+
     def direct_history(
         self, user_id: int, other_id: int, before: int | None, limit: int
     ) -> list[StoredMessage]:

@@ -466,6 +466,14 @@ class RelationalStore(ABC):
             raise IntegrityViolation(f"the database skipped message id {message.id}")
         return _message(row)
 
+    def messages_after(self, after: int, limit: int) -> list[StoredMessage]:
+        """The first ``limit`` messages (rooms and direct) with id > ``after``, in id order."""
+        with self._reading() as execute:
+            rows = execute(
+                f"{SELECT_MESSAGES} WHERE id > ? ORDER BY id LIMIT ?", (after, limit)
+            ).fetchall()
+        return [_message(row) for row in rows]
+
     def room_history(self, room_id: int, before: int | None, limit: int) -> list[StoredMessage]:
         """The newest ``limit`` messages of the room older than ``before``, oldest first.
 

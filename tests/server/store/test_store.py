@@ -75,6 +75,20 @@ def test_a_user_is_read_back_by_id_as_stored(store: Store) -> None:
     assert store.user(alice.id + 1000) is None
 
 
+def test_messages_after_an_id_come_in_id_order_rooms_and_direct(store: Store) -> None:
+    alice, bob = user(store, "alice"), user(store, "bob")
+    store.save_messages(
+        [
+            StoredMessage(1, GENERAL, alice.id, None, "one", 1, None, "10.0.0.1"),
+            StoredMessage(2, None, alice.id, bob.id, "two", 2, None, "10.0.0.1"),
+            StoredMessage(3, GENERAL, bob.id, None, "three", 3, None, "10.0.0.2"),
+        ]
+    )
+    assert [m.text for m in store.messages_after(1, 10)] == ["two", "three"]
+    assert [m.text for m in store.messages_after(0, 2)] == ["one", "two"]
+    assert store.messages_after(3, 10) == []
+
+
 def test_duplicate_login_and_email_are_case_insensitive(store: Store) -> None:
     user(store, "Alice", "alice@example.org")
     with pytest.raises(DuplicateKey) as error:
