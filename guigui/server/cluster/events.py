@@ -135,30 +135,15 @@ class SanctionAdded(Event, frozen=True, kw_only=True):
     @classmethod
     def from_record(cls, node: str, record: SanctionRecord) -> SanctionAdded:
         """The event announcing ``record`` (a new sanction, so not lifted)."""
-        return cls(
-            node=node,
-            id=record.id,
-            kind=record.kind,
-            login=record.login,
-            ip=record.ip,
-            until=record.until,
-            reason=record.reason,
-            created_at=record.created_at,
-            created_by=record.created_by,
-        )
+        return cls(node=node, **{name: getattr(record, name) for name in _SANCTION_FIELDS})
 
     def record(self) -> SanctionRecord:
         """The store's record of this sanction."""
-        return SanctionRecord(
-            id=self.id,
-            kind=self.kind,
-            login=self.login,
-            ip=self.ip,
-            until=self.until,
-            reason=self.reason,
-            created_at=self.created_at,
-            created_by=self.created_by,
-        )
+        return SanctionRecord(**{name: getattr(self, name) for name in _SANCTION_FIELDS})
+
+
+_SANCTION_FIELDS = SanctionAdded.__struct_fields__[1:]
+"""``SanctionAdded``'s fields after ``node``: the ``SanctionRecord`` fields it carries, by name."""
 
 
 class SanctionLifted(Event, frozen=True):

@@ -8,6 +8,7 @@ never does.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -238,6 +239,9 @@ def test_decode_event_refuses_what_is_not_an_event(data: bytes) -> None:
 def test_a_sanction_event_carries_the_store_record_unchanged() -> None:
     record = SanctionRecord(2, SanctionKind.KICK, "mallory", None, 1_700_000_060_000, "calm down",
                             1_700_000_000_000, "admin")  # fmt: skip
+    # Field for field, in the record's order (a new sanction is not lifted).
+    carried = tuple(f.name for f in dataclasses.fields(SanctionRecord) if f.name[:6] != "lifted")
+    assert SanctionAdded.__struct_fields__ == ("node", *carried)
     event = SanctionAdded.from_record("a", record)
     assert decode_event(encode_event(event)) == event
     assert event.record() == record
