@@ -7,28 +7,16 @@ The nodes of a cluster share one database and number their messages from its
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 
-from guigui.server.store import UNNUMBERED, StoredMessage, open_store
+from guigui.server.store import UNNUMBERED, StoredMessage
 from guigui.server.store import relational as relational_module
 from guigui.server.store.migrations import load_migrations
 from guigui.server.store.relational import RelationalStore, single_row
+from tests.server.store.test_backup import opened
 
 GENERAL = 1
-
-
-@contextmanager
-def opened(url: str) -> Iterator[RelationalStore]:
-    """Another connection to the test's database, as another node would have."""
-    store = open_store(url)
-    assert isinstance(store, RelationalStore)
-    try:
-        yield store
-    finally:
-        store.close()
 
 
 def counter(store: RelationalStore) -> int:
