@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from guigui.server.store.base import (
+    UNNUMBERED,
     AccessRequestRecord,
     AdminRecord,
     AuditRecord,
@@ -20,6 +21,7 @@ from guigui.server.store.base import (
     ReadStateRecord,
     RoomRecord,
     SanctionRecord,
+    SavedBatch,
     Snapshot,
     Store,
     StoredMessage,
@@ -29,6 +31,7 @@ from guigui.server.store.base import (
 )
 
 __all__ = [
+    "UNNUMBERED",
     "AccessRequestRecord",
     "AdminRecord",
     "AuditRecord",
@@ -37,6 +40,7 @@ __all__ = [
     "ReadStateRecord",
     "RoomRecord",
     "SanctionRecord",
+    "SavedBatch",
     "Snapshot",
     "Store",
     "StoreError",

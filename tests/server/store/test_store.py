@@ -127,7 +127,8 @@ def test_access_requests(store: Store) -> None:
 def test_save_messages_and_room_history_pages(store: Store) -> None:
     alice = user(store, "alice")
     saved = store.save_messages([message(n, alice.id) for n in range(1, 13)])
-    assert [m.id for m in saved] == list(range(1, 13))
+    assert [m.id for m in saved.messages] == list(range(1, 13))
+    assert saved.first_time == [True] * 12
     assert store.load_snapshot(0).last_message_id == 12
     page = store.room_history(GENERAL, None, 5)
     assert [m.id for m in page] == [8, 9, 10, 11, 12]
@@ -143,9 +144,10 @@ def test_repeated_nonce_returns_the_first_message(store: Store) -> None:
     saved = store.save_messages(
         [first, message(2, alice.id, nonce="n"), message(3, bob.id, nonce="n")]
     )
-    assert saved == [first, first, message(3, bob.id, nonce="n")]
+    assert saved.messages == [first, first, message(3, bob.id, nonce="n")]
+    assert saved.first_time == [True, False, True]
     again = store.save_messages([message(4, alice.id, nonce="n")])
-    assert again == [first]
+    assert again.messages == [first] and again.first_time == [False]
     assert [m.id for m in store.room_history(GENERAL, None, 10)] == [1, 3]
 
 
