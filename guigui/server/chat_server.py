@@ -122,8 +122,13 @@ class ChatServer:
         self.delivery = Delivery(self.sessions, self.rooms, self.users, self.announce)
         # The workers: what would block the loop runs there.
         self.hasher = PasswordHasher(self.loop, config.bcrypt_cost)
+        # In a cluster, message ids come from the database, in commit order across
+        # the nodes; alone, the loop gives them (guigui/server/store/relational.py).
         self.store_worker: StoreWorker[Sender] = StoreWorker(
-            self.loop, self.store, self.delivery.messages_saved
+            self.loop,
+            self.store,
+            self.delivery.messages_saved,
+            number_ids=config.cluster_url is not None,
         )
         self.message_ids = MessageIds()
         self.connections: set[Connection] = set()

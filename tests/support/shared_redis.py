@@ -23,6 +23,5 @@ def require_shared_redis() -> None:
             answer = probe.recv(16)
     except OSError as error:
         missing(f"Redis is not reachable on 127.0.0.1:6379 ({error})")
-        return
     if not answer.startswith(b"+PONG"):
         missing(f"127.0.0.1:6379 does not answer PING like Redis ({answer!r})")

@@ -39,7 +39,7 @@ from urllib.parse import urlsplit
 
 from guigui.common.messages import ReadStateEvent, encode
 from guigui.common.objects import ConversationState
-from guigui.common.protocol import SanctionKind, Status
+from guigui.common.protocol import Status
 from guigui.server.announcements import Announcements
 from guigui.server.clock import now_ms
 from guigui.server.cluster.bus import ClusterBus
@@ -223,19 +223,7 @@ class ClusterNode(Announcements):
 
     def sanction_added(self, sanction: SanctionRecord) -> None:
         """A sanction stored here: every node closes the sessions it hits."""
-        self.bus.publish(
-            SanctionAdded(
-                self.node,
-                sanction.id,
-                str(sanction.kind),
-                sanction.login,
-                sanction.ip,
-                sanction.until,
-                sanction.reason,
-                sanction.created_at,
-                sanction.created_by,
-            )
-        )
+        self.bus.publish(SanctionAdded.from_record(self.node, sanction))
 
     def sanction_lifted(self, sanction_id: int) -> None:
         """A sanction lifted here."""
@@ -302,18 +290,7 @@ class ClusterNode(Announcements):
                 if server.rooms.has_pending(event.request_id):
                     self.moderation.apply_decision(event.request_id, event.granted)
             case SanctionAdded():
-                self.moderation.apply_sanction(
-                    SanctionRecord(
-                        event.id,
-                        SanctionKind(event.kind),
-                        event.login,
-                        event.ip,
-                        event.until,
-                        event.reason,
-                        event.created_at,
-                        event.created_by,
-                    )
-                )
+                self.moderation.apply_sanction(event.record())
             case SanctionLifted():
                 server.sanctions.remove(event.sanction_id)
             case ReadMoved():

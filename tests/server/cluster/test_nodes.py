@@ -17,7 +17,7 @@ import pytest
 
 from guigui.common.protocol import MessageType, SanctionKind
 from guigui.server.chat_server import ChatServer
-from guigui.server.cluster.node import ClusterNode
+from guigui.server.cluster.node import ClusterFigures, ClusterNode
 from guigui.server.handoff import Done, run_on_loop
 from guigui.server.moderation import Moderation
 from guigui.server.store import AccessRequestRecord, SanctionRecord
@@ -58,14 +58,23 @@ def cluster_of(server: ChatServer) -> ClusterNode:
     return server.announce
 
 
+def figures_of(server: ChatServer) -> ClusterFigures:
+    """The node's cluster figures, read on its loop thread."""
+
+    def read(done: Done[ClusterFigures]) -> None:
+        done(cluster_of(server).figures)
+
+    return run_on_loop(server, read).result(5)
+
+
 def wait_linked(servers: list[ChatServer], timeout: float = 10.0) -> None:
     """Until every node has heard from every other one."""
     deadline = time.monotonic() + timeout
     for server in servers:
         others = {cluster_of(s).node for s in servers if s is not server}
         while True:
-            heard = run_on_loop(server, lambda done, s=server: done(cluster_of(s).figures))
-            if others <= set(heard.result(5).nodes):
+            heard = figures_of(server)
+            if others <= set(heard.nodes):
                 break
             assert time.monotonic() < deadline, f"{cluster_of(server).node} never heard {others}"
             time.sleep(0.05)
@@ -128,7 +137,7 @@ def test_a_ban_on_one_node_closes_the_sessions_on_every_node(node: Node) -> None
     def ban(done: Done[SanctionRecord]) -> None:
         Moderation(a.server).sanction(SanctionKind.BAN, "bob", None, None, "spam", "chief", done)
 
-    on_loop(a.server, ban)  # type: ignore[arg-type]
+    on_loop(a.server, ban)
     assert bob.next_event(MessageType.SANCTIONED)["kind"] == "ban"
     bob.expect_closed()
     again = WireClient(b.address)
@@ -152,7 +161,7 @@ def test_a_request_filed_on_one_node_is_decided_on_another(node: Node) -> None:
     def grant(done: Done[AccessRequestRecord]) -> None:
         Moderation(a.server).decide_request(request_id, True, "chief", done)
 
-    on_loop(a.server, grant)  # type: ignore[arg-type]
+    on_loop(a.server, grant)
     decision = bob.next_event(MessageType.ACCESS_DECISION)
     assert decision["room"] == "Informatique" and decision["granted"] is True
     alice = user_on(a, "alice")
