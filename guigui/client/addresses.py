@@ -92,7 +92,7 @@ def parse_addresses(text: str, default_port: int = DEFAULT_PORT) -> list[ServerA
         if address not in addresses:
             addresses.append(address)
     if not addresses:
-        raise AddressError(text.strip(), Flaw.EMPTY)
+        raise AddressError("", Flaw.EMPTY)
     return addresses
 
 

@@ -146,7 +146,7 @@ def connected(args: argparse.Namespace) -> Iterator[ChatConnection]:
             f"new server {server}: certificate fingerprint {fingerprint} (pinned)", sys.stderr
         ),
     )
-    servers = AddressRing(server_addresses(args))
+    servers = AddressRing(args.addresses)
     try:
         connection = ChatConnection.connect_any(servers, tls=args.tls, trust=trust)
     except (OSError, ConnectionLost) as error:
@@ -443,6 +443,7 @@ def main(argv: list[str] | None = None) -> int:
         args.session_file = config_dir() / "cli-session.json"
     out = Output(args.json)
     try:
+        args.addresses = server_addresses(args)  # a wrong entry is a usage error, said first
         COMMANDS[args.command](args, out)
     except RequestFailed as error:
         show(f"error: {error.code}: {error.message}", sys.stderr)
