@@ -2,8 +2,10 @@
 
 ``login`` saves a resume token in the user's config directory; every other
 command (but ``register``) reconnects with RESUME, so a script can run one
-command per line. Exit status: 0 done, 1 the server refused (the error code is
-printed), 2 bad usage, 3 the server cannot be reached.
+command per line. With several servers (``--server host:port,host:port``, or a
+name with several DNS records), each command uses the first that answers.
+Exit status: 0 done, 1 the server refused (the error code is printed), 2 bad
+usage, 3 the server cannot be reached.
 
 Everything printed goes through ``show``: the server's strings (messages,
 logins, names, room names, errors) are other people's input, so the characters
@@ -25,6 +27,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from guigui.client.addresses import AddressError, AddressRing, ServerAddress, parse_addresses
 from guigui.client.connection import ChatConnection, ConnectionLost, RequestFailed
 from guigui.client.trust import TrustPolicy
 from guigui.common.codec import Frame
@@ -123,6 +126,16 @@ def save_session(path: Path, data: dict[str, Any]) -> None:
         json.dump(data, file)
 
 
+def server_addresses(args: argparse.Namespace) -> list[ServerAddress]:
+    """The servers to try, in order: ``--server``, else ``--host`` (one or more) and ``--port``."""
+    text = args.server if args.server is not None else args.host
+    try:
+        return parse_addresses(text, args.port)
+    except AddressError as error:
+        option = "--server" if args.server is not None else "--host"
+        raise CliError(f"{option}: {error}", EXIT_USAGE) from None
+
+
 @contextmanager
 def connected(args: argparse.Namespace) -> Iterator[ChatConnection]:
     """A connection to the server named by the arguments, closed afterwards."""
@@ -133,12 +146,11 @@ def connected(args: argparse.Namespace) -> Iterator[ChatConnection]:
             f"new server {server}: certificate fingerprint {fingerprint} (pinned)", sys.stderr
         ),
     )
+    servers = AddressRing(args.addresses)
     try:
-        connection = ChatConnection.connect(args.host, args.port, tls=args.tls, trust=trust)
+        connection = ChatConnection.connect_any(servers, tls=args.tls, trust=trust)
     except (OSError, ConnectionLost) as error:
-        raise CliError(
-            f"cannot reach the server at {args.host}:{args.port}: {error}", EXIT_UNREACHABLE
-        ) from None
+        raise CliError(f"cannot reach the server at {servers}: {error}", EXIT_UNREACHABLE) from None
     try:
         yield connection
     finally:
@@ -349,9 +361,21 @@ COMMANDS = {
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the command-line client."""
     parser = argparse.ArgumentParser(prog="guigui-cli", description="GuiGui Chat from a terminal")
-    parser.add_argument("--host", default=os.environ.get("GUIGUI_HOST", "127.0.0.1"))
     parser.add_argument(
-        "--port", type=int, default=int(os.environ.get("GUIGUI_PORT", DEFAULT_PORT))
+        "--host",
+        default=os.environ.get("GUIGUI_HOST", "127.0.0.1"),
+        help="the server's name or address, or several separated by commas",
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("GUIGUI_PORT", DEFAULT_PORT)),
+        help="the port of the servers that name none",
+    )
+    parser.add_argument(
+        "--server",
+        metavar="HOST:PORT,...",
+        help="the server, or a cluster's servers tried in turn (instead of --host and --port)",
     )
     parser.add_argument(
         "--session-file",
@@ -419,6 +443,7 @@ def main(argv: list[str] | None = None) -> int:
         args.session_file = config_dir() / "cli-session.json"
     out = Output(args.json)
     try:
+        args.addresses = server_addresses(args)  # a wrong entry is a usage error, said first
         COMMANDS[args.command](args, out)
     except RequestFailed as error:
         show(f"error: {error.code}: {error.message}", sys.stderr)

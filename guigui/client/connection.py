@@ -30,6 +30,7 @@ from typing import Any
 import msgspec
 
 from guigui import __version__
+from guigui.client.addresses import AddressRing, ServerAddress
 from guigui.client.trust import TrustPolicy
 from guigui.common.codec import Frame, FrameDecoder
 from guigui.common.errors import ProtocolError
@@ -93,6 +94,14 @@ class ConnectionLost(Exception):
 
 class RequestFailed(ProtocolError):
     """The server answered a request with ERROR; ``code``, ``message``, ``details`` say why."""
+
+
+class NoServerReachable(OSError):
+    """None of the servers answered; ``failures`` says why for each one tried, one line each."""
+
+    def __init__(self, failures: list[str]) -> None:
+        super().__init__("; ".join(failures) or "no server to try")
+        self.failures = failures
 
 
 @dataclass(frozen=True)
@@ -159,9 +168,83 @@ class ChatConnection:
         ``RequestFailed`` when it refuses the handshake.
         """
         sock = socket.create_connection((host, port), timeout=timeout)
+        return cls._greet(
+            sock,
+            ServerAddress(host, port),
+            timeout,
+            client_name,
+            tls,
+            trust,
+            on_event,
+            on_disconnect,
+        )
+
+    @classmethod
+    def connect_any(
+        cls,
+        servers: AddressRing,
+        *,
+        timeout: float = 10.0,
+        client_name: str = f"guigui-cli/{__version__}",
+        tls: bool = False,
+        trust: TrustPolicy | None = None,
+        on_event: Callable[[Any], None] | None = None,
+        on_disconnect: Callable[[], None] | None = None,
+    ) -> ChatConnection:
+        """Connect to the first of ``servers`` that answers, trying each IP address in turn.
+
+        The round starts after the endpoint ``servers`` last used (round robin),
+        and the one that answers becomes its ``last_used``. A server that cannot
+        be reached, or answers HELLO with ``unavailable``, is passed over.
+        Raises ``NoServerReachable`` (an ``OSError``, naming each failure) when none
+        answers, ``ssl.SSLError`` at once when a certificate does not verify (a
+        refused certificate is not an outage) and ``RequestFailed`` when a server
+        refuses the handshake otherwise.
+        """
+        endpoints, failures = servers.round()
+        for endpoint in endpoints:
+            try:
+                sock = endpoint.open(timeout)
+                connection = cls._greet(
+                    sock,
+                    endpoint.address,
+                    timeout,
+                    client_name,
+                    tls,
+                    trust,
+                    on_event,
+                    on_disconnect,
+                )
+            except ssl.SSLError:
+                raise
+            except RequestFailed as error:
+                if error.code != ErrorCode.UNAVAILABLE:
+                    raise
+                failures.append(f"{endpoint}: {error.message}")
+            except (OSError, ConnectionLost, TimeoutError) as error:
+                failures.append(f"{endpoint}: {error}")
+            else:
+                servers.used(endpoint)
+                return connection
+            log.info("server %s not reached: %s", endpoint, failures[-1])
+        raise NoServerReachable(failures)
+
+    @classmethod
+    def _greet(
+        cls,
+        sock: socket.socket,
+        address: ServerAddress,
+        timeout: float,
+        client_name: str,
+        tls: bool,
+        trust: TrustPolicy | None,
+        on_event: Callable[[Any], None] | None,
+        on_disconnect: Callable[[], None] | None,
+    ) -> ChatConnection:
+        """Wrap a connected socket in TLS if asked, say HELLO; the ready connection."""
         if tls:
             try:
-                sock = (trust or TrustPolicy()).wrap(sock, host, port)
+                sock = (trust or TrustPolicy()).wrap(sock, address.host, address.port)
             except BaseException:
                 sock.close()
                 raise

@@ -49,15 +49,17 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
         description="GuiGui Chat, the desktop client. Without options: open its window.",
         epilog=(
             "The server address comes from, strongest first: a preset that locks it, --server, "
-            "the user's own settings, GUIGUI_SERVER=host:port, guigui-chat.json next to the "
-            "program, the system-wide preset (/etc/guigui-chat/client.json; on Windows "
+            "the user's own settings, GUIGUI_SERVER=host:port (or host:port,host:port), "
+            "guigui-chat.json next to the program, the system-wide preset "
+            "(/etc/guigui-chat/client.json; on Windows "
             "%ProgramData%\\GuiGui Chat\\client.json). See docs/DEPLOYMENT.md."
         ),
     )
     parser.add_argument(
         "--server",
-        metavar="HOST[:PORT]",
-        help="the server for this run only (not saved)",
+        metavar="HOST[:PORT],...",
+        help="the server for this run only (not saved); several, separated by commas "
+        "(a cluster's nodes), are tried in turn",
     )
     parser.add_argument(
         "--show-settings",

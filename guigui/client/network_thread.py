@@ -10,8 +10,11 @@ What the user typed is never lost: every message goes to an outbox with its
 ``nonce`` and leaves it only when the server acknowledged it (or refused it
 for good). When the connection drops, the thread reconnects with backoff and
 RESUME, sends the outbox again (same nonces: the server stores each once), and
-the Tk side asks for what it missed. A kick (or a timed ban) ends: the thread
-waits until then and resumes the same way, so what was typed meanwhile is sent.
+the Tk side asks for what it missed. With several servers (a cluster's nodes,
+or a name with several DNS records) each reconnection starts with the server
+after the one that went away, round robin: the session goes on there. A kick
+(or a timed ban) ends: the thread waits until then and resumes the same way, so
+what was typed meanwhile is sent.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import TypeAlias, assert_never
 
+from guigui.client.addresses import AddressError, AddressRing
 from guigui.client.connection import ChatConnection, ConnectionLost, RequestFailed
 from guigui.client.model import ConversationKey
 from guigui.client.settings import ClientSettings, config_dir
@@ -189,6 +193,7 @@ class NetworkThread:
         self.updates: queue.Queue[Update] = queue.Queue()
         self._commands: queue.Queue[_Command] = queue.Queue()
         self._connection: ChatConnection | None = None
+        self._ring: AddressRing | None = None
         self._token: str | None = None
         self._outbox: OrderedDict[str, _Outgoing] = OrderedDict()
         self._retry_at = 0.0
@@ -314,10 +319,10 @@ class NetworkThread:
     def _connect(self) -> ChatConnection:
         if self._connection is None or self._connection.closed:
             self.updates.put(ConnectionChanged("connecting"))
+            servers = self._servers()
             try:
-                self._connection = ChatConnection.connect(
-                    self.settings.host,
-                    self.settings.port,
+                self._connection = ChatConnection.connect_any(
+                    servers,
                     timeout=5.0,
                     client_name=self.client_name,
                     tls=self.settings.tls,
@@ -334,10 +339,22 @@ class NetworkThread:
                 raise TlsRefused(f"the server's certificate is not trusted: {error}") from error
             except OSError as error:
                 self._connection = None
-                raise ConnectionLost(
-                    f"cannot reach {self.settings.host}:{self.settings.port}: {error}"
-                ) from error
+                raise ConnectionLost(f"cannot reach {servers}: {error}") from error
         return self._connection
+
+    def _servers(self) -> AddressRing:
+        """The servers of the settings, as a ring that remembers the one last used.
+
+        The ring is kept while the settings name the same servers, so that a
+        reconnection starts with the server after the one that went away.
+        """
+        try:
+            addresses = self.settings.addresses()
+        except AddressError as error:
+            raise ConnectionLost(f"no server to connect to: {error}") from None
+        if self._ring is None or self._ring.addresses != addresses:
+            self._ring = AddressRing(addresses)
+        return self._ring
 
     def _on_new_server(self, server: str, fingerprint: str) -> None:
         self.updates.put(NewServerTrusted(server, fingerprint))

@@ -9,7 +9,11 @@ one overriding the one before (docs/DEPLOYMENT.md):
    (Linux: ``/etc/guigui-chat/client.json``;
    Windows: ``%ProgramData%\\GuiGui Chat\\client.json``);
 2. ``guigui-chat.json`` next to the executable (a shared install), :func:`install_preset_path`;
-3. the environment variable ``GUIGUI_SERVER=host[:port]``.
+3. the environment variable ``GUIGUI_SERVER=host[:port]`` (or several:
+   ``GUIGUI_SERVER=chat1:6767,chat2:6767``).
+
+The ``host`` setting names one server or several (a cluster's nodes, tried in
+turn: ``guigui.client.addresses``), as a JSON list or a comma-separated string.
 
 A preset file is JSON, with the same keys as the user's own ``client.json``
 (a technician can copy a configured user's file). A file that is damaged or
@@ -27,10 +31,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from guigui.client.addresses import (
+    SEPARATOR,
+    AddressError,
+    format_addresses,
+    parse_addresses,
+    split_entries,
+)
 from guigui.common.protocol import DEFAULT_PORT
 
 SERVER_VARIABLE = "GUIGUI_SERVER"
-"""``host`` or ``host:port`` (``[::1]:6767`` for an IPv6 address): the server for this computer."""
+"""``host`` or ``host:port`` (``[::1]:6767`` for an IPv6 address), or several separated by
+commas: the server (or the cluster's servers) for this computer."""
 SYSTEM_PRESET_VARIABLE = "GUIGUI_SYSTEM_PRESET"
 """Another path for the system-wide file: to try a preset before deploying it, and for tests."""
 INSTALL_PRESET_NAME = "guigui-chat.json"
@@ -84,9 +96,7 @@ def install_preset_path() -> Path:
 def check_value(name: str, value: Any) -> Any:
     """``value`` if valid for the setting ``name``; else :class:`PresetError` saying why."""
     if name == "host":
-        if isinstance(value, str) and value.strip() and not any(c.isspace() for c in value.strip()):
-            return value.strip()
-        raise PresetError(f"'host' must be a server name or address, not {value!r}")
+        return check_servers(value)
     if name == "port":
         if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 65536:
             return value
@@ -152,26 +162,41 @@ def read_preset_file(path: Path) -> Preset | None:
     return parse_preset(text, str(path))
 
 
-def parse_server(text: str, source: str = SERVER_VARIABLE) -> Preset:
-    """``host``, ``host:port`` or ``[ipv6]:port`` as a preset; :class:`PresetError` if malformed."""
-    text = text.strip()
-    host, port = text, str(DEFAULT_PORT)
-    if text.startswith("["):
-        host, bracket, rest = text[1:].partition("]")
-        if not bracket or (rest and not rest.startswith(":")):
-            raise PresetError(f"{source}={text!r}: write an IPv6 address as [address]:port")
-        port = rest[1:] or port
-    elif text.count(":") == 1:
-        host, port = text.split(":")
+def check_servers(value: Any) -> str:
+    """The ``host`` setting: one server, or several (a list, or a comma-separated string).
+
+    Each entry is ``host``, ``host:port`` or ``[ipv6]:port``; the ``port`` setting
+    is the port of the entries that name none. Returns the entries as one string,
+    ``"chat1.example.com, chat2.example.com:7000"``; :class:`PresetError` names a
+    wrong entry.
+    """
+    entries = value if isinstance(value, list) else [value]
+    if not entries or not all(isinstance(entry, str) for entry in entries):
+        raise PresetError(f"'host' must be a server name or address, not {value!r}")
+    text = SEPARATOR.join(entries)
     try:
-        values = {"host": check_value("host", host), "port": check_value("port", _number(port))}
-    except PresetError as error:
-        raise PresetError(f"{source}={text!r}: {error} (expected host or host:port)") from None
-    return Preset(source, values)
+        parse_addresses(text)
+    except AddressError as error:
+        raise PresetError(f"'host' must be server names or addresses: {error}") from None
+    return ", ".join(split_entries(text))
 
 
-def _number(text: str) -> int | str:
-    return int(text) if text.isdigit() else text
+def parse_server(text: str, source: str = SERVER_VARIABLE) -> Preset:
+    """``host``, ``host:port``, ``[ipv6]:port``, or several separated by commas, as a preset.
+
+    One address gives the ``host`` and ``port`` settings; several give them all
+    in ``host``, each with its port. :class:`PresetError` names a wrong entry.
+    """
+    try:
+        addresses = parse_addresses(text, DEFAULT_PORT)
+    except AddressError as error:
+        raise PresetError(
+            f"{source}={text.strip()!r}: {error} (expected host or host:port, "
+            "or several separated by commas)"
+        ) from None
+    if len(addresses) == 1:
+        return Preset(source, {"host": addresses[0].host, "port": addresses[0].port})
+    return Preset(source, {"host": format_addresses(addresses), "port": addresses[0].port})
 
 
 def read_presets(environ: Mapping[str, str] | None = None) -> tuple[list[Preset], list[str]]:

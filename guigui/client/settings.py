@@ -24,6 +24,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from guigui.client.addresses import (
+    AddressError,
+    ServerAddress,
+    format_addresses,
+    parse_addresses,
+)
 from guigui.client.presets import (
     ADDRESS_FIELDS,
     LANGUAGES,
@@ -63,7 +69,9 @@ class ClientSettings:
     """Where the server is and how the client looks."""
 
     host: str = "127.0.0.1"
+    """The server, or several separated by commas (``chat1, chat2:7000``): tried in turn."""
     port: int = DEFAULT_PORT
+    """The port of the servers in ``host`` that name none."""
     tls: bool = False
     cafile: str = ""
     """With TLS: the CA file to verify the server with (empty: pin the first certificate)."""
@@ -142,8 +150,20 @@ class ClientSettings:
             chosen.update({name: chosen.get(name, defaults[name]) for name in ADDRESS_FIELDS})
         return chosen
 
+    def addresses(self) -> list[ServerAddress]:
+        """The servers to try, in order (``AddressError`` if ``host`` was set to a wrong list)."""
+        return parse_addresses(self.host, self.port)
+
+    @property
+    def address_text(self) -> str:
+        """The servers as the user reads them: ``chat.example.org:6767`` (or several)."""
+        try:
+            return format_addresses(self.addresses())
+        except AddressError:
+            return f"{self.host}:{self.port}"
+
     def use_server(self, host: str, port: int) -> bool:
-        """Use ``host:port`` for this run only (``--server``); False if the address is locked."""
+        """Use ``host`` and ``port`` for this run only (``--server``); False if they are locked."""
         if self.server_locked:
             return False
         self.host, self.port = host, port

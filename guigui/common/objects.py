@@ -7,7 +7,7 @@ encodes what is sent. ``to_json`` gives the plain JSON object, for printing.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Self
 
 import msgspec
 
@@ -23,6 +23,14 @@ class JsonObject(msgspec.Struct, frozen=True):
         # msgspec.Raw (PING's nonce); this is for printing, not the hot path.
         data: dict[str, Any] = msgspec.json.decode(msgspec.json.encode(self))
         return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Self:
+        """The object from its plain JSON form (``to_json``'s), checked; ``ValueError`` if bad."""
+        try:
+            return msgspec.convert(data, cls)
+        except msgspec.ValidationError as error:
+            raise ValueError(str(error)) from None
 
 
 class User(JsonObject, frozen=True, omit_defaults=True):

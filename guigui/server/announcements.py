@@ -53,3 +53,6 @@ class Announcements:
 
     def read_moved(self, user_id: int, state: ConversationState) -> None:
         """The user read further: their sessions on other nodes show it."""
+
+    def stop_requested(self, seconds: int, reason: str) -> None:
+        """An admin stops the whole cluster: the other nodes count down and stop too."""

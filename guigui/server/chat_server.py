@@ -23,6 +23,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
+from functools import partial
 
 import msgspec
 
@@ -62,6 +63,13 @@ ADMIN_FIRST_LOCK = 5.0
 """Seconds of the first lock of an admin login; each further failure doubles it."""
 ADMIN_MAX_LOCK = 300.0
 """Longest lock of an admin login (seconds)."""
+
+
+def countdown_steps(seconds: int) -> list[int]:
+    """When to warn during a stop countdown: every 10 s, then every second from 10."""
+    return sorted(
+        {seconds, *range(min(seconds, 10), 0, -1), *range(0, seconds, 10)} - {0}, reverse=True
+    )
 
 
 class _Listener:
@@ -114,8 +122,13 @@ class ChatServer:
         self.delivery = Delivery(self.sessions, self.rooms, self.users, self.announce)
         # The workers: what would block the loop runs there.
         self.hasher = PasswordHasher(self.loop, config.bcrypt_cost)
+        # In a cluster, message ids come from the database, in commit order across
+        # the nodes; alone, the loop gives them (guigui/server/store/relational.py).
         self.store_worker: StoreWorker[Sender] = StoreWorker(
-            self.loop, self.store, self.delivery.messages_saved
+            self.loop,
+            self.store,
+            self.delivery.messages_saved,
+            number_ids=config.cluster_url is not None,
         )
         self.message_ids = MessageIds()
         self.connections: set[Connection] = set()
@@ -422,6 +435,18 @@ class ChatServer:
             self.loop.call_later(self._sweep_interval(), self._heartbeat_sweep)
 
     # ---- clean stop ----------------------------------------------------------
+
+    def stop_in(self, seconds: int, reason: str) -> None:
+        """Warn every client with SHUTDOWN counting down, then stop cleanly (loop thread)."""
+        self.stop_reason = reason or "the server is stopping"
+
+        def warn(remaining: int) -> None:
+            frame = encode(Shutdown(remaining, self.stop_reason))
+            self.send_to(list(self.connections), frame)
+
+        for step in countdown_steps(seconds):
+            self.loop.call_later(seconds - step, partial(warn, step))
+        self.loop.call_later(seconds, self.request_stop)
 
     def _begin_stop(self) -> None:
         """Start the clean stop on the loop thread: refuse newcomers, then let work finish.

@@ -44,6 +44,7 @@ from guigui.server.store import (
     default_database_url,
     missing_database,
     open_store,
+    shared_by_several_servers,
 )
 from guigui.server.store.backup import BackupError, check_backup, restore_backup, write_backup
 from guigui.server.store.provisioning import (
@@ -129,6 +130,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--tls-cert", help="PEM certificate: clients must then use TLS")
     parser.add_argument("--tls-key", help="PEM private key of --tls-cert")
+    parser.add_argument(
+        "--cluster",
+        metavar="redis://HOST:PORT/DB",
+        help="run as one node of a cluster: live events through this Redis, with the other"
+        " nodes on the same --db (MariaDB); see docs/CLUSTER.md",
+    )
+    parser.add_argument(
+        "--node-name",
+        default="",
+        help="this node's name in the cluster (default: HOST:PORT)",
+    )
     parser.add_argument(
         "--headless",
         action="store_true",
@@ -287,10 +299,18 @@ def serve(args: argparse.Namespace) -> int:
         config = dataclasses.replace(config, message_retention_days=args.retention_days)
     if args.tls_cert:
         config = dataclasses.replace(config, tls_cert=args.tls_cert, tls_key=args.tls_key)
+    cluster = None
+    if args.cluster:
+        if not shared_by_several_servers(config.database_url):
+            raise ValueError("--cluster needs a database the nodes share: --db mysql://...")
+        from guigui.server.cluster.node import ClusterNode
+
+        config = dataclasses.replace(config, cluster_url=args.cluster, node_name=args.node_name)
+        cluster = ClusterNode
     if config.bcrypt_cost < DEFAULT_BCRYPT_COST:
         log.warning("bcrypt cost lowered to %d: for tests and benchmarks only", config.bcrypt_cost)
     log.info("open-file limit: %d (about as many clients)", raise_open_file_limit())
-    server = ChatServer(config)
+    server = ChatServer(config, cluster=cluster)
 
     def on_signal(signum: int) -> None:
         # On the watcher's thread, not in a signal handler: logging and

@@ -70,8 +70,9 @@ class ServerConfig:
     """``redis://HOST:PORT/DB``: this server is one node of a cluster (``--cluster``)."""
     node_name: str = ""
     """This node's name in the cluster (``--node-name``; default ``host:port``)."""
-    cluster_channel: str = "guigui:events"
-    """The Redis pub/sub channel the nodes of one cluster share."""
+    cluster_channel: str = ""
+    """The Redis pub/sub channel the nodes of one cluster share (default: named after the
+    database they share, ``guigui:sae_r309``, so two clusters on one Redis never mix)."""
 
     def __post_init__(self) -> None:
         """Refuse settings that cannot work (a message must fit in one frame)."""

@@ -91,7 +91,7 @@ class Delivery:
             connection, request_id = item.sender.connection, item.sender.request_id
             outcome = item.outcome
             stored = outcome if isinstance(outcome, StoredMessage) else None
-            is_new = stored is not None and stored.id == item.asked.id
+            is_new = stored is not None and item.first_time
             if run and not (is_new and stored is not None and stored.room_id == run_room):
                 self._hand_out_run(run_room, run)
                 run = []

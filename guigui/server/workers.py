@@ -31,7 +31,13 @@ from guigui.common.errors import ProtocolError
 from guigui.common.protocol import ErrorCode
 from guigui.server.handoff import Outcome
 from guigui.server.loop import EventLoop
-from guigui.server.store.base import Store, StoredMessage, StoreUnavailable
+from guigui.server.store.base import (
+    UNNUMBERED,
+    SavedBatch,
+    Store,
+    StoredMessage,
+    StoreUnavailable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +73,9 @@ class SavedMessage(Generic[S]):
     """The message as it was handed to the worker."""
     outcome: Outcome[StoredMessage]
     """The message as stored (the first one, for a repeated nonce), or why it was not."""
+    first_time: bool
+    """True when this save stored the message; False for a repeated (sender, nonce),
+    whose first message ``outcome`` then is, and for a message not stored."""
 
 
 _STOP = object()
@@ -77,6 +86,11 @@ class StoreWorker(Generic[S]):
 
     ``messages_saved`` runs on the loop thread with each group commit's
     messages, in the order they were handed to ``save_message``.
+
+    ``number_ids`` (the nodes of a cluster): the messages come with the id
+    ``UNNUMBERED`` and the store numbers each group commit from the database's
+    counter (``Store.save_messages``); ``messages_saved`` gets them numbered.
+    Without it, the ids given are stored as they are.
     """
 
     def __init__(
@@ -84,10 +98,14 @@ class StoreWorker(Generic[S]):
         loop: EventLoop,
         store: Store,
         messages_saved: Callable[[list[SavedMessage[S]]], None],
+        *,
+        number_ids: bool = False,
     ) -> None:
         self._loop = loop
         self._store = store
         self._messages_saved = messages_saved
+        self.number_ids = number_ids
+        """Whether the store numbers the messages (then they come with ``UNNUMBERED``)."""
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="store", daemon=True)
         self._pending = 0
@@ -170,11 +188,7 @@ class StoreWorker(Generic[S]):
 
     def _save_batch(self, batch: list[_SaveMessage[S]]) -> None:
         """Store a group commit, then hand it back to the loop in one ``messages_saved`` call."""
-        outcomes = self._save_isolating_failures([save.message for save in batch])
-        saved = [
-            SavedMessage(save.sender, save.message, outcome)
-            for save, outcome in zip(batch, outcomes, strict=True)
-        ]
+        saved = self._save_isolating_failures(batch)
         self._loop.call_soon_threadsafe(partial(self._hand_back_batch, saved))
 
     def _hand_back_batch(self, saved: list[SavedMessage[S]]) -> None:
@@ -182,10 +196,8 @@ class StoreWorker(Generic[S]):
         self._done(len(saved))
         self._messages_saved(saved)
 
-    def _save_isolating_failures(
-        self, messages: list[StoredMessage]
-    ) -> list[Outcome[StoredMessage]]:
-        """Store ``messages`` in one transaction or, if that fails, each in its own.
+    def _save_isolating_failures(self, batch: list[_SaveMessage[S]]) -> list[SavedMessage[S]]:
+        """Store ``batch`` in one transaction or, if that fails, each message in its own.
 
         One message the database refuses must not cost everyone their OK: when
         the group commit fails, every message is saved again alone, so each
@@ -194,35 +206,47 @@ class StoreWorker(Generic[S]):
         one at a time would fail the same way, slowly: all fail at once.
         """
         try:
-            return list(self._store.save_messages(messages))
+            return self._save(batch)
         except StoreUnavailable as error:
-            log.error("could not store %d message(s): %s", len(messages), error)
-            return [error] * len(messages)
+            log.error("could not store %d message(s): %s", len(batch), error)
+            return [_failed(save, error) for save in batch]
         except Exception as error:
-            if len(messages) == 1:
-                return [self._unstorable(messages[0], error)]
+            if len(batch) == 1:
+                return [_failed(batch[0], self._unstorable(batch[0].message, error))]
             log.warning(
                 "a group commit of %d messages failed (%s): storing them one at a time",
-                len(messages),
+                len(batch),
                 _describe(error),
             )
-        outcomes: list[Outcome[StoredMessage]] = []
-        for index, message in enumerate(messages):
+        saved: list[SavedMessage[S]] = []
+        for index, save in enumerate(batch):
             try:
-                outcomes.extend(self._store.save_messages([message]))
+                saved.extend(self._save([save]))
             except StoreUnavailable as error:
-                left = len(messages) - index
-                log.error("could not store %d message(s): %s", left, error)
-                outcomes.extend([error] * left)
+                left = batch[index:]
+                log.error("could not store %d message(s): %s", len(left), error)
+                saved.extend(_failed(unsaved, error) for unsaved in left)
                 break
             except Exception as error:
-                outcomes.append(self._unstorable(message, error))
-        return outcomes
+                saved.append(_failed(save, self._unstorable(save.message, error)))
+        return saved
+
+    def _save(self, batch: list[_SaveMessage[S]]) -> list[SavedMessage[S]]:
+        """Store ``batch`` in one transaction (numbered, if so asked); errors go up."""
+        stored: SavedBatch = self._store.save_messages(
+            [save.message for save in batch], number_ids=self.number_ids
+        )
+        return [
+            SavedMessage(save.sender, save.message, message, first_time)
+            for save, message, first_time in zip(
+                batch, stored.messages, stored.first_time, strict=True
+            )
+        ]
 
     @staticmethod
     def _unstorable(message: StoredMessage, error: Exception) -> ProtocolError:
-        """Log that ``message`` cannot be stored (by its id: the text is the sender's)."""
-        log.error("message #%d could not be stored: %s", message.id, _describe(error))
+        """Log that ``message`` cannot be stored (by its id or sender: the text is the sender's)."""
+        log.error("%s could not be stored: %s", _name(message), _describe(error))
         return ProtocolError(
             ErrorCode.INTERNAL, "the server could not store this message; nothing was stored"
         )
@@ -241,6 +265,26 @@ class StoreWorker(Generic[S]):
         """On the loop thread: a job's outcome goes to its callback."""
         self._done(1)
         callback(outcome)
+
+
+def _failed(save: _SaveMessage[S], error: Exception) -> SavedMessage[S]:
+    """A message that was not stored, and why."""
+    return SavedMessage(save.sender, save.message, error, first_time=False)
+
+
+def _name(message: StoredMessage) -> str:
+    """A message for the log, never by its text: ``message #12``.
+
+    A message the store was to number has no id yet: it is named by its
+    sender, its place and its time (``message of user #3 to room #1 at 1733...``).
+    """
+    if message.id != UNNUMBERED:
+        return f"message #{message.id}"
+    if message.room_id is not None:
+        place = f"room #{message.room_id}"
+    else:
+        place = f"user #{message.recipient_id}"
+    return f"message of user #{message.sender_id} to {place} at {message.ts}"
 
 
 def _describe(error: BaseException) -> str:

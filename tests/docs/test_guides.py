@@ -17,6 +17,7 @@ DOCS = Path(__file__).resolve().parents[2] / "docs"
 GUIDES = [
     ("ADMIN.md", "fr/ADMIN.md"),
     ("CLIENT.md", "fr/CLIENT.md"),
+    ("CLUSTER.md", "fr/GRAPPE.md"),
     ("DEPLOYMENT.md", "fr/DEPLOIEMENT.md"),
     ("INSTALL.md", "fr/INSTALLATION.md"),
     ("LIMITS.md", "fr/LIMITES.md"),

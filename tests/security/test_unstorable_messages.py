@@ -27,7 +27,7 @@ import pytest
 
 from guigui.common.protocol import MessageType
 from guigui.server.chat_server import ChatServer
-from guigui.server.store import Store, StoredMessage
+from guigui.server.store import SavedBatch, Store, StoredMessage
 from guigui.server.store.mysql_store import MySQLStore
 from guigui.server.store.sqlite_store import SQLiteStore
 from tests.conftest import make_test_config
@@ -56,9 +56,11 @@ class PoisonedSQLiteStore(SQLiteStore):
 
     poison: Poison
 
-    def save_messages(self, messages: Sequence[StoredMessage]) -> list[StoredMessage]:
+    def save_messages(
+        self, messages: Sequence[StoredMessage], *, number_ids: bool = False
+    ) -> SavedBatch:
         """Save the batch, poisoned."""
-        return super().save_messages(poisoned(messages, self.poison))
+        return super().save_messages(poisoned(messages, self.poison), number_ids=number_ids)
 
 
 class PoisonedMySQLStore(MySQLStore):
@@ -66,9 +68,11 @@ class PoisonedMySQLStore(MySQLStore):
 
     poison: Poison
 
-    def save_messages(self, messages: Sequence[StoredMessage]) -> list[StoredMessage]:
+    def save_messages(
+        self, messages: Sequence[StoredMessage], *, number_ids: bool = False
+    ) -> SavedBatch:
         """Save the batch, poisoned."""
-        return super().save_messages(poisoned(messages, self.poison))
+        return super().save_messages(poisoned(messages, self.poison), number_ids=number_ids)
 
 
 def open_poisoned_store(database_url: str, poison: Poison) -> Store:

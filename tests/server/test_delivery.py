@@ -121,7 +121,9 @@ class Chat:
             "10.0.0.1",
         )
         connection = as_connection(self.online[login])
-        return SavedMessage(Sender(connection, 100 + message_id), message, outcome or message)
+        return SavedMessage(
+            Sender(connection, 100 + message_id), message, outcome or message, outcome is None
+        )
 
 
 def test_a_run_of_messages_reaches_each_reader_as_one_chunk() -> None:

@@ -99,9 +99,9 @@ def test_a_slow_store_holds_the_senders_back_and_loses_nothing(
     server = running.server
     store_save = server.store.save_messages
 
-    def slow_save(messages: Any) -> Any:
+    def slow_save(messages: Any, **options: Any) -> Any:
         time.sleep(0.01)  # a database far slower than the senders
-        return store_save(messages)
+        return store_save(messages, **options)
 
     server.store.save_messages = slow_save  # type: ignore[method-assign]
     sender = WireClient(running.address)

@@ -12,7 +12,15 @@ import pytest
 from guigui.common.errors import ProtocolError
 from guigui.common.protocol import ErrorCode
 from guigui.server.loop import EventLoop
-from guigui.server.store import StoredMessage, StoreError, StoreUnavailable
+from guigui.server.store import (
+    UNNUMBERED,
+    SavedBatch,
+    Store,
+    StoredMessage,
+    StoreError,
+    StoreUnavailable,
+    open_store,
+)
 from guigui.server.workers import SavedMessage, StoreWorker
 
 POISON = "☠"
@@ -31,14 +39,17 @@ class FlakyStore:
     stored: list[StoredMessage] = field(default_factory=list)
     calls: list[list[int]] = field(default_factory=list)
 
-    def save_messages(self, messages: Sequence[StoredMessage]) -> list[StoredMessage]:
+    def save_messages(
+        self, messages: Sequence[StoredMessage], *, number_ids: bool = False
+    ) -> SavedBatch:
+        assert not number_ids
         self.calls.append([m.id for m in messages])
         if self.unavailable_after is not None and len(self.calls) > self.unavailable_after:
             raise StoreUnavailable("the database is unreachable")
         if any(POISON in m.text for m in messages):
             raise self.refusal
         self.stored.extend(messages)
-        return list(messages)
+        return SavedBatch(list(messages), [True] * len(messages))
 
 
 @pytest.fixture
@@ -52,25 +63,42 @@ def loop() -> Iterator[EventLoop]:
     thread.join(5)
 
 
-def save_in_one_batch(loop: EventLoop, store: FlakyStore, texts: list[str]) -> list[object]:
-    """Queue one save per text before the worker starts (so one group commit), then run it."""
-    outcomes: dict[int, object] = {}
+def save_messages_in_one_batch(
+    loop: EventLoop, store: Store, messages: list[StoredMessage], *, number_ids: bool = False
+) -> list[SavedMessage[int]]:
+    """Queue the saves before the worker starts (so one group commit), then run it.
+
+    Each message's sender is its place in ``messages``; what comes back is in that order.
+    """
+    saved_by_sender: dict[int, SavedMessage[int]] = {}
     all_in = threading.Event()
 
     def messages_saved(saved: list[SavedMessage[int]]) -> None:
         for item in saved:
-            outcomes[item.sender] = item.outcome
-        if len(outcomes) == len(texts):
+            saved_by_sender[item.sender] = item
+        if len(saved_by_sender) == len(messages):
             all_in.set()
 
-    worker = StoreWorker(loop, store, messages_saved)  # type: ignore[arg-type]
-    for message_id, text in enumerate(texts, start=1):
-        message = StoredMessage(message_id, 1, 1, None, text, 0, None, "10.0.0.1")
-        worker.save_message(message, message_id)
+    worker = StoreWorker(loop, store, messages_saved, number_ids=number_ids)
+    for place, message in enumerate(messages):
+        worker.save_message(message, place)
     worker.start()
     assert all_in.wait(5)
     worker.stop()
-    return [outcomes[n] for n in range(1, len(texts) + 1)]
+    return [saved_by_sender[place] for place in range(len(messages))]
+
+
+def save_in_one_batch(loop: EventLoop, store: FlakyStore, texts: list[str]) -> list[object]:
+    """One message per text, ids from 1, in one group commit; the outcomes, in order."""
+    messages = [
+        StoredMessage(message_id, 1, 1, None, text, 0, None, "10.0.0.1")
+        for message_id, text in enumerate(texts, start=1)
+    ]
+    saved = save_messages_in_one_batch(loop, store, messages)  # type: ignore[arg-type]
+    assert [item.first_time for item in saved] == [
+        isinstance(item.outcome, StoredMessage) for item in saved
+    ]
+    return [item.outcome for item in saved]
 
 
 @pytest.mark.parametrize(
@@ -118,3 +146,52 @@ def test_a_database_lost_while_saving_one_by_one_fails_the_rest_at_once(
     assert store.calls == [[1, 2, 3, 4], [1], [2]]
     assert isinstance(outcomes[0], ProtocolError)
     assert all(isinstance(o, StoreUnavailable) for o in outcomes[1:])
+
+
+def test_a_numbering_worker_reports_each_message_and_repeat_of_its_batch(
+    loop: EventLoop, database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Real store, both databases: the worker hands back numbered messages and first_time."""
+    store = open_store(database_url)
+    try:
+        store.migrate()
+        alice = store.create_user("alice", "A", "L", "a@example.org", b"h", 1, 1).id
+
+        def say(text: str, nonce: str | None = None) -> StoredMessage:
+            return StoredMessage(UNNUMBERED, 1, alice, None, text, 5, nonce, "10.0.0.1")
+
+        first = save_messages_in_one_batch(
+            loop, store, [say("one", "n1"), say("again", "n1"), say("two")], number_ids=True
+        )
+        assert [item.first_time for item in first] == [True, False, True]
+        outcomes = [item.outcome for item in first]
+        assert all(isinstance(outcome, StoredMessage) for outcome in outcomes)
+        one, repeat, two = (o for o in outcomes if isinstance(o, StoredMessage))
+        assert one.id == 1 and one.text == "one" and repeat == one and two.text == "two"
+        assert two.id > one.id  # the repeat's id is a gap: never a message
+        assert [item.asked.id for item in first] == [UNNUMBERED] * 3
+
+        later = save_messages_in_one_batch(
+            loop, store, [say("one more time", "n1"), say("three")], number_ids=True
+        )
+        assert [item.first_time for item in later] == [False, True]
+        assert later[0].outcome == one
+        three = later[1].outcome
+        assert isinstance(three, StoredMessage) and three.id == two.id + 2  # after a gap
+        history = store.room_history(1, None, 10)
+        assert [(m.id, m.text) for m in history] == [
+            (1, "one"),
+            (two.id, "two"),
+            (three.id, "three"),
+        ]
+
+        # A message that cannot be stored is named in the log by sender, place and time.
+        unstorable = StoredMessage(UNNUMBERED, 1, 999_999, None, "secret", 7, None, None)
+        failed = save_messages_in_one_batch(loop, store, [unstorable], number_ids=True)
+        assert failed[0].first_time is False
+        assert not isinstance(failed[0].outcome, StoredMessage)
+        logged = [r.getMessage() for r in caplog.records if "could not be stored" in r.getMessage()]
+        assert logged and logged[0].startswith("message of user #999999 to room #1 at 7 ")
+        assert not any("secret" in r.getMessage() for r in caplog.records)
+    finally:
+        store.close()

@@ -315,7 +315,7 @@ class ClientApp(ttk.App):
 
     def unreachable(self) -> str:
         """The words for a server that does not answer, naming its address."""
-        address = f"{self.settings.host}:{self.settings.port}"
+        address = self.settings.address_text
         return _("The server {address} cannot be reached. Check its address in Settings.").format(
             address=address
         )

@@ -127,7 +127,7 @@ class LoginForm(ttk.Frame):
         """Show which server we talk to."""
         settings = self.app.settings
         secure = " 🔒" if settings.tls else ""
-        address = f"{settings.host}:{settings.port}{secure}"
+        address = f"{settings.address_text}{secure}"
         self.server_label.configure(text=_("Server: {address}").format(address=address))
         self.update_submit_state()
 

@@ -1,8 +1,9 @@
-"""The settings dialog: server address, TLS, theme and language, open from any screen.
+"""The settings dialog: server address (or addresses), TLS, theme and language, from any screen.
 
 A window of its own above the current screen (so a half-filled form behind it
-is kept), with Save (Enter) and Cancel (Escape). The port and the server are
-checked as the user types; theme and language are shown in words, in the
+is kept), with Save (Enter) and Cancel (Escape). The port and the server (or
+servers: a comma-separated list, each tried in turn) are checked as the user
+types, naming a wrong entry; theme and language are shown in words, in the
 user's language, and apply at once. The dialog knows the app only through
 ``SettingsActions``, the few things it uses of it. While logged in the server cannot change
 (the session is bound to it): those fields are read-only, with a word why.
@@ -16,6 +17,7 @@ from typing import Protocol
 
 import ttkbootstrap as ttk
 
+from guigui.client.addresses import AddressError, Flaw, parse_addresses, split_entries
 from guigui.client.model import ChatModel
 from guigui.client.settings import LANGUAGES, THEMES, ClientSettings
 from guigui.common.i18n import _
@@ -42,12 +44,21 @@ def port_problem(text: str) -> str | None:
 
 
 def host_problem(text: str) -> str | None:
-    """What is wrong with a typed server name or address, if anything."""
-    text = text.strip()
-    if not text:
-        return _("Enter the server's name or address.")
-    if any(character.isspace() for character in text) or "/" in text:
-        return _("A server name has no spaces or slashes (for example chat.example.org).")
+    """What is wrong with the typed server (or servers, separated by commas), if anything.
+
+    A wrong entry is named: in a list of three, the user sees which one to fix.
+    """
+    try:
+        parse_addresses(text)
+    except AddressError as error:
+        if error.flaw is Flaw.EMPTY:
+            return _("Enter the server's name or address.")
+        words = {
+            Flaw.HOST: _("{entry}: a server name has no spaces or slashes (chat.example.org)."),
+            Flaw.PORT: _("{entry}: a port is a number from 1 to 65535."),
+            Flaw.IPV6: _("{entry}: write an IPv6 address as [address]:port."),
+        }[error.flaw]
+        return words.format(entry=error.entry)
     return None
 
 
@@ -85,22 +96,30 @@ class SettingsDialog(ttk.Toplevel):
         body.columnconfigure(1, weight=1)
 
         ttk.Label(body, text=_("Server")).grid(row=0, column=0, sticky="w", padx=(0, 10))
-        self.host = ttk.Entry(body, width=30)
+        self.host = ttk.Entry(body, width=40)
         self.host.insert(0, settings.host)
         self.host.grid(row=0, column=1, sticky="we")
+        # Several servers (a cluster's nodes) are tried in turn: say how to write them.
         self.host_error = ttk.Label(body, text="", bootstyle="danger", wraplength=320)
         self.host_error.grid(row=1, column=1, sticky="w")
-        ttk.Label(body, text=_("Port")).grid(row=2, column=0, sticky="w", padx=(0, 10))
+        self.host_hint = ttk.Label(
+            body,
+            text=_("Several servers: separate them with commas (chat1.example.org, chat2:7000)."),
+            bootstyle="secondary",
+            wraplength=320,
+        )
+        self.host_hint.grid(row=2, column=1, sticky="w")
+        ttk.Label(body, text=_("Port")).grid(row=3, column=0, sticky="w", padx=(0, 10))
         self.port = ttk.Entry(body, width=8)
         self.port.insert(0, str(settings.port))
-        self.port.grid(row=2, column=1, sticky="w")
+        self.port.grid(row=3, column=1, sticky="w")
         self.port_error = ttk.Label(body, text="", bootstyle="danger", wraplength=320)
-        self.port_error.grid(row=3, column=1, sticky="w")
+        self.port_error.grid(row=4, column=1, sticky="w")
         self.tls = tk.BooleanVar(value=settings.tls)
         self.tls_button = ttk.Checkbutton(
             body, text=_("Encrypted connection (TLS)"), variable=self.tls
         )
-        self.tls_button.grid(row=4, column=1, sticky="w", pady=(2, 6))
+        self.tls_button.grid(row=5, column=1, sticky="w", pady=(2, 6))
         # A preset may lock the address (docs/DEPLOYMENT.md); a session is bound to its server.
         why_fixed = (
             _("Set by your administrator.")
@@ -113,25 +132,25 @@ class SettingsDialog(ttk.Toplevel):
         if why_fixed is not None:
             for widget in (self.host, self.port, self.tls_button):
                 widget.configure(state="disabled")
-            ttk.Label(body, text=why_fixed, bootstyle="secondary").grid(row=5, column=1, sticky="w")
+            ttk.Label(body, text=why_fixed, bootstyle="secondary").grid(row=6, column=1, sticky="w")
 
         self.themes = theme_names()
-        ttk.Label(body, text=_("Theme")).grid(row=6, column=0, sticky="w", pady=(10, 0))
+        ttk.Label(body, text=_("Theme")).grid(row=7, column=0, sticky="w", pady=(10, 0))
         self.theme = ttk.Combobox(
             body, values=list(self.themes.values()), state="readonly", width=22
         )
         self.theme.set(self.themes.get(settings.theme, settings.theme))
-        self.theme.grid(row=6, column=1, sticky="w", pady=(10, 0))
+        self.theme.grid(row=7, column=1, sticky="w", pady=(10, 0))
         self.languages = language_names()
-        ttk.Label(body, text=_("Language")).grid(row=7, column=0, sticky="w", pady=(6, 0))
+        ttk.Label(body, text=_("Language")).grid(row=8, column=0, sticky="w", pady=(6, 0))
         self.language = ttk.Combobox(
             body, values=list(self.languages.values()), state="readonly", width=22
         )
         self.language.set(self.languages.get(settings.language, settings.language))
-        self.language.grid(row=7, column=1, sticky="w", pady=(6, 0))
+        self.language.grid(row=8, column=1, sticky="w", pady=(6, 0))
 
         buttons = ttk.Frame(body)
-        buttons.grid(row=8, column=0, columnspan=2, sticky="e", pady=(18, 0))
+        buttons.grid(row=9, column=0, columnspan=2, sticky="e", pady=(18, 0))
         self.save_button = ttk.Button(
             buttons, text=_("Save"), bootstyle="primary", command=self.save
         )
@@ -181,7 +200,7 @@ class SettingsDialog(ttk.Toplevel):
         if not self.check():
             return
         settings = self.app.settings
-        settings.host = self.host.get().strip()
+        settings.host = ", ".join(split_entries(self.host.get()))
         settings.port = int(self.port.get().strip())
         settings.tls = bool(self.tls.get())
         by_name = {name: code for code, name in self.themes.items()}

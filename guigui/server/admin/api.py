@@ -30,7 +30,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from guigui.common.errors import quote
 from guigui.common.i18n import _
-from guigui.common.messages import Shutdown, encode
 from guigui.common.protocol import SanctionKind
 from guigui.common.validation import login_key
 from guigui.server.admin.search import (
@@ -39,6 +38,7 @@ from guigui.server.admin.search import (
     MessageSearch,
 )
 from guigui.server.clock import now_ms
+from guigui.server.cluster.node import ClusterFigures, ClusterNode
 from guigui.server.handoff import Done, Outcome, run_on_loop
 from guigui.server.moderation import Moderation, SanctionPreview, SanctionResult
 from guigui.server.personal_data import PersonalData
@@ -74,6 +74,8 @@ class ServerStatus:
     sessions: int
     messages_stored: int
     admin: str | None
+    cluster: ClusterFigures | None = None
+    """This node's link with the others, when it is one node of a cluster."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,8 @@ class ConnectedUser:
     ip: str
     connected_at: float
     """Unix time (seconds)."""
+    node: str = ""
+    """The other node of the cluster the session is on ("": this one; ip and time unknown)."""
 
 
 @dataclass(frozen=True)
@@ -104,13 +108,6 @@ class PendingRequest:
     login: str
     room: str
     created_at: int
-
-
-def countdown_steps(seconds: int) -> list[int]:
-    """When to warn during a stop countdown: every 10 s, then every second from 10."""
-    return sorted(
-        {seconds, *range(min(seconds, 10), 0, -1), *range(0, seconds, 10)} - {0}, reverse=True
-    )
 
 
 class AdminAPI:
@@ -162,6 +159,11 @@ class AdminAPI:
                     sessions=len(server.sessions),
                     messages_stored=server.messages_stored,
                     admin=self.admin,
+                    cluster=(
+                        server.announce.figures
+                        if isinstance(server.announce, ClusterNode)
+                        else None
+                    ),
                 )
             )
 
@@ -223,18 +225,26 @@ class AdminAPI:
     # ---- views ---------------------------------------------------------------
 
     def users(self) -> concurrent.futures.Future[list[ConnectedUser]]:
-        """Logged-in sessions: login, IP, time connected."""
+        """Logged-in sessions: login, IP, time connected; in a cluster, those on other nodes."""
         server = self.server
-        return self._now(
-            lambda: sorted(
-                (
-                    ConnectedUser(c.user.login, c.ip, c.connected_at)
-                    for c in server.sessions.all()
-                    if c.user is not None
-                ),
-                key=lambda user: (user.login.casefold(), user.connected_at),
+
+        def everywhere() -> list[ConnectedUser]:
+            here = [
+                ConnectedUser(c.user.login, c.ip, c.connected_at)
+                for c in server.sessions.all()
+                if c.user is not None
+            ]
+            elsewhere = [
+                ConnectedUser(presence.login, "", 0.0, node)
+                for presence in server.presence.online()
+                if (user := server.users.find(presence.login)) is not None
+                for node in server.presence.nodes_of(user.id)
+            ]
+            return sorted(
+                here + elsewhere, key=lambda u: (u.login.casefold(), u.node, u.connected_at)
             )
-        )
+
+        return self._now(everywhere)
 
     def rooms(self) -> concurrent.futures.Future[list[RoomInfo]]:
         """Rooms and their members (and who of them is online)."""
@@ -398,23 +408,23 @@ class AdminAPI:
 
     # ---- stopping --------------------------------------------------------------
 
-    def stop(self, seconds: int, reason: str) -> concurrent.futures.Future[None]:
-        """Warn every client with SHUTDOWN counting down, then stop cleanly."""
+    def stop(
+        self, seconds: int, reason: str, *, whole_cluster: bool = False
+    ) -> concurrent.futures.Future[None]:
+        """Warn every client with SHUTDOWN counting down, then stop cleanly.
+
+        ``whole_cluster``: every node of the cluster does the same (this one
+        alone otherwise).
+        """
         server = self.server
 
         def run(done: Done[None]) -> None:
-            self._audit("stop", f"in {seconds} s", reason)
-            log.warning("admin %s: stopping in %d s (%s)", self.admin, seconds, reason)
-            server.stop_reason = reason or "the server is stopping"
-
-            def warn(remaining: int) -> None:
-                frame = encode(Shutdown(remaining, server.stop_reason))
-                server.send_to(list(server.connections), frame)
-
-            for step in countdown_steps(seconds):
-                delay = seconds - step
-                server.loop.call_later(delay, lambda step=step: warn(step))  # type: ignore[misc]
-            server.loop.call_later(seconds, server.request_stop)
+            where = "the cluster" if whole_cluster else "this node"
+            self._audit("stop", f"{where} in {seconds} s", reason)
+            log.warning("admin %s: stopping %s in %d s (%s)", self.admin, where, seconds, reason)
+            server.stop_in(seconds, reason)
+            if whole_cluster:
+                server.announce.stop_requested(seconds, reason)
             done(None)
 
         return self._call(run)
@@ -441,5 +451,4 @@ __all__ = [
     "PendingRequest",
     "RoomInfo",
     "ServerStatus",
-    "countdown_steps",
 ]

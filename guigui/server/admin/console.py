@@ -28,6 +28,7 @@ from guigui.server.admin.search import (
 )
 from guigui.server.admin.wording import (
     access_name,
+    cluster_line,
     describe_result,
     describe_sanction,
     place,
@@ -57,7 +58,8 @@ ban LOGIN|IP [DURATION|permanent] [REASON] [--login-only] [--dry-run]
                                    ban (a login: with its IPs, unless --login-only)
 sanctions                          sanctions in force
 unban LOGIN|IP | unkick LOGIN|IP   lift bans or kicks
-stop [SECONDS] [REASON]            warn every client, count down, then stop (default 10 s)
+stop [--cluster] [SECONDS] [REASON] warn every client, count down, then stop (default 10 s);
+                                   --cluster: every node of the cluster
 audit [N]                          the last N admin actions (default 20)
 messages --login LOGIN | --ip ADDRESS [--room ROOM] [--limit N]
                                    messages one login sent, or sent from one IP,
@@ -191,11 +193,17 @@ class AdminConsole:
                 admin=status.admin or _("(none)"),
             )
         )
+        if status.cluster is not None:
+            self.say(cluster_line(status.cluster))
 
     def do_users(self, args: list[str]) -> None:
         """Connected users."""
         users = self.api.users().result(TIMEOUT)
         for user in users:
+            if user.node:
+                where = _("on node {node}").format(node=user.node)
+                self.say(f"{user.login:<20} {where}")
+                continue
             since = moments.moment(user.connected_at * 1000)
             self.say(
                 _("{login} {ip} since {moment}").format(
@@ -329,10 +337,20 @@ class AdminConsole:
 
     def do_stop(self, args: list[str]) -> None:
         """Stop with a countdown."""
+        whole_cluster = bool(args) and args[0] == "--cluster"
+        if whole_cluster:
+            args = args[1:]
         seconds = 10
         if args and args[0].isdigit():
             seconds, args = int(args[0]), args[1:]
-        self.api.stop(seconds, " ".join(args)).result(TIMEOUT)
+        self.api.stop(seconds, " ".join(args), whole_cluster=whole_cluster).result(TIMEOUT)
+        if whole_cluster:
+            self.say(
+                _("the whole cluster stops in {seconds} s; clients are warned").format(
+                    seconds=seconds
+                )
+            )
+            return
         self.say(_("stopping in {seconds} s; clients are warned").format(seconds=seconds))
 
     def do_audit(self, args: list[str]) -> None:

@@ -47,6 +47,7 @@ from guigui.server.admin.search import FoundMessage, one_line
 from guigui.server.admin.wording import (
     access_name,
     action_name,
+    cluster_line,
     describe_result,
     describe_sanction,
     length,
@@ -525,6 +526,7 @@ class AdminPanel(ttk.App):
                 rate=f"{rate:.1f}",
                 admin=status.admin or _("not logged in"),
             )
+            + ("" if status.cluster is None else " · " + cluster_line(status.cluster))
         )
 
     def _refresh_tables(self) -> None:
@@ -534,8 +536,10 @@ class AdminPanel(ttk.App):
             lambda users: self.users_table.show(
                 [
                     (
-                        f"{u.login}|{u.ip}|{u.connected_at}",
-                        (u.login, u.ip, moments.moment(u.connected_at * 1000)),
+                        f"{u.login}|{u.ip}|{u.connected_at}|{u.node}",
+                        (u.login, u.ip, moments.moment(u.connected_at * 1000))
+                        if not u.node
+                        else (u.login, _("on node {node}").format(node=u.node), "-"),
                     )
                     for u in users
                 ]

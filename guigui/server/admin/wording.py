@@ -14,6 +14,7 @@ from guigui.common.i18n import _
 from guigui.common.protocol import SanctionKind
 from guigui.server.admin import moments
 from guigui.server.admin.search import FoundMessage
+from guigui.server.cluster.node import ClusterFigures
 from guigui.server.moderation import SanctionPreview, SanctionResult
 from guigui.server.store import SanctionRecord
 
@@ -25,6 +26,18 @@ def names(items: Sequence[str]) -> str:
     if len(items) == 1:
         return items[0]
     return _("{first} and {last}").format(first=", ".join(items[:-1]), last=items[-1])
+
+
+def cluster_line(figures: ClusterFigures) -> str:
+    """This node's link with the others, in a sentence for the status line."""
+    if not figures.linked:
+        return _(
+            "cluster node {node}: Redis unreachable, serving its own clients only"
+            " ({dropped} events not sent)"
+        ).format(node=figures.node, dropped=figures.dropped)
+    return _("cluster node {node}: linked to {count} other node(s) {nodes}").format(
+        node=figures.node, count=len(figures.nodes), nodes=names(figures.nodes)
+    )
 
 
 def kind_name(kind: SanctionKind | str) -> str:

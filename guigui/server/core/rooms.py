@@ -126,6 +126,10 @@ class RoomDirectory:
         self._pending[request.id] = request
         self._pending_by_pair[(request.user_id, request.room_id)] = request.id
 
+    def has_pending(self, request_id: int) -> bool:
+        """Whether a request with that id is pending."""
+        return request_id in self._pending
+
     def is_pending(self, user_id: int, room_id: int) -> bool:
         """Whether the user has a pending request for the room."""
         return (user_id, room_id) in self._pending_by_pair

@@ -74,6 +74,10 @@ class SanctionBook:
         """Put a sanction in force."""
         self._active[sanction.id] = sanction
 
+    def has(self, sanction_id: int) -> bool:
+        """Whether the sanction is known here (in force or not yet expired)."""
+        return sanction_id in self._active
+
     def remove(self, sanction_id: int) -> None:
         """Take a sanction out of force (lifted)."""
         self._active.pop(sanction_id, None)

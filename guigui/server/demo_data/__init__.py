@@ -250,8 +250,7 @@ def _save_messages(
     """Store every demo message in one transaction; returns (room, direct) counts of new ones.
 
     Ids follow the highest stored one, in time order. A message already stored
-    under its (sender, nonce) comes back with its old id, at most the highest
-    one: the new ones are those above it.
+    under its (sender, nonce) is not stored again, nor counted.
     """
     last_id = store.load_snapshot(0).last_message_id
     batch = [
@@ -266,7 +265,9 @@ def _save_messages(
         )
         for place, line in enumerate(demo_messages(today), start=1)
     ]
-    stored = store.save_messages(batch)
-    new = [message for message in stored if message.id > last_id]
+    saved = store.save_messages(batch)
+    new = [
+        message for message, first in zip(saved.messages, saved.first_time, strict=True) if first
+    ]
     in_rooms = sum(1 for message in new if message.room_id is not None)
     return in_rooms, len(new) - in_rooms

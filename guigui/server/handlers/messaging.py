@@ -27,7 +27,7 @@ from guigui.server.delivery import Delivery, Sender
 from guigui.server.frame_budget import items_that_fit, room_left
 from guigui.server.handlers.base import HandlerFamily, RequestHandler
 from guigui.server.replies import rate_limited, reply, when_done
-from guigui.server.store import Store, StoredMessage
+from guigui.server.store import UNNUMBERED, Store, StoredMessage
 from guigui.server.workers import StoreWorker
 
 
@@ -88,10 +88,14 @@ class MessagingHandlers(HandlerFamily):
         room_id: int | None = None,
         recipient_id: int | None = None,
     ) -> StoredMessage:
-        """The message as it will be stored: its id (send order), time, sender and IP."""
+        """The message as it will be stored: its id (send order), time, sender and IP.
+
+        When the store numbers messages (the nodes of a cluster share the
+        database's counter), the id is ``UNNUMBERED`` until the store has it.
+        """
         user = self.require_login(connection)
         return StoredMessage(
-            id=self.message_ids.next(),
+            id=UNNUMBERED if self.store_worker.number_ids else self.message_ids.next(),
             room_id=room_id,
             sender_id=user.id,
             recipient_id=recipient_id,

@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from guigui.server.store.base import (
+    UNNUMBERED,
     AccessRequestRecord,
     AdminRecord,
     AuditRecord,
@@ -20,6 +21,7 @@ from guigui.server.store.base import (
     ReadStateRecord,
     RoomRecord,
     SanctionRecord,
+    SavedBatch,
     Snapshot,
     Store,
     StoredMessage,
@@ -29,6 +31,7 @@ from guigui.server.store.base import (
 )
 
 __all__ = [
+    "UNNUMBERED",
     "AccessRequestRecord",
     "AdminRecord",
     "AuditRecord",
@@ -37,6 +40,7 @@ __all__ = [
     "ReadStateRecord",
     "RoomRecord",
     "SanctionRecord",
+    "SavedBatch",
     "Snapshot",
     "Store",
     "StoreError",
@@ -80,6 +84,14 @@ def missing_database(url: str) -> Path | None:
         return None
     path = _sqlite_path(url)
     return None if path.exists() else path
+
+
+def shared_by_several_servers(url: str) -> bool:
+    """Whether several servers (the nodes of a cluster) can use this database at once.
+
+    A database server (MySQL/MariaDB) can; an SQLite file belongs to one process.
+    """
+    return urlsplit(url).scheme == "mysql"
 
 
 def open_store(url: str) -> Store:

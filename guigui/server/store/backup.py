@@ -60,7 +60,7 @@ FORMAT_VERSION = 1
 NOT_COPIED = frozenset({"schema_version"})
 """Tables a backup leaves out: the header carries the schema version instead."""
 
-SEEDED_TABLES = frozenset({"rooms"})
+SEEDED_TABLES = frozenset({"rooms", "counters"})
 """Tables the migrations fill themselves: rows there do not make a store "not empty"."""
 
 PAGE_ROWS = 1000
@@ -347,7 +347,9 @@ def restore_backup(
       restored into tables of its own version, then the later migrations run.
     - A store holding data is refused unless ``force``: then every row it
       holds is replaced (``BackupSummary.replaced`` says what there was).
-    - Rows keep their ids; the auto-increment counters then follow them.
+    - Rows keep their ids; the auto-increment counters then follow them, and so
+      does the ``message_id`` counter of the nodes of a cluster (a backup of a
+      single server holds it below the messages' ids, or predates it).
     """
     relational = _relational(store)
     if not checked:
@@ -380,6 +382,7 @@ def restore_backup(
             rows = _insert_all(execute, reader)
     relational.reset_counters(tables)
     relational.migrate()
+    relational.catch_up_message_counter()
     return BackupSummary(path, header, rows, replaced if data else {})
 
 

@@ -98,7 +98,8 @@ class AccessRequestRecord:
 class StoredMessage:
     """A room message (``recipient_id`` None) or a direct one (``room_id`` None).
 
-    ``id`` is chosen by the server (increasing in send order); ``nonce`` is the
+    ``id`` is chosen by the server (increasing in send order), or by the database
+    for the nodes of a cluster (``UNNUMBERED`` until then); ``nonce`` is the
     client's deduplication key, unique per sender when given; ``ip`` is the
     address the message came from (None for messages stored before it was kept).
     """
@@ -111,6 +112,25 @@ class StoredMessage:
     ts: int
     nonce: str | None = None
     ip: str | None = None
+
+
+UNNUMBERED = 0
+"""The id of a message handed to the store to number (``save_messages`` with ``number_ids``).
+
+No stored message has it: ids start at 1.
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class SavedBatch:
+    """What ``save_messages`` did with each message of a batch, in the batch's order."""
+
+    messages: list[StoredMessage]
+    """The message as stored: the one given (with its new id, when the store numbered
+    it), or the one stored first under the same (sender, nonce)."""
+    first_time: list[bool]
+    """True where this save stored the message; False for a repeated (sender, nonce),
+    which was not stored again (``messages`` then holds the first one)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,16 +258,30 @@ class Store(Protocol):
     ) -> None:
         """Mark a request granted or refused; when granted, add the membership too."""
 
-    def save_messages(self, messages: Sequence[StoredMessage]) -> list[StoredMessage]:
+    def save_messages(
+        self, messages: Sequence[StoredMessage], *, number_ids: bool = False
+    ) -> SavedBatch:
         """Store a batch of messages in ONE transaction (group commit).
 
         Returns, in order, the message as stored for each input: the input itself,
         or the message already stored under the same (sender, nonce), which is then
-        not stored again.
+        not stored again (``SavedBatch.first_time`` False).
+
+        ``number_ids`` (the nodes of a cluster): the ids given are ignored
+        (``UNNUMBERED``); the store gives the batch the next ids of the
+        database's counter, in order, within this transaction, so that ids
+        increase in commit order whichever node commits. Without it, the ids
+        given are stored as they are and the counter is not touched.
         """
 
     def room_history(self, room_id: int, before: int | None, limit: int) -> list[StoredMessage]:
         """The newest ``limit`` messages of the room with id < ``before``, oldest first."""
+
+    def messages_after(self, after: int, limit: int) -> list[StoredMessage]:
+        """The first ``limit`` messages (rooms and direct) with id > ``after``, in id order.
+
+        What a cluster node missed while cut off from the others.
+        """
 
     def direct_history(
         self, user_id: int, other_id: int, before: int | None, limit: int

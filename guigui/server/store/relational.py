@@ -47,6 +47,7 @@ from guigui.server.store.base import (
     ReadStateRecord,
     RoomRecord,
     SanctionRecord,
+    SavedBatch,
     Snapshot,
     StoredMessage,
     StoreError,
@@ -59,6 +60,9 @@ log = logging.getLogger(__name__)
 
 NO_UPPER_BOUND = 2**63 - 1
 """``before`` when the client gave none: older than everything."""
+
+MESSAGE_COUNTER = "message_id"
+"""The row of ``counters`` that numbers messages for the nodes of a cluster."""
 
 
 class Row(Protocol):
@@ -219,6 +223,8 @@ class RelationalStore(ABC):
     """The folder of ``db/`` holding this dialect's migrations."""
     INSERT_IGNORE: str
     """``INSERT`` that skips rows whose unique key exists."""
+    _message_counter_checked = False
+    """Whether this store brought the ``message_id`` counter up to the stored ids yet."""
 
     # ---- what a dialect provides ---------------------------------------------
 
@@ -428,22 +434,44 @@ class RelationalStore(ABC):
 
     # ---- messages ------------------------------------------------------------
 
-    def save_messages(self, messages: Sequence[StoredMessage]) -> list[StoredMessage]:
+    def save_messages(
+        self, messages: Sequence[StoredMessage], *, number_ids: bool = False
+    ) -> SavedBatch:
         """Store the batch in one transaction; a repeated (sender, nonce) gives the first one.
 
         One multi-row INSERT for the whole batch (one round trip, not one per
         message). When the database skipped some rows, those were repeats of a
         stored (sender, nonce): they are looked up one by one, which is rare.
+
+        ``number_ids``: the batch takes the next ids of the ``message_id``
+        counter before the INSERT (``_number``). The UPDATE of the counter row
+        is the transaction's first write, and on MariaDB its row lock is held
+        until COMMIT: another node's group commit waits at that UPDATE until
+        this one has committed. So the commits of the nodes sharing the
+        database happen one at a time, in id order: ids increase in commit
+        order across the cluster, and no reader sees a message before an
+        older one is visible. (SQLite: ``BEGIN IMMEDIATE`` already lets one
+        writer at a time in.) A repeated nonce is not stored, and the id it
+        was given is never used: a gap, which nothing reads as a missing
+        message. A failed transaction gives its ids back (the UPDATE is
+        rolled back with it).
         """
         if not messages:
-            return []
-        placeholders = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?)"] * len(messages))
-        values = [
-            value
-            for m in messages
-            for value in (m.id, m.room_id, m.sender_id, m.recipient_id, m.text, m.ts, m.nonce, m.ip)
-        ]
+            return SavedBatch([], [])
+        catching_up = number_ids and not self._message_counter_checked
         with self._transaction() as execute:
+            if catching_up:
+                self._catch_up_message_counter(execute)
+            if number_ids:
+                messages = self._number(execute, messages)
+            placeholders = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?)"] * len(messages))
+            values = [
+                value
+                for m in messages
+                for value in (
+                    m.id, m.room_id, m.sender_id, m.recipient_id, m.text, m.ts, m.nonce, m.ip
+                )
+            ]  # fmt: skip
             cursor = execute(
                 f"{self.INSERT_IGNORE} INTO messages"
                 " (id, room_id, sender_id, recipient_id, text, ts, nonce, ip)"
@@ -451,13 +479,75 @@ class RelationalStore(ABC):
                 values,
             )
             if cursor.rowcount == len(messages):
-                return list(messages)
-            return [self._as_stored(execute, message) for message in messages]
+                saved = SavedBatch(list(messages), [True] * len(messages))
+            else:
+                first_time = [self._was_inserted(execute, message) for message in messages]
+                stored = [
+                    message if new else self._first_with_nonce(execute, message)
+                    for message, new in zip(messages, first_time, strict=True)
+                ]
+                saved = SavedBatch(stored, first_time)
+        if catching_up:  # committed: once is enough (the cluster's nodes all number)
+            self._message_counter_checked = True
+        return saved
 
-    def _as_stored(self, execute: Execute, message: StoredMessage) -> StoredMessage:
-        """The message as the database holds it: itself, or the first one with its nonce."""
-        if execute("SELECT id FROM messages WHERE id = ?", (message.id,)).fetchone() is not None:
-            return message
+    def _number(self, execute: Execute, messages: Sequence[StoredMessage]) -> list[StoredMessage]:
+        """The messages with the counter's next ids, in order (inside the saving transaction).
+
+        The UPDATE reads the counter's latest committed value and locks its row
+        until the end of the transaction; the SELECT after it sees this
+        transaction's own update.
+        """
+        count = len(messages)
+        cursor = execute(
+            "UPDATE counters SET value = value + ? WHERE name = ?", (count, MESSAGE_COUNTER)
+        )
+        if cursor.rowcount != 1:
+            raise StoreError(f"the counters table has no {MESSAGE_COUNTER!r} row")
+        last = int(
+            single_row(execute("SELECT value FROM counters WHERE name = ?", (MESSAGE_COUNTER,)))[
+                "value"
+            ]
+        )
+        first = last - count + 1
+        # Fields in StoredMessage's order: cheaper than dataclasses.replace per message.
+        return [
+            StoredMessage(
+                first + place, m.room_id, m.sender_id, m.recipient_id, m.text, m.ts, m.nonce, m.ip
+            )
+            for place, m in enumerate(messages)
+        ]
+
+    @staticmethod
+    def _catch_up_message_counter(execute: Execute) -> None:
+        """Bring the ``message_id`` counter up to the highest stored id (never down).
+
+        A single server stores the ids it chose without moving the counter: a
+        database it used, then shared by the nodes of a cluster, has messages
+        above the counter. Their ids must never be given again (the INSERT
+        would skip the new message as a repeat). The highest id is read
+        without a lock (a plain read): what a cluster node commits meanwhile
+        is numbered by the counter, hence already below it.
+        """
+        highest = single_row(execute("SELECT MAX(id) AS last_id FROM messages"))["last_id"]
+        execute(
+            "UPDATE counters SET value = ? WHERE name = ? AND value < ?",
+            (int(highest or 0), MESSAGE_COUNTER, int(highest or 0)),
+        )
+
+    def catch_up_message_counter(self) -> None:
+        """Make the ``message_id`` counter at least the highest stored id (after a restore)."""
+        with self._transaction() as execute:
+            self._catch_up_message_counter(execute)
+
+    @staticmethod
+    def _was_inserted(execute: Execute, message: StoredMessage) -> bool:
+        """Whether the INSERT stored this message: a row holds its id (ids are never reused)."""
+        return execute("SELECT id FROM messages WHERE id = ?", (message.id,)).fetchone() is not None
+
+    @staticmethod
+    def _first_with_nonce(execute: Execute, message: StoredMessage) -> StoredMessage:
+        """The message stored first under the (sender, nonce) of one the INSERT skipped."""
         row = execute(
             f"{SELECT_MESSAGES} WHERE sender_id = ? AND nonce = ?",
             (message.sender_id, message.nonce),
@@ -465,6 +555,14 @@ class RelationalStore(ABC):
         if row is None:  # skipped for another reason: a key or a constraint of the row
             raise IntegrityViolation(f"the database skipped message id {message.id}")
         return _message(row)
+
+    def messages_after(self, after: int, limit: int) -> list[StoredMessage]:
+        """The first ``limit`` messages (rooms and direct) with id > ``after``, in id order."""
+        with self._reading() as execute:
+            rows = execute(
+                f"{SELECT_MESSAGES} WHERE id > ? ORDER BY id LIMIT ?", (after, limit)
+            ).fetchall()
+        return [_message(row) for row in rows]
 
     def room_history(self, room_id: int, before: int | None, limit: int) -> list[StoredMessage]:
         """The newest ``limit`` messages of the room older than ``before``, oldest first.

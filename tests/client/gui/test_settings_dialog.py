@@ -158,3 +158,25 @@ def test_theme_and_language_switch_live_while_logged_in(
     press(main.input, "<Control-comma>")
     assert app.settings_dialog is not None
     app.settings_dialog.cancel()
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_several_servers_are_typed_checked_one_by_one_and_tried_in_turn(
+    app: ClientApp, running_server: RunningServer
+) -> None:
+    dead = f"127.0.0.1:{free_port()}"
+    live = f"{running_server.host}:{running_server.port}"
+    dialog = app.show_settings()
+    type_into(dialog.host, f"{dead}, chat 2")
+    assert dialog.host_error.cget("text").startswith("chat 2: ")  # the wrong entry, named
+    assert dialog.host.instate(["invalid"])
+    press(dialog.host, "<Return>")  # nothing is saved
+    assert dialog.winfo_exists() and app.settings.host == running_server.host
+    type_into(dialog.host, f"{dead},{live}")
+    assert not dialog.host_error.cget("text")
+    dialog_shot(dialog, "settings-several-servers")
+    press(dialog.host, "<Return>")
+    assert app.settings_dialog is None and app.settings.host == f"{dead}, {live}"
+    assert f"{dead}, {live}" in app.login_form.server_label.cget("text")
+    register_and_log_in(app)  # the dead server is passed over
+    assert app.model.me == "alice"

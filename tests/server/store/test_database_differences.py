@@ -60,7 +60,7 @@ def test_rows_read_by_name_give_the_same_records_whatever_the_column_order(
         StoredMessage(1, GENERAL, alice.id, None, "é 😀 %s ?", 1001, "n1", "10.0.0.1"),
         StoredMessage(2, None, alice.id, bob.id, "to bob", 1002, None, None),
     ]
-    assert store.save_messages(sent) == sent
+    assert store.save_messages(sent).messages == sent
     with relational(store)._reading() as execute:
         shuffled = execute(
             "SELECT ip, nonce, ts, text, recipient_id, sender_id, room_id, id"

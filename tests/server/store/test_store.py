@@ -75,6 +75,20 @@ def test_a_user_is_read_back_by_id_as_stored(store: Store) -> None:
     assert store.user(alice.id + 1000) is None
 
 
+def test_messages_after_an_id_come_in_id_order_rooms_and_direct(store: Store) -> None:
+    alice, bob = user(store, "alice"), user(store, "bob")
+    store.save_messages(
+        [
+            StoredMessage(1, GENERAL, alice.id, None, "one", 1, None, "10.0.0.1"),
+            StoredMessage(2, None, alice.id, bob.id, "two", 2, None, "10.0.0.1"),
+            StoredMessage(3, GENERAL, bob.id, None, "three", 3, None, "10.0.0.2"),
+        ]
+    )
+    assert [m.text for m in store.messages_after(1, 10)] == ["two", "three"]
+    assert [m.text for m in store.messages_after(0, 2)] == ["one", "two"]
+    assert store.messages_after(3, 10) == []
+
+
 def test_duplicate_login_and_email_are_case_insensitive(store: Store) -> None:
     user(store, "Alice", "alice@example.org")
     with pytest.raises(DuplicateKey) as error:
@@ -113,7 +127,8 @@ def test_access_requests(store: Store) -> None:
 def test_save_messages_and_room_history_pages(store: Store) -> None:
     alice = user(store, "alice")
     saved = store.save_messages([message(n, alice.id) for n in range(1, 13)])
-    assert [m.id for m in saved] == list(range(1, 13))
+    assert [m.id for m in saved.messages] == list(range(1, 13))
+    assert saved.first_time == [True] * 12
     assert store.load_snapshot(0).last_message_id == 12
     page = store.room_history(GENERAL, None, 5)
     assert [m.id for m in page] == [8, 9, 10, 11, 12]
@@ -129,9 +144,10 @@ def test_repeated_nonce_returns_the_first_message(store: Store) -> None:
     saved = store.save_messages(
         [first, message(2, alice.id, nonce="n"), message(3, bob.id, nonce="n")]
     )
-    assert saved == [first, first, message(3, bob.id, nonce="n")]
+    assert saved.messages == [first, first, message(3, bob.id, nonce="n")]
+    assert saved.first_time == [True, False, True]
     again = store.save_messages([message(4, alice.id, nonce="n")])
-    assert again == [first]
+    assert again.messages == [first] and again.first_time == [False]
     assert [m.id for m in store.room_history(GENERAL, None, 10)] == [1, 3]
 
 

@@ -1,0 +1,169 @@
+"""Several nodes, one chat: real servers sharing a real MariaDB and a real Redis (issue 16).
+
+Each test starts its nodes in this process (``ChatServer`` with a
+``ClusterNode``) on a fresh MariaDB database and on a Redis channel of its
+own, so tests never hear each other. Clients are raw protocol clients
+(``WireClient``), each on the node the test chooses.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from guigui.common.protocol import MessageType, SanctionKind
+from guigui.server.chat_server import ChatServer
+from guigui.server.cluster.node import ClusterFigures, ClusterNode
+from guigui.server.handoff import Done, run_on_loop
+from guigui.server.moderation import Moderation
+from guigui.server.store import AccessRequestRecord, SanctionRecord
+from tests.conftest import RunningServer, make_test_config
+from tests.support.databases import fresh_mysql_database
+from tests.support.shared_redis import SHARED_REDIS_URL, require_shared_redis
+from tests.support.wire import WireClient
+
+Node = Callable[[str], RunningServer]
+
+
+@pytest.fixture
+def node(tmp_path: Path) -> Iterator[Node]:
+    """``node("a")``: a new node of this test's cluster (one database, one channel)."""
+    require_shared_redis()
+    channel = f"guigui-test:{uuid.uuid4().hex}"
+    started: list[RunningServer] = []
+    with fresh_mysql_database() as url:
+
+        def start(name: str) -> RunningServer:
+            config = make_test_config(
+                url, cluster_url=SHARED_REDIS_URL, node_name=name, cluster_channel=channel
+            )
+            server = ChatServer(config, cluster=ClusterNode)
+            server.start()
+            running = RunningServer(server, *server.address, tmp_path, url)
+            started.append(running)
+            wait_linked([r.server for r in started])
+            return running
+
+        yield start
+        for running in started:
+            running.server.stop(timeout=15)
+
+
+def cluster_of(server: ChatServer) -> ClusterNode:
+    assert isinstance(server.announce, ClusterNode)
+    return server.announce
+
+
+def figures_of(server: ChatServer) -> ClusterFigures:
+    """The node's cluster figures, read on its loop thread."""
+
+    def read(done: Done[ClusterFigures]) -> None:
+        done(cluster_of(server).figures)
+
+    return run_on_loop(server, read).result(5)
+
+
+def wait_linked(servers: list[ChatServer], timeout: float = 10.0) -> None:
+    """Until every node has heard from every other one."""
+    deadline = time.monotonic() + timeout
+    for server in servers:
+        others = {cluster_of(s).node for s in servers if s is not server}
+        while True:
+            heard = figures_of(server)
+            if others <= set(heard.nodes):
+                break
+            assert time.monotonic() < deadline, f"{cluster_of(server).node} never heard {others}"
+            time.sleep(0.05)
+
+
+def user_on(running: RunningServer, login: str, *, register: bool = True) -> WireClient:
+    client = WireClient(running.address)
+    client.hello()
+    if register:
+        client.register(login)
+    client.login(login)
+    return client
+
+
+def on_loop(server: ChatServer, action: Callable[[Done[object]], None]) -> object:
+    return run_on_loop(server, action).result(10)
+
+
+def test_users_on_two_nodes_chat_and_read_the_same_history(node: Node) -> None:
+    a, b = node("a"), node("b")
+    alice, bob = user_on(a, "alice"), user_on(b, "bob")
+    said = alice.ok(MessageType.SAY, room="Général", text="bonjour de A")["message"]
+    assert bob.next_event(MessageType.MESSAGE)["message"] == said
+    answer = bob.ok(MessageType.SAY, room="Général", text="salut de B")["message"]
+    assert alice.next_event(MessageType.MESSAGE)["message"] == answer
+    assert answer["id"] > said["id"]  # ids increase across nodes
+    from_a = alice.ok(MessageType.HISTORY, room="Général")["messages"]
+    from_b = bob.ok(MessageType.HISTORY, room="Général")["messages"]
+    assert from_a == from_b and [m["text"] for m in from_a] == ["bonjour de A", "salut de B"]
+
+
+def test_presence_and_direct_messages_cross_nodes(node: Node) -> None:
+    a, b = node("a"), node("b")
+    bob = user_on(b, "bob")
+    alice = user_on(a, "alice")
+    assert bob.next_event(MessageType.PRESENCE) == {"login": "alice", "status": "online"}
+    sent = bob.ok(MessageType.DIRECT, to="alice", text="psst")["message"]
+    assert alice.next_event(MessageType.MESSAGE)["message"] == sent
+    alice.ok(MessageType.SET_STATUS, status="away")
+    assert bob.next_event(MessageType.PRESENCE) == {"login": "alice", "status": "away"}
+    alice.ok(MessageType.LOGOUT)
+    assert bob.next_event(MessageType.PRESENCE) == {"login": "alice", "status": "offline"}
+
+
+def test_an_account_made_on_one_node_logs_in_on_another(node: Node) -> None:
+    a, b = node("a"), node("b")
+    user_on(a, "carol").close()
+    deadline = time.monotonic() + 10
+    while on_loop(b.server, lambda done: done(b.server.users.find("carol"))) is None:
+        assert time.monotonic() < deadline, "node b never learnt of carol"
+        time.sleep(0.05)
+    carol = user_on(b, "carol", register=False)
+    assert carol.ok(MessageType.ROOMS)["rooms"]
+
+
+def test_a_ban_on_one_node_closes_the_sessions_on_every_node(node: Node) -> None:
+    a, b = node("a"), node("b")
+    bob = user_on(b, "bob")
+
+    def ban(done: Done[SanctionRecord]) -> None:
+        Moderation(a.server).sanction(SanctionKind.BAN, "bob", None, None, "spam", "chief", done)
+
+    on_loop(a.server, ban)
+    assert bob.next_event(MessageType.SANCTIONED)["kind"] == "ban"
+    bob.expect_closed()
+    again = WireClient(b.address)
+    again.hello()
+    assert again.error(MessageType.LOGIN, login="bob", password="correct horse")["code"] == (
+        "banned"
+    )
+
+
+def test_a_request_filed_on_one_node_is_decided_on_another(node: Node) -> None:
+    a, b = node("a"), node("b")
+    bob = user_on(b, "bob")
+    filed = bob.ok(MessageType.JOIN, room="Informatique")
+    assert filed["status"] == "pending"
+    request_id = filed["request_id"]
+    deadline = time.monotonic() + 10
+    while not on_loop(a.server, lambda done: done(a.server.rooms.has_pending(request_id))):
+        assert time.monotonic() < deadline, "node a never saw the request"
+        time.sleep(0.05)
+
+    def grant(done: Done[AccessRequestRecord]) -> None:
+        Moderation(a.server).decide_request(request_id, True, "chief", done)
+
+    on_loop(a.server, grant)
+    decision = bob.next_event(MessageType.ACCESS_DECISION)
+    assert decision["room"] == "Informatique" and decision["granted"] is True
+    alice = user_on(a, "alice")
+    del alice  # not a member: she does not hear Informatique
+    bob.ok(MessageType.SAY, room="Informatique", text="merci")
