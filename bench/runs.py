@@ -1,0 +1,144 @@
+"""One run of the load generator against running servers, and how its figures are shown."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Literal
+
+from bench.servers import HOST, Figures, LoadGen, Server, cpu_seconds, rss_kib
+
+Kind = Literal["fanout", "reconnect", "stores", "cluster"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Scenario:
+    """What one scenario does: the load generator's mode and its numbers."""
+
+    name: str
+    kind: Kind
+    clients: int
+    senders: int = 0
+    rate: int = 0
+    seconds: float = 0
+    idle: int = 0
+
+    def describe(self) -> str:
+        """One line for the console."""
+        if self.kind == "reconnect":
+            return f"{self.clients} clients logged in, server restart, all reconnect at once"
+        text = (
+            f"{self.clients} clients, {self.senders} senders, {self.rate:,} msgs/s offered,"
+            f" {self.seconds:g} s"
+        )
+        if self.idle:
+            text += f", {self.idle:,} idle connections"
+        if self.kind == "stores":
+            text += ", GuiGui on SQLite and on MariaDB"
+        if self.kind == "cluster":
+            text += ", GuiGui alone (SQLite, MariaDB), then 1 and 2 cluster nodes"
+        return text
+
+
+@dataclasses.dataclass
+class Result:
+    """One scenario's figures for each server (``irc`` None: not comparable) and its notes."""
+
+    scenario: Scenario
+    guigui: Figures
+    irc: Figures | None
+    notes: list[str] = dataclasses.field(default_factory=list)
+    skipped: dict[str, str] = dataclasses.field(default_factory=dict)
+    """Parts not run (scenario E: "MariaDB"), and why."""
+
+
+SETTLE_SECONDS = 0.5
+"""Pause between the last login and the traffic, before the server's CPU is read."""
+
+
+def run_fanout(
+    protocol: str,
+    servers: Server | Sequence[Server],
+    scenario: Scenario,
+    directory: Path,
+    services: Mapping[str, int] | None = None,
+) -> Figures:
+    """A fan-out scenario (with its idle connections first) against running servers.
+
+    Several servers are the nodes of one cluster: the load generator spreads its
+    clients over them round robin, the server figures are the nodes' sums and
+    ``node_cpu_percent`` lists each node's. ``services`` names other processes
+    (Redis, MariaDB) whose CPU over the same window is ``<name>_cpu_percent``.
+    """
+    nodes = [servers] if isinstance(servers, Server) else list(servers)
+    pids = [node.pid for node in nodes]
+    watched = dict(services or {})
+    rss_before = sum(map(rss_kib, pids))
+    loadgen = LoadGen(
+        ["fanout", protocol, HOST, ",".join(str(node.port) for node in nodes),
+         str(scenario.clients), str(scenario.senders), str(scenario.rate), str(scenario.seconds),
+         str(scenario.idle)],
+        directory,
+    )  # fmt: skip
+    try:
+        rss_idle = rss_before
+        if scenario.idle:
+            loadgen.expect("IDLE_READY")
+            rss_idle = sum(map(rss_kib, pids))
+            loadgen.go()
+        # The server's CPU is read around the traffic only: not while clients log
+        # in or out (each login or logout tells every session, N² for both servers).
+        loadgen.expect("READY")
+        time.sleep(SETTLE_SECONDS)  # the last logins' presence events drain
+        cpu_before = [cpu_seconds(pid) for pid in [*pids, *watched.values()]]
+        loadgen.go()
+        loadgen.expect("DONE")
+        cpu_after = [cpu_seconds(pid) for pid in [*pids, *watched.values()]]
+        rss_after = sum(map(rss_kib, pids))
+        loadgen.go()
+        figures = loadgen.figures()
+    finally:
+        loadgen.kill()
+    used = [after - before for before, after in zip(cpu_before, cpu_after, strict=True)]
+    server_cpu = sum(used[: len(pids)])
+    figures["server_cpu_percent"] = 100 * server_cpu / figures["seconds"]
+    figures["server_cpu_us_per_delivery"] = 1e6 * server_cpu / max(1, figures["deliveries"])
+    figures["server_rss_kib_per_client"] = (rss_after - rss_idle) / scenario.clients
+    if scenario.idle:
+        figures["server_rss_kib_per_idle"] = (rss_idle - rss_before) / scenario.idle
+    if len(nodes) > 1:
+        figures["node_cpu_percent"] = [100 * cpu / figures["seconds"] for cpu in used[: len(pids)]]
+    for name, cpu in zip(watched, used[len(pids) :], strict=True):
+        figures[f"{name}_cpu_percent"] = 100 * cpu / figures["seconds"]
+    return figures
+
+
+def run_reconnect(protocol: str, server: Server, scenario: Scenario, directory: Path) -> Figures:
+    """Log the clients in, restart the server, and time their return."""
+    loadgen = LoadGen(
+        ["reconnect", protocol, HOST, str(server.port), str(scenario.clients)], directory
+    )
+    try:
+        loadgen.expect("LOGGED_IN")
+        loadgen.go()  # the restart signal: loadgen starts its clock
+        server.restart()
+        return loadgen.figures()
+    finally:
+        loadgen.kill()
+
+
+Show = Callable[[Figures], str]
+Row = tuple[str, Show, str | None]
+"""A figure's label, how to show it, and the key its ratio is computed on (None: no ratio)."""
+
+
+def count(done: str, of: str) -> Show:
+    """Show ``done/of`` ("n/a" where the figures do not have it, e.g. IRC's stored)."""
+    return lambda f: "n/a" if f.get(done) is None else f"{f[done]}/{f[of]}"
+
+
+def number(key: str, form: str) -> Show:
+    """Show one figure with a format ("n/a" where missing)."""
+    return lambda f: "n/a" if f.get(key) is None else format(f[key], form)
