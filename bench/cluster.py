@@ -214,9 +214,9 @@ CLUSTER_NOTES = [
     "Servers' CPU is the sum of the nodes' (read from /proc over the traffic only, as for"
     " the other scenarios); Redis and MariaDB CPU are those of the machine's servers over the"
     " same window, anything else using them included.",
-    "Local and cross-node deliveries: with several ports the load generator writes each text"
-    " as t<send time>p<sender's node>; a reader on the node of that index counts the delivery"
-    " as local, any other reader as cross-node.",
+    "Local and cross-node deliveries: with several ports the load generator writes each"
+    " text as `t<send time>p<sender's node index>` (client i is on node i mod 2); a reader"
+    " on that node counts the delivery as local, a reader on the other node as cross-node.",
 ]
 
 

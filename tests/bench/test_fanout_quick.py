@@ -12,9 +12,11 @@ import pytest
 
 from tests.support.databases import require_mariadb
 from tests.support.missing import missing
+from tests.support.shared_redis import require_shared_redis
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = ["A", "A-max", "B", "C", "D", "E"]
+"""The scenarios of the main table (the cluster scenario has its own tables)."""
 COUNT = re.compile(r"(\d+)/(\d+)")
 """A "done/of" cell: delivered/expected, stored/offered, idle open/opened, back/clients."""
 
@@ -30,6 +32,7 @@ def require_ngircd() -> None:
 def test_the_fanout_benchmark_runs_every_scenario() -> None:
     require_ngircd()
     require_mariadb()
+    require_shared_redis()
     done = subprocess.run(
         [sys.executable, "-m", "bench.fanout", "--quick"],
         capture_output=True,
@@ -40,6 +43,7 @@ def test_the_fanout_benchmark_runs_every_scenario() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     rows = [line.split("|")[1:-1] for line in done.stdout.splitlines() if line.startswith("| ")]
     cells = [[cell.strip() for cell in row] for row in rows if len(row) == 5]
+    cells = [row for row in cells if row[0] in SCENARIOS]  # not the cluster's tables
     assert {row[0] for row in cells} >= set(SCENARIOS), done.stdout
     assert any(row[1] == "MariaDB: delivered / expected" for row in cells), done.stdout
     for scenario, figure, *values in cells:
@@ -49,3 +53,21 @@ def test_the_fanout_benchmark_runs_every_scenario() -> None:
             found = COUNT.fullmatch(value)
             if found:
                 assert found.group(1) == found.group(2), (scenario, figure, value)
+    assert_the_cluster_ran(rows)
+
+
+CLUSTER_RUNS = ["alone, SQLite", "alone, MariaDB", "1 node", "2 nodes"]
+
+
+def assert_the_cluster_ran(rows: list[list[str]]) -> None:
+    """The cluster scenario's table: every run complete; some deliveries crossed nodes."""
+    cells = [[cell.strip() for cell in row] for row in rows]
+    header = next(row for row in cells if row[0] == "figure")
+    assert header[1:5] == CLUSTER_RUNS, header
+    figures = {row[0]: row[1:5] for row in cells if len(row) == 6}
+    for figure in ("delivered / expected", "stored / offered"):
+        for run, value in zip(CLUSTER_RUNS, figures[figure], strict=True):
+            found = COUNT.fullmatch(value)
+            assert found and found.group(1) == found.group(2), (figure, run, value)
+    crossed = next(row for row in cells if row[0].startswith("cross-node (reader"))
+    assert int(crossed[1].replace(",", "")) > 0, crossed
