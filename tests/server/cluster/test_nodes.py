@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -23,10 +24,13 @@ from guigui.server.moderation import Moderation
 from guigui.server.store import AccessRequestRecord, SanctionRecord
 from tests.conftest import RunningServer, make_test_config
 from tests.support.databases import fresh_mysql_database
+from tests.support.redis import PrivateRedis, private_redis
 from tests.support.shared_redis import SHARED_REDIS_URL, require_shared_redis
 from tests.support.wire import WireClient
 
 Node = Callable[[str], RunningServer]
+
+__all__ = ["private_redis"]  # a fixture, used by name
 
 
 @pytest.fixture
@@ -167,3 +171,65 @@ def test_a_request_filed_on_one_node_is_decided_on_another(node: Node) -> None:
     alice = user_on(a, "alice")
     del alice  # not a member: she does not hear Informatique
     bob.ok(MessageType.SAY, room="Informatique", text="merci")
+
+
+def test_redis_stopped_and_restarted_mid_traffic_loses_nothing_acknowledged(
+    private_redis: PrivateRedis, tmp_path: Path
+) -> None:
+    with fresh_mysql_database() as url:
+        servers = []
+        for name in ("a", "b"):
+            config = make_test_config(url, cluster_url=private_redis.url, node_name=name)
+            server = ChatServer(config, cluster=ClusterNode)
+            server.start()
+            servers.append(server)
+        try:
+            a, b = servers
+            wait_linked(servers)
+            alice = user_on(RunningServer(a, *a.address, tmp_path, url), "alice")
+            bob = user_on(RunningServer(b, *b.address, tmp_path, url), "bob")
+            first = alice.ok(MessageType.SAY, room="Général", text="avant")["message"]
+            assert bob.next_event(MessageType.MESSAGE)["message"] == first
+
+            private_redis.stop(crash=True)
+            for server in servers:
+                wait_until(partial(cut_off_from_redis, server), "the link never went down")
+            # Each node serves its own clients: everything said is acknowledged and stored.
+            cut_off = [
+                alice.ok(MessageType.SAY, room="Général", text=f"pendant {n}")["message"]
+                for n in range(3)
+            ]
+            reply = bob.ok(MessageType.SAY, room="Général", text="bob pendant")["message"]
+            bob.no_event(MessageType.MESSAGE)  # nothing crosses while Redis is down
+
+            private_redis.start()
+            # Once linked again, each node gives its readers what the other stored meanwhile.
+            missed = [bob.next_event(MessageType.MESSAGE, timeout=30)["message"] for _ in cut_off]
+            assert missed == cut_off
+            assert alice.next_event(MessageType.MESSAGE, timeout=30)["message"] == reply
+            after = alice.ok(MessageType.SAY, room="Général", text="après")["message"]
+            assert bob.next_event(MessageType.MESSAGE, timeout=30)["message"] == after
+            history = alice.ok(MessageType.HISTORY, room="Général")["messages"]
+            assert history == bob.ok(MessageType.HISTORY, room="Général")["messages"]
+            assert [m["text"] for m in history] == [
+                "avant",
+                "pendant 0",
+                "pendant 1",
+                "pendant 2",
+                "bob pendant",
+                "après",
+            ]
+        finally:
+            for server in servers:
+                server.stop(timeout=15)
+
+
+def cut_off_from_redis(server: ChatServer) -> bool:
+    return not figures_of(server).linked
+
+
+def wait_until(condition: Callable[[], bool], failure: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, failure
+        time.sleep(0.05)
