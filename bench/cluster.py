@@ -24,7 +24,7 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
-from bench.runs import Result, Row, Scenario, count, number, run_fanout
+from bench.runs import TRAFFIC_ROWS, Result, Row, Scenario, count, number, run_fanout
 from bench.servers import (
     REDIS_URL,
     Figures,
@@ -118,10 +118,7 @@ CLUSTER_ROWS: list[Row] = [
     ("delivered / expected", count("deliveries", "expected"), None),
     ("stored / offered", count("stored", "offered"), None),
     ("clients closed by the server", number("closed", "d"), None),
-    ("deliveries/s", number("deliveries_per_second", ",.0f"), "deliveries_per_second"),
-    ("latency p50 (ms)", number("p50_ms", ".2f"), "p50_ms"),
-    ("latency p99 (ms)", number("p99_ms", ".2f"), "p99_ms"),
-    ("latency max (ms)", number("max_ms", ".2f"), "max_ms"),
+    *TRAFFIC_ROWS,
     ("servers' CPU, sum (% of a core)", number("server_cpu_percent", ".0f"), "server_cpu_percent"),
     ("each node's CPU (% of a core)", node_shares, None),
     ("servers' CPU µs / delivery", number("server_cpu_us_per_delivery", ".2f"),

@@ -47,7 +47,17 @@ import tempfile
 from pathlib import Path
 
 from bench.cluster import cluster_report, run_cluster
-from bench.runs import Result, Row, Scenario, Show, count, number, run_fanout, run_reconnect
+from bench.runs import (
+    TRAFFIC_ROWS,
+    Result,
+    Row,
+    Scenario,
+    Show,
+    count,
+    number,
+    run_fanout,
+    run_reconnect,
+)
 from bench.servers import (
     BCRYPT_COST,
     ROOT,
@@ -142,10 +152,7 @@ FANOUT_ROWS: list[Row] = [
     ("delivered / expected", count("deliveries", "expected"), None),
     (f"stored / offered {STORED}", count("stored", "offered"), None),
     ("clients closed by the server", number("closed", "d"), None),
-    ("deliveries/s", number("deliveries_per_second", ",.0f"), "deliveries_per_second"),
-    ("latency p50 (ms)", number("p50_ms", ".2f"), "p50_ms"),
-    ("latency p99 (ms)", number("p99_ms", ".2f"), "p99_ms"),
-    ("latency max (ms)", number("max_ms", ".2f"), "max_ms"),
+    *TRAFFIC_ROWS,
     ("server CPU (% of a core)", number("server_cpu_percent", ".0f"), "server_cpu_percent"),
     (
         "server CPU µs / delivery",

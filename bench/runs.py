@@ -142,3 +142,12 @@ def count(done: str, of: str) -> Show:
 def number(key: str, form: str) -> Show:
     """Show one figure with a format ("n/a" where missing)."""
     return lambda f: "n/a" if f.get(key) is None else format(f[key], form)
+
+
+TRAFFIC_ROWS: list[Row] = [
+    ("deliveries/s", number("deliveries_per_second", ",.0f"), "deliveries_per_second"),
+    ("latency p50 (ms)", number("p50_ms", ".2f"), "p50_ms"),
+    ("latency p99 (ms)", number("p99_ms", ".2f"), "p99_ms"),
+    ("latency max (ms)", number("max_ms", ".2f"), "max_ms"),
+]
+"""The rows of the traffic's pace, which every fan-out table shows."""
