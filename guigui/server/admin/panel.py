@@ -24,6 +24,7 @@ from __future__ import annotations
 import concurrent.futures
 import logging
 import queue
+import tkinter as tk
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from tkinter import filedialog
@@ -326,6 +327,14 @@ class AdminPanel(ttk.App):
         ttk.Label(row, text=_("reason")).pack(side="left")
         self.stop_reason = ttk.Entry(row, width=30)
         self.stop_reason.pack(side="left", padx=8, fill="x", expand=True)
+        self.stop_whole_cluster = tk.BooleanVar(value=False)
+        """Stop every node of the cluster, not this one only (shown for a cluster node)."""
+        if self.server.config.cluster_url is not None:
+            ttk.Checkbutton(
+                stop_tab,
+                text=_("every node of the cluster, not this one only"),
+                variable=self.stop_whole_cluster,
+            ).pack(anchor="w", pady=(0, 12))
         self.stop_button = ttk.Button(
             stop_tab, text=_("Stop the server"), bootstyle="danger", command=self.stop
         )
@@ -484,6 +493,8 @@ class AdminPanel(ttk.App):
         self.logout_button.pack(side="right")
         self.show_message(_("Logged in as {admin}").format(admin=admin))
         self._refresh_tables()
+        # The status line names the admin: not "not logged in" for up to a second.
+        self._when_done(self.api.status(), self._show_status, lambda _error: None)
 
     def log_out(self) -> None:
         """Log out and show the login form again."""
@@ -495,6 +506,7 @@ class AdminPanel(ttk.App):
         self.message.pack_forget()
         self.logout_button.pack_forget()
         self.login_frame.pack(fill="both", expand=True, padx=20, pady=20)
+        self._when_done(self.api.status(), self._show_status, lambda _error: None)
 
     # ---- live figures ------------------------------------------------------------------
 
@@ -849,12 +861,18 @@ class AdminPanel(ttk.App):
     def stop(self, ask: bool = True) -> None:
         """Stop the server after the chosen countdown."""
         seconds = int(self.stop_seconds.get() or 0)
+        whole_cluster = self.stop_whole_cluster.get()
         stop = _("Stop the server")
+        question = (
+            _("Warn every client of every node and stop the whole cluster in {seconds} s?")
+            if whole_cluster
+            else _("Warn every client and stop in {seconds} s?")
+        )
         if (
             ask
             and self.ask(
                 stop,
-                _("Warn every client and stop in {seconds} s?").format(seconds=seconds),
+                question.format(seconds=seconds),
                 [(_("Cancel"), "secondary"), (stop, "danger")],
                 _("Cancel"),
             )
@@ -862,7 +880,7 @@ class AdminPanel(ttk.App):
         ):
             return
         self._when_done(
-            self.api.stop(seconds, self.stop_reason.get().strip()),
+            self.api.stop(seconds, self.stop_reason.get().strip(), whole_cluster=whole_cluster),
             lambda _none: self.show_message(
                 _("stopping in {seconds} s").format(seconds=seconds), "warning"
             ),
