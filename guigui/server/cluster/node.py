@@ -15,10 +15,11 @@ copies in step:
   reaches this node's sessions.
 
 Presence is cluster-wide: each node says how many sessions each user has on
-it (``SessionsChanged``), and every ``heartbeat`` seconds the whole list
-(``NodeAlive``). A node not heard from for three heartbeats is taken as gone:
-its users' sessions there no longer count (they are offline, unless logged in
-elsewhere). A node that stops cleanly says so (``NodeGone``).
+it (``SessionsChanged``), and three times per ``heartbeat`` the whole list
+(``NodeAlive``). A node not heard from for a whole heartbeat (three beats
+missed) is taken as gone: its users' sessions there no longer count (they are
+offline, unless logged in elsewhere), as a client silent for that long would
+be pinged. A node that stops cleanly says so (``NodeGone``).
 
 When Redis is unreachable, each node goes on alone: its own clients are
 served, messages are stored, nothing acknowledged is lost (it is in the
@@ -74,8 +75,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MISSED_HEARTBEATS = 3
-"""Heartbeats a node may miss before the others take it as gone."""
+BEATS_PER_HEARTBEAT = 3
+"""``NodeAlive`` beats per ``heartbeat``: a node silent for a whole heartbeat is gone."""
 
 
 def channel_of(database_url: str) -> str:
@@ -146,16 +147,17 @@ class ClusterNode(Announcements):
         self.bus.stop()
 
     def _heartbeat(self) -> None:
-        """Say who is logged in here; take as gone the nodes silent for too long."""
+        """Say who is logged in here; take as gone the nodes silent for a whole heartbeat."""
         self._say_alive()
-        silence = MISSED_HEARTBEATS * self.server.config.heartbeat
+        silence = self.server.config.heartbeat
         now = time.monotonic()
         for node, heard in list(self._last_heard.items()):
             if now - heard > silence:
                 log.warning("cluster: node %s silent for %.0f s: taken as gone", node, now - heard)
                 self._node_gone(node)
         if not self.server.stopping:
-            self.server.loop.call_later(self.server.config.heartbeat, self._heartbeat)
+            beat = self.server.config.heartbeat / BEATS_PER_HEARTBEAT
+            self.server.loop.call_later(beat, self._heartbeat)
 
     def _say_alive(self) -> None:
         sessions = [

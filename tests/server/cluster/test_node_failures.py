@@ -29,7 +29,7 @@ from tests.support.wire import Address, ServerClosed, WireClient
 
 ROOT = Path(__file__).resolve().parents[3]
 HEARTBEAT = 1.0
-"""Seconds: a killed node is taken as gone after three of them."""
+"""Seconds: a killed node's users are offline for the others within one of them."""
 
 
 def free_port() -> int:
@@ -181,7 +181,7 @@ def test_a_killed_nodes_users_go_offline_for_the_others(
     user_on(a, "alice")
     assert bob.next_event(MessageType.PRESENCE) == {"login": "alice", "status": "online"}
     a.kill()
-    assert presence_while_answering_pings(bob, 10 * HEARTBEAT) == {
+    assert presence_while_answering_pings(bob, 10 * HEARTBEAT) == {  # generous: CI is slow
         "login": "alice",
         "status": "offline",
     }
