@@ -24,19 +24,13 @@ import pytest
 
 from guigui.common.protocol import MessageType
 from tests.support.databases import fresh_mysql_database
+from tests.support.ports import free_port
 from tests.support.shared_redis import SHARED_REDIS_URL, require_shared_redis
 from tests.support.wire import Address, ServerClosed, WireClient
 
 ROOT = Path(__file__).resolve().parents[3]
 HEARTBEAT = 1.0
 """Seconds: a killed node's users are offline for the others within one of them."""
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 class NodeProcess:
