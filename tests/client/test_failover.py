@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import queue
-import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -25,6 +24,7 @@ from guigui.client.network_thread import NetworkThread
 from guigui.client.settings import ClientSettings
 from guigui.client.updates import ConnectionChanged, LoggedIn, MessageAcknowledged, Update
 from tests.conftest import RunningServer
+from tests.support.ports import free_port
 
 GENERAL = ConversationKey.room("Général")
 PASSWORD = "correct horse"
@@ -32,14 +32,6 @@ PATIENCE = 60.0
 """Seconds before a wait gives up: a failure's bound, not a measured time."""
 
 Wanted = TypeVar("Wanted")
-
-
-def free_port() -> int:
-    """A port nobody listens on now (for a server that is down, or starts later)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 def next_update(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -17,15 +16,10 @@ from pathlib import Path
 import pymysql
 
 from tests.support.missing import missing
+from tests.support.ports import free_port
 
 INSTALL_DB = shutil.which("mariadb-install-db") or "/usr/bin/mariadb-install-db"
 SERVER = shutil.which("mariadbd") or "/usr/sbin/mariadbd"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class PrivateMariaDB:
@@ -39,7 +33,7 @@ class PrivateMariaDB:
             )
         self.directory = directory
         self.data = directory / "data"
-        self.port = _free_port()
+        self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
         self.log = directory / "mariadbd.log"
         root = ["--user=root"] if os.geteuid() == 0 else []

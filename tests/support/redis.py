@@ -12,7 +12,6 @@ Where ``redis-server`` is not installed, the test is skipped, except in CI
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -22,14 +21,9 @@ import pytest
 import redis
 
 from tests.support.missing import missing
+from tests.support.ports import free_port
 
 SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class PrivateRedis:
@@ -40,7 +34,7 @@ class PrivateRedis:
             missing("redis-server is not installed", ".ci/run installs redis-server")
         directory.mkdir(parents=True, exist_ok=True)
         self.directory = directory
-        self.port = _free_port()
+        self.port = free_port()
         self.log = directory / "redis.log"
         self.process: subprocess.Popen[bytes] | None = None
 

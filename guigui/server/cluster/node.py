@@ -15,10 +15,11 @@ copies in step:
   reaches this node's sessions.
 
 Presence is cluster-wide: each node says how many sessions each user has on
-it (``SessionsChanged``), and every ``heartbeat`` seconds the whole list
-(``NodeAlive``). A node not heard from for three heartbeats is taken as gone:
-its users' sessions there no longer count (they are offline, unless logged in
-elsewhere). A node that stops cleanly says so (``NodeGone``).
+it (``SessionsChanged``), and three times per ``heartbeat`` the whole list
+(``NodeAlive``). A node not heard from for a whole heartbeat (three beats
+missed) is taken as gone: its users' sessions there no longer count (they are
+offline, unless logged in elsewhere), as a client silent for that long would
+be pinged. A node that stops cleanly says so (``NodeGone``).
 
 When Redis is unreachable, each node goes on alone: its own clients are
 served, messages are stored, nothing acknowledged is lost (it is in the
@@ -33,6 +34,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -74,8 +76,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MISSED_HEARTBEATS = 3
-"""Heartbeats a node may miss before the others take it as gone."""
+BEATS_PER_HEARTBEAT = 3
+"""``NodeAlive`` beats per ``heartbeat``: a node silent for a whole heartbeat is gone."""
 
 
 def channel_of(database_url: str) -> str:
@@ -146,16 +148,17 @@ class ClusterNode(Announcements):
         self.bus.stop()
 
     def _heartbeat(self) -> None:
-        """Say who is logged in here; take as gone the nodes silent for too long."""
+        """Say who is logged in here; take as gone the nodes silent for a whole heartbeat."""
         self._say_alive()
-        silence = MISSED_HEARTBEATS * self.server.config.heartbeat
+        silence = self.server.config.heartbeat
         now = time.monotonic()
         for node, heard in list(self._last_heard.items()):
             if now - heard > silence:
                 log.warning("cluster: node %s silent for %.0f s: taken as gone", node, now - heard)
                 self._node_gone(node)
         if not self.server.stopping:
-            self.server.loop.call_later(self.server.config.heartbeat, self._heartbeat)
+            beat = self.server.config.heartbeat / BEATS_PER_HEARTBEAT
+            self.server.loop.call_later(beat, self._heartbeat)
 
     def _say_alive(self) -> None:
         sessions = [
@@ -240,24 +243,36 @@ class ClusterNode(Announcements):
     # ---- what the other nodes say ----------------------------------------------
 
     def _on_event(self, event: ClusterEvent) -> None:
-        """Apply another node's event here (loop thread)."""
+        """Apply another node's event here (loop thread); one that fails is logged, not fatal."""
         self._last_heard[event.node] = time.monotonic()
+        try:
+            self._apply(event)
+        except Exception:
+            log.exception(
+                "cluster: could not apply %s from node %s", type(event).__name__, event.node
+            )
+
+    def _apply(self, event: ClusterEvent) -> None:
         server = self.server
         match event:
             case MessageSaved():
                 self._newest_seen = max(self._newest_seen, event.id)
-                server.delivery.message_from_another_node(
-                    StoredMessage(
-                        event.id,
-                        event.room_id,
-                        event.sender_id,
-                        event.recipient_id,
-                        event.text,
-                        event.ts,
-                        None,
-                        "",
-                    )
+                message = StoredMessage(
+                    event.id,
+                    event.room_id,
+                    event.sender_id,
+                    event.recipient_id,
+                    event.text,
+                    event.ts,
+                    None,
+                    "",
                 )
+                people = [event.sender_id, event.recipient_id]
+                unknown = [u for u in people if u is not None and not server.users.knows(u)]
+                if unknown:  # an account made elsewhere, not read here yet: read it first
+                    self._reload_user(unknown[0], then=lambda: self._apply(event))
+                    return
+                server.delivery.message_from_another_node(message)
             case SessionsChanged():
                 self._remote_sessions(
                     event.node, event.user_id, event.login, event.sessions, event.status
@@ -328,8 +343,8 @@ class ClusterNode(Announcements):
             self._say_alive()
         listed = {user_id for user_id, _, _, _ in event.sessions}
         for user_id in self._users_on.get(event.node, set()) - listed:
-            login = self.server.users.get(user_id).login
-            self._remote_sessions(event.node, user_id, login, 0, str(Status.OFFLINE))
+            # No sessions there any more (the login is only needed for a new entry).
+            self._remote_sessions(event.node, user_id, "", 0, str(Status.OFFLINE))
         for user_id, login, status, count in event.sessions:
             self._remote_sessions(event.node, user_id, login, count, status)
 
@@ -339,8 +354,8 @@ class ClusterNode(Announcements):
         for change in self.server.presence.node_gone(node):
             self.server.delivery.presence(change)
 
-    def _reload_user(self, user_id: int) -> None:
-        """An account created or erased on another node: read it from the store."""
+    def _reload_user(self, user_id: int, then: Callable[[], object] | None = None) -> None:
+        """An account created or erased on another node: read it from the store, then ``then``."""
         server = self.server
 
         def loaded(outcome: Outcome[UserRecord | None]) -> None:
@@ -352,10 +367,11 @@ class ClusterNode(Announcements):
             if outcome.login.startswith(ERASED_LOGIN_PREFIX):
                 server.users.replace(outcome)
                 server.rooms.forget_user(user_id)
-                return
-            if server.users.find(outcome.login) is None:
+            elif server.users.find(outcome.login) is None:
                 server.users.add(outcome)
                 server.rooms.add_member(user_id, server.rooms.arrival_room().id)
+            if then is not None and server.users.knows(user_id):
+                then()
 
         server.store_worker.submit(lambda store: store.user(user_id), loaded)
 

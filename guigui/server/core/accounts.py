@@ -63,6 +63,10 @@ class UserDirectory:
     def __len__(self) -> int:
         return len(self._by_id)
 
+    def knows(self, user_id: int) -> bool:
+        """Whether a user with that id is known here."""
+        return user_id in self._by_id
+
     def get(self, user_id: int) -> UserRecord:
         """The user with that id (it must exist)."""
         return self._by_id[user_id]

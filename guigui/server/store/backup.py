@@ -63,6 +63,10 @@ NOT_COPIED = frozenset({"schema_version"})
 SEEDED_TABLES = frozenset({"rooms", "counters"})
 """Tables the migrations fill themselves: rows there do not make a store "not empty"."""
 
+BOOKKEEPING_TABLES = frozenset({"counters"})
+"""Tables nobody writes to but the store (the message id counter follows the messages):
+not named among what a restore replaced."""
+
 PAGE_ROWS = 1000
 """Rows read per query while backing up (memory stays bounded whatever the table's size)."""
 
@@ -367,7 +371,9 @@ def restore_backup(
             tables = [t for t in relational.describe_tables(execute) if t.name not in NOT_COPIED]
             held = {t.name: _count(execute, t) for t in foreign_key_order(tables)}
         _check_fits(reader, {table.name: table for table in tables})
-        replaced = {name: count for name, count in held.items() if count}
+        replaced = {
+            name: count for name, count in held.items() if count and name not in BOOKKEEPING_TABLES
+        }
         data = {name: count for name, count in replaced.items() if name not in SEEDED_TABLES}
         if data and not force:
             raise BackupError(

@@ -9,7 +9,6 @@ switches theme and language at once, the choices shown in words.
 
 from __future__ import annotations
 
-import socket
 import time
 
 import pytest
@@ -26,6 +25,7 @@ from tests.client.gui.test_desktop_client import (
 )
 from tests.conftest import RunningServer
 from tests.support.display import display, screenshot
+from tests.support.ports import free_port
 
 __all__ = ["app", "display"]
 
@@ -35,12 +35,6 @@ def dialog_shot(dialog: SettingsDialog, name: str) -> None:
     time.sleep(0.1)
     dialog.update()
     screenshot(int(dialog.wm_frame(), 16), f"client-{name}-{dialog.app.settings.theme}")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def press(widget: object, key: str) -> None:
