@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 
 from guigui.common.protocol import MessageType
+from tests.server.cluster.test_nodes import user_on
 from tests.support.databases import fresh_mysql_database
 from tests.support.ports import free_port
 from tests.support.shared_redis import SHARED_REDIS_URL, require_shared_redis
@@ -93,15 +94,6 @@ def nodes(tmp_path: Path) -> Iterator[Callable[[str], NodeProcess]]:
         yield start
         for node in started:
             node.stop()
-
-
-def user_on(node: NodeProcess, login: str, *, register: bool = True) -> WireClient:
-    client = WireClient(node.address)
-    client.hello()
-    if register:
-        client.register(login)
-    client.login(login)
-    return client
 
 
 def test_a_node_killed_mid_traffic_loses_no_acknowledged_message(

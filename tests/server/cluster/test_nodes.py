@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
+from typing import Protocol
 
 import pytest
 
@@ -26,7 +27,7 @@ from tests.conftest import RunningServer, make_test_config
 from tests.support.databases import fresh_mysql_database
 from tests.support.redis import PrivateRedis, private_redis
 from tests.support.shared_redis import SHARED_REDIS_URL, require_shared_redis
-from tests.support.wire import WireClient
+from tests.support.wire import Address, WireClient
 
 Node = Callable[[str], RunningServer]
 
@@ -84,8 +85,16 @@ def wait_linked(servers: list[ChatServer], timeout: float = 10.0) -> None:
             time.sleep(0.05)
 
 
-def user_on(running: RunningServer, login: str, *, register: bool = True) -> WireClient:
-    client = WireClient(running.address)
+class Reachable(Protocol):
+    """A node a test client can reach: in this process, or a process of its own."""
+
+    @property
+    def address(self) -> Address: ...
+
+
+def user_on(node: Reachable, login: str, *, register: bool = True) -> WireClient:
+    """A client logged in on ``node`` as ``login`` (registered first, unless told)."""
+    client = WireClient(node.address)
     client.hello()
     if register:
         client.register(login)
