@@ -27,8 +27,8 @@ class Announcements:
     def leave_cluster(self) -> None:
         """The server has stopped: a single node has no cluster to leave."""
 
-    def message_saved(self, message: StoredMessage) -> None:
-        """A new message is stored (and delivered to this node's sessions)."""
+    def messages_saved(self, messages: list[StoredMessage]) -> None:
+        """New messages are stored by one group commit (and delivered to this node's sessions)."""
 
     def sessions_changed(self, user_id: int, login: str, sessions: int, status: Status) -> None:
         """The user's sessions on this node, or their status, changed."""

@@ -85,6 +85,7 @@ class Delivery:
 
     def messages_saved(self, saved: Sequence[SavedMessage[Sender]]) -> None:
         """Answer every sender of a group commit and deliver its new messages, in order."""
+        new: list[StoredMessage] = []  # for the other nodes of a cluster
         run: list[tuple[Connection, bytes, bytes]] = []  # (sender, event, reply) for one room
         run_room: int | None = None
         for item in saved:
@@ -104,7 +105,7 @@ class Delivery:
                 reply(connection, MessageOk(request_id, public))
                 continue
             self.messages_stored += 1
-            self.announce.message_saved(stored)
+            new.append(stored)
             # Both frames fit in max_frame: the server checks at start that a
             # message of max_text characters does (ServerConfig).
             event, ok = encode(MessageEvent(public)), encode(MessageOk(request_id, public))
@@ -115,6 +116,8 @@ class Delivery:
                 run.append((connection, event, ok))
         if run:
             self._hand_out_run(run_room, run)
+        if new:
+            self.announce.messages_saved(new)
 
     def _hand_out_run(
         self, room_id: int | None, run: list[tuple[Connection, bytes, bytes]]
@@ -149,21 +152,34 @@ class Delivery:
         audience.discard(sender)
         self.send_to(audience, event)
 
-    def message_from_another_node(self, message: StoredMessage) -> None:
-        """A message stored by another node of the cluster: its MESSAGE to this node's readers.
+    def messages_from_another_node(self, messages: Sequence[StoredMessage]) -> None:
+        """Messages stored by another node of the cluster: their MESSAGE to this node's readers.
 
-        Its sender was answered by that node; here every session that should
-        see it gets the event: the room's readers, or both users' sessions.
+        Their senders were answered by that node; here every session that
+        should see them gets the events, in order: a run of messages for one
+        room as one chunk per reader (as ``messages_saved`` does), a direct
+        message to both users' sessions.
         """
-        event = encode(MessageEvent(self.public_message(message)))
-        if message.room_id is not None:
-            self.send_to(self.sessions.in_room(message.room_id), event)
-            return
-        assert message.recipient_id is not None
-        audience = self.sessions.of_user(message.recipient_id) | self.sessions.of_user(
-            message.sender_id
-        )
-        self.send_to(audience, event)
+        run: list[bytes] = []
+        run_room: int | None = None
+        for message in messages:
+            event = encode(MessageEvent(self.public_message(message)))
+            if message.room_id is not None and message.room_id == run_room:
+                run.append(event)
+                continue
+            if run:
+                self.send_to(self.sessions.in_room(run_room or 0), b"".join(run))
+            run, run_room = [], message.room_id
+            if message.room_id is not None:
+                run.append(event)
+                continue
+            assert message.recipient_id is not None
+            audience = self.sessions.of_user(message.recipient_id) | self.sessions.of_user(
+                message.sender_id
+            )
+            self.send_to(audience, event)
+        if run:
+            self.send_to(self.sessions.in_room(run_room or 0), b"".join(run))
 
     # ---- events --------------------------------------------------------------
 

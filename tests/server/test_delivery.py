@@ -76,8 +76,8 @@ class Told(Announcements):
     def __init__(self, told: list[int]) -> None:
         self.told = told
 
-    def message_saved(self, message: StoredMessage) -> None:
-        self.told.append(message.id)
+    def messages_saved(self, messages: list[StoredMessage]) -> None:
+        self.told.extend(message.id for message in messages)
 
 
 class Chat:
@@ -189,9 +189,21 @@ def test_a_sender_gone_from_the_room_gets_its_replies_only() -> None:
 def test_a_message_from_another_node_reaches_this_nodes_readers_only() -> None:
     chat = Chat()
     stored = chat.saved("alice", 5, room=BLABLA).asked
-    chat.delivery.message_from_another_node(stored)
+    chat.delivery.messages_from_another_node([stored])
     assert chat.online["bob"].frames() == ["msg:5"]  # the only reader of Blabla here
     assert chat.online["alice"].frames() == [] and chat.told == []
     direct = chat.saved("carol", 6, room=None, to="alice").asked
-    chat.delivery.message_from_another_node(direct)
+    chat.delivery.messages_from_another_node([direct])
     assert chat.online["alice"].frames() == ["msg:6"] and chat.online["carol"].frames() == ["msg:6"]
+
+
+def test_a_run_from_another_node_reaches_each_reader_as_one_chunk() -> None:
+    chat = Chat()
+    stored = [chat.saved("alice", n).asked for n in (7, 8)] + [
+        chat.saved("bob", 9, room=BLABLA).asked
+    ]
+    chat.delivery.messages_from_another_node(stored)
+    carol = chat.online["carol"]
+    assert carol.frames() == ["msg:7", "msg:8"] and len(carol.chunks) == 1
+    assert chat.online["bob"].frames() == ["msg:7", "msg:8", "msg:9"]
+    assert len(chat.online["bob"].chunks) == 2  # one per run: Général, then Blabla

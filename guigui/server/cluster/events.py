@@ -5,7 +5,7 @@ node hears its own events back from Redis and drops them by that name, and a
 receiver knows whose sessions an event speaks of (``SessionsChanged``,
 ``NodeAlive``, ``NodeGone``).
 
-An event carries facts, not orders to send bytes: "message 42 was saved",
+An event carries facts, not orders to send bytes: "messages 42 to 45 were saved",
 "alice has 2 sessions on node b". Each receiving node decides what its own
 clients must see, with its own state, exactly as it would for the same thing
 happening locally. The events are small because the database holds the rest:
@@ -37,11 +37,12 @@ class Event(msgspec.Struct, frozen=True, tag_field="event", tag=True):
     """The publishing node's name (``--node``, unique in the cluster)."""
 
 
-class MessageSaved(Event, frozen=True):
-    """A room message (``recipient_id`` None) or a direct one (``room_id`` None) was stored.
+class NewMessage(msgspec.Struct, frozen=True, array_like=True):
+    """One stored message in ``MessagesSaved``: a room message (``recipient_id`` None) or a
+    direct one (``room_id`` None), with the id the database gave it.
 
-    Sent after the group commit that stored it, with the id the database gave
-    it: receivers deliver it to their own sessions that should see it.
+    Encoded as a JSON array, not an object: a group commit under load holds
+    hundreds of them, and the field names would be most of the bytes.
     """
 
     id: int
@@ -50,6 +51,18 @@ class MessageSaved(Event, frozen=True):
     recipient_id: int | None
     text: str
     ts: int
+
+
+class MessagesSaved(Event, frozen=True):
+    """New messages were stored by one group commit, in id order.
+
+    One event per group commit, not per message: under load a commit holds
+    many messages, and one publish (one Redis command, one wake-up of each
+    other node) serves them all. Receivers deliver each to their own sessions
+    that should see it.
+    """
+
+    messages: list[NewMessage]
 
 
 class SessionsChanged(Event, frozen=True):
@@ -172,7 +185,7 @@ class StopRequested(Event, frozen=True):
 
 
 ClusterEvent: TypeAlias = (
-    MessageSaved
+    MessagesSaved
     | SessionsChanged
     | NodeAlive
     | NodeGone

@@ -36,6 +36,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -48,7 +49,8 @@ from guigui.server.cluster.bus import ClusterBus
 from guigui.server.cluster.events import (
     ClusterEvent,
     MembershipChanged,
-    MessageSaved,
+    MessagesSaved,
+    NewMessage,
     NodeAlive,
     NodeGone,
     ReadMoved,
@@ -183,22 +185,15 @@ class ClusterNode(Announcements):
 
     # ---- what this node announces ----------------------------------------------
 
-    def message_saved(self, message: StoredMessage) -> None:
-        """A new message: the other nodes give it to their readers."""
-        self._newest_seen = max(self._newest_seen, message.id)
+    def messages_saved(self, messages: list[StoredMessage]) -> None:
+        """A group commit's new messages: the other nodes give them to their readers."""
+        self._newest_seen = max(self._newest_seen, messages[-1].id)
         if self._gap_from is not None:
-            self._ours_in_gap.add(message.id)
-        self.bus.publish(
-            MessageSaved(
-                self.node,
-                message.id,
-                message.room_id,
-                message.sender_id,
-                message.recipient_id,
-                message.text,
-                message.ts,
-            )
-        )
+            self._ours_in_gap.update(message.id for message in messages)
+        facts = [
+            NewMessage(m.id, m.room_id, m.sender_id, m.recipient_id, m.text, m.ts) for m in messages
+        ]
+        self.bus.publish(MessagesSaved(self.node, facts))
 
     def sessions_changed(self, user_id: int, login: str, sessions: int, status: Status) -> None:
         """The user's sessions here, or status, changed."""
@@ -255,24 +250,8 @@ class ClusterNode(Announcements):
     def _apply(self, event: ClusterEvent) -> None:
         server = self.server
         match event:
-            case MessageSaved():
-                self._newest_seen = max(self._newest_seen, event.id)
-                message = StoredMessage(
-                    event.id,
-                    event.room_id,
-                    event.sender_id,
-                    event.recipient_id,
-                    event.text,
-                    event.ts,
-                    None,
-                    "",
-                )
-                people = [event.sender_id, event.recipient_id]
-                unknown = [u for u in people if u is not None and not server.users.knows(u)]
-                if unknown:  # an account made elsewhere, not read here yet: read it first
-                    self._reload_user(unknown[0], then=lambda: self._apply(event))
-                    return
-                server.delivery.message_from_another_node(message)
+            case MessagesSaved():
+                self._messages_from(event.node, list(event.messages))
             case SessionsChanged():
                 self._remote_sessions(
                     event.node, event.user_id, event.login, event.sessions, event.status
@@ -316,6 +295,37 @@ class ClusterNode(Announcements):
                 if event.target is None or event.target == self.node:
                     log.warning("cluster: node %s stops the cluster (%s)", event.node, event.reason)
                     server.stop_in(event.seconds, event.reason)
+
+    def _messages_from(self, node: str, facts: list[NewMessage]) -> None:
+        """Give this node's readers the messages another node stored.
+
+        A message from (or to) an account this node has not read yet waits
+        until it is read, and the ones after it with it, so the order holds.
+        """
+        server = self.server
+        messages: list[StoredMessage] = []
+        for index, fact in enumerate(facts):
+            people = (fact.sender_id, fact.recipient_id)
+            unknown = [u for u in people if u is not None and not server.users.knows(u)]
+            if unknown:  # an account made elsewhere, not read here yet: read it first
+                server.delivery.messages_from_another_node(messages)
+                then = partial(self._messages_from, node, facts[index:])
+                self._reload_user(unknown[0], then=then)
+                return
+            self._newest_seen = max(self._newest_seen, fact.id)
+            messages.append(
+                StoredMessage(
+                    fact.id,
+                    fact.room_id,
+                    fact.sender_id,
+                    fact.recipient_id,
+                    fact.text,
+                    fact.ts,
+                    None,
+                    "",
+                )
+            )
+        server.delivery.messages_from_another_node(messages)
 
     def _remote_sessions(
         self, node: str, user_id: int, login: str, sessions: int, status: str
@@ -407,8 +417,9 @@ class ClusterNode(Announcements):
                 return
             for message in outcome:
                 self._newest_seen = max(self._newest_seen, message.id)
-                if message.id not in ours:
-                    server.delivery.message_from_another_node(message)
+            server.delivery.messages_from_another_node(
+                [message for message in outcome if message.id not in ours]
+            )
             if len(outcome) == page_size:
                 self._fill_gap(outcome[-1].id, ours)
             elif outcome:

@@ -24,7 +24,8 @@ from guigui.server.cluster.bus import BusFigures, ClusterBus
 from guigui.server.cluster.events import (
     ClusterEvent,
     MembershipChanged,
-    MessageSaved,
+    MessagesSaved,
+    NewMessage,
     NodeAlive,
     NodeGone,
     ReadMoved,
@@ -53,8 +54,13 @@ T = TypeVar("T")
 def every_kind_of_event(node: str) -> list[ClusterEvent]:
     """One event of each kind, published by ``node``."""
     return [
-        MessageSaved(node, 41, 3, 7, None, "bonjour à tous 🎉", 1_700_000_000_000),
-        MessageSaved(node, 42, None, 7, 8, "direct", 1_700_000_000_001),
+        MessagesSaved(
+            node,
+            [
+                NewMessage(41, 3, 7, None, "bonjour à tous 🎉", 1_700_000_000_000),
+                NewMessage(42, None, 7, 8, "direct", 1_700_000_000_001),
+            ],
+        ),
         SessionsChanged(node, 7, "alice", 2, "away"),
         NodeAlive(node, 1_700_000_000_002, [(7, "alice", "online", 2), (8, "bob", "busy", 1)]),
         NodeGone(node),
@@ -291,7 +297,9 @@ def test_callbacks_run_on_the_loop_thread(loop: Loop, make_bus: BusFactory) -> N
 
 def test_stop_publishes_what_is_queued_first(loop: Loop, make_bus: BusFactory) -> None:
     a, _, _, heard_by_b = two_linked_nodes(make_bus)
-    sent = [MessageSaved("a", n, 1, 7, None, f"message {n}", n) for n in range(1, 2001)]
+    sent = [
+        MessagesSaved("a", [NewMessage(n, 1, 7, None, f"message {n}", n)]) for n in range(1, 2001)
+    ]
 
     def publish_all_then_stop() -> None:
         for event in sent:
