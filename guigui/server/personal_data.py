@@ -80,6 +80,7 @@ class PersonalData:
                 done(outcome)
                 return
             server.rooms.forget_user(user.id)
+            server.announce.user_changed(user.id)  # the other nodes of a cluster too
             log.info("%s erased the account %s (now %s)", admin, user.login, outcome)
             done(outcome)
 

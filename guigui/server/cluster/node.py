@@ -375,8 +375,12 @@ class ClusterNode(Announcements):
             if outcome is None:
                 return
             if outcome.login.startswith(ERASED_LOGIN_PREFIX):
+                if not server.users.knows(user_id):
+                    return
                 server.users.replace(outcome)
                 server.rooms.forget_user(user_id)
+                for connection in list(server.sessions.of_user(user_id)):
+                    connection.close_after_flush("account deleted by an admin")
             elif server.users.find(outcome.login) is None:
                 server.users.add(outcome)
                 server.rooms.add_member(user_id, server.rooms.arrival_room().id)

@@ -23,6 +23,7 @@ from guigui.server.store import AdminRecord
 from tests.server.admin.test_panel import pump, window_id
 from tests.server.cluster.test_nodes import Node, node, user_on
 from tests.support.display import display, screenshot
+from tests.support.wire import WireClient
 
 __all__ = ["display", "node"]  # fixtures, used by name
 
@@ -113,3 +114,19 @@ def test_stop_stops_this_node_and_stop_cluster_every_node(node: Node) -> None:
     assert carol.next_event(MessageType.SHUTDOWN)["reason"] == "fin de journée"
     assert bob.next_event(MessageType.SHUTDOWN)["reason"] == "fin de journée"
     assert b.server.wait(20) and c.server.wait(20)
+
+
+def test_an_account_erased_on_one_node_is_gone_from_every_node(node: Node) -> None:
+    a, b = node("a"), node("b")
+    bob = user_on(b, "bob")
+    deadline = time.monotonic() + 10
+    while a.server.users.find("bob") is None:  # node a reads bob's account once told
+        assert time.monotonic() < deadline, "node a never learnt of bob"
+        time.sleep(0.05)
+    erased = admin_of(a.server).erase_user("bob").result(10)
+    assert erased.startswith("deleted#")
+    bob.expect_closed()
+    again = WireClient(b.address)
+    again.hello()
+    refused = again.error(MessageType.LOGIN, login="bob", password="correct horse")
+    assert refused["code"] == "bad_credentials"
