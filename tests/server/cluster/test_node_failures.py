@@ -22,7 +22,12 @@ from typing import Any
 
 import pytest
 
+from guigui.client.model import ConversationKey
+from guigui.client.network_thread import NetworkThread
+from guigui.client.settings import ClientSettings
+from guigui.client.updates import LoggedIn, MessageAcknowledged
 from guigui.common.protocol import MessageType
+from tests.client.test_failover import next_update
 from tests.server.cluster.test_nodes import user_on
 from tests.support.databases import fresh_mysql_database
 from tests.support.ports import free_port
@@ -30,6 +35,7 @@ from tests.support.shared_redis import SHARED_REDIS_URL, require_shared_redis
 from tests.support.wire import Address, ServerClosed, WireClient
 
 ROOT = Path(__file__).resolve().parents[3]
+GENERAL = ConversationKey.room("Général")
 HEARTBEAT = 1.0
 """Seconds: a killed node's users are offline for the others within one of them."""
 
@@ -182,3 +188,31 @@ def presence_while_answering_pings(client: WireClient, timeout: float) -> dict[s
             client.send(MessageType.PONG, {"nonce": frame.body["nonce"]})
         elif frame.type == MessageType.PRESENCE:
             return frame.body
+
+
+def test_the_desktop_clients_network_thread_goes_on_on_another_node(
+    nodes: Callable[[str], NodeProcess],
+) -> None:
+    a = nodes("a")
+    b = nodes("b")
+    settings = ClientSettings(host=f"127.0.0.1:{a.port}, 127.0.0.1:{b.port}")
+    network = NetworkThread(settings)
+    try:
+        network.register("carol", "correct horse", "Carol", "Martin", "carol@example.org")
+        network.login("carol", "correct horse")
+        session = next_update(network.updates, LoggedIn).session
+        network.send(GENERAL, "avant la panne", "nonce-1")
+        first = next_update(network.updates, MessageAcknowledged).message
+
+        a.kill()  # no goodbye: the client sees its connection die
+        network.send(GENERAL, "pendant la panne", "nonce-2")  # kept in the outbox
+        resumed = next_update(network.updates, LoggedIn)
+        assert resumed.resumed and resumed.session.user.login == session.user.login
+        second = next_update(network.updates, MessageAcknowledged).message
+        assert second.id > first.id and network.unsent == 0
+
+        reader = user_on(b, "dave")
+        texts = [m["text"] for m in reader.ok(MessageType.HISTORY, room="Général")["messages"]]
+        assert texts == ["avant la panne", "pendant la panne"]
+    finally:
+        network.close()
