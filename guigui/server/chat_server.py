@@ -48,6 +48,7 @@ from guigui.server.handlers.rooms import RoomHandlers
 from guigui.server.handlers.session import LoginLimits, SessionHandlers
 from guigui.server.hashing import PasswordHasher
 from guigui.server.loop import EventLoop
+from guigui.server.pending_output import PendingOutput
 from guigui.server.replies import RETRY_AFTER_MS, error_for, rate_limited, reject
 from guigui.server.retention import MessageRetention
 from guigui.server.sessions import SessionRegistry
@@ -182,7 +183,10 @@ class ChatServer:
         for family in families:
             self._handlers.update(family.handlers())
         # The connections and the server's own bookkeeping.
-        self.pending_output: set[Connection] = set()
+        self.pending_output = PendingOutput(config.write_coalescing)
+        """Connections with output, written at once or within ``write_coalescing`` seconds."""
+        self._output_wakeup: float | None = None
+        """When the loop is set to wake up for deferred output (a timer), if it is."""
         self.held_back: set[Connection] = set()
         """Connections not read from while the store worker catches up."""
         self._last_hold_back_log = -math.inf
@@ -358,20 +362,28 @@ class ChatServer:
                 connection.resume_reading()
 
     def _flush_pending_output(self) -> None:
-        """Write every connection that has output, once per loop iteration.
+        """Write the connections that have output, at most once per loop iteration.
 
         The loop's ``after_events`` hook, so it runs after the iteration's reads,
         worker results and timers. Writing here rather than in ``send`` is what
         lets a reader that got fifty messages in one iteration get one
-        ``send`` call. Held-back connections are released first (the store
-        worker may have caught up), then each connection is written.
+        ``send`` call; a connection written less than ``write_coalescing``
+        seconds ago waits for more, and the loop is set to wake up by then
+        (``guigui.server.pending_output``). Held-back connections are released
+        first (the store worker may have caught up).
         """
         self._release_held_back()
         if not self.pending_output:
             return
-        pending, self.pending_output = self.pending_output, set()
-        for connection in pending:
-            connection.flush()
+        now = time.monotonic()
+        wake_at = self.pending_output.flush(now)
+        if wake_at is not None and (self._output_wakeup is None or wake_at < self._output_wakeup):
+            self._output_wakeup = wake_at
+            self.loop.call_later(max(0.0, wake_at - now), self._output_due)
+
+    def _output_due(self) -> None:
+        """A deferred write is due: nothing to do here, the loop's ``after_events`` writes it."""
+        self._output_wakeup = None
 
     # ---- requests ------------------------------------------------------------
 

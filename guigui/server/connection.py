@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import socket
 import ssl
 import time
@@ -134,6 +135,8 @@ class Connection:
         self.decoder = FrameDecoder(config.max_frame)
         self.output = bytearray()
         self.output_cap = config.output_cap
+        self.last_write = -math.inf
+        """When bytes were last handed to the kernel (monotonic seconds): see pending_output."""
         self.reading_paused = False
         """Flow control: not read while the store worker is too far behind."""
         self.requests_in_flight = 0
@@ -334,7 +337,12 @@ class Connection:
         if len(output) > self.output_cap:  # over the cap: this iteration's flush checks it
             self.owner.has_output(self)
 
-    def flush(self) -> None:
+    @property
+    def pending_bytes(self) -> int:
+        """Bytes waiting in the output buffer."""
+        return len(self.output)
+
+    def flush(self, now: float | None = None) -> None:
         """Write as much pending output as the kernel takes; watch for writability if not all.
 
         What the kernel does not take stays in the buffer; a client that lets
@@ -356,6 +364,7 @@ class Connection:
             return
         if sent:
             del self.output[:sent]
+            self.last_write = time.monotonic() if now is None else now
         if self.output:
             if len(self.output) > self.output_cap:
                 log.warning(
