@@ -146,6 +146,8 @@ STORED = "¹"
 """Footnote mark: ngIRCd stores nothing."""
 NO_RESUME = "²"
 """Footnote mark: IRC has no RESUME."""
+WRITES = "³"
+"""Footnote mark: write calls counted with perf's tracepoints (n/a without perf)."""
 
 
 FANOUT_ROWS: list[Row] = [
@@ -158,6 +160,11 @@ FANOUT_ROWS: list[Row] = [
         "server CPU µs / delivery",
         number("server_cpu_us_per_delivery", ".2f"),
         "server_cpu_us_per_delivery",
+    ),
+    (
+        f"server write calls / delivery {WRITES}",
+        number("server_writes_per_delivery", ".2f"),
+        "server_writes_per_delivery",
     ),
     (
         "server RSS KiB / client",
@@ -249,6 +256,12 @@ def notes(results: list[Result]) -> str:
         " with OK once the message is stored; the senders count those OKs. Stored msgs/s is"
         " the OKs over the time until the last OK.",
     ]
+    lines.append(
+        f"{WRITES} The calls that hand output to the kernel (write, writev, send, sendmsg),"
+        " counted during the traffic by perf's tracepoints (in the kernel: the servers are"
+        " not slowed); n/a where perf cannot count them. One per delivery means one system"
+        " call per reader per message."
+    )
     if any(r.scenario.kind == "reconnect" for r in results):
         lines.append(
             f"{NO_RESUME} IRC has no RESUME: in D the IRC clients reconnect with NICK/USER and"

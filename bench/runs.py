@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
-from bench.servers import HOST, Figures, LoadGen, Server, cpu_seconds, rss_kib
+from bench.servers import HOST, Figures, LoadGen, Server, WriteCounter, cpu_seconds, rss_kib
 
 Kind = Literal["fanout", "reconnect", "stores", "cluster"]
 
@@ -92,10 +92,13 @@ def run_fanout(
         # in or out (each login or logout tells every session, N² for both servers).
         loadgen.expect("READY")
         time.sleep(SETTLE_SECONDS)  # the last logins' presence events drain
+        writes = WriteCounter(pids, directory)
+        writes.start()
         cpu_before = [cpu_seconds(pid) for pid in [*pids, *watched.values()]]
         loadgen.go()
         loadgen.expect("DONE")
         cpu_after = [cpu_seconds(pid) for pid in [*pids, *watched.values()]]
+        write_calls = writes.stop()
         rss_after = sum(map(rss_kib, pids))
         loadgen.go()
         figures = loadgen.figures()
@@ -105,6 +108,8 @@ def run_fanout(
     server_cpu = sum(used[: len(pids)])
     figures["server_cpu_percent"] = 100 * server_cpu / figures["seconds"]
     figures["server_cpu_us_per_delivery"] = 1e6 * server_cpu / max(1, figures["deliveries"])
+    if write_calls is not None:  # perf counted them (None: not on this machine)
+        figures["server_writes_per_delivery"] = write_calls / max(1, figures["deliveries"])
     figures["server_rss_kib_per_client"] = (rss_after - rss_idle) / scenario.clients
     if scenario.idle:
         figures["server_rss_kib_per_idle"] = (rss_idle - rss_before) / scenario.idle

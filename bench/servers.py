@@ -81,6 +81,62 @@ def rss_kib(pid: int) -> int:
     return int(found.group(1)) if found else 0
 
 
+WRITE_CALLS = (
+    "syscalls:sys_enter_write",
+    "syscalls:sys_enter_writev",
+    "syscalls:sys_enter_sendto",
+    "syscalls:sys_enter_sendmsg",
+)
+"""The system calls that hand output to the kernel (GuiGui uses send, ngIRCd write)."""
+
+
+class WriteCounter:
+    """Counts the write system calls of some processes, with perf's tracepoints.
+
+    ``start`` before the traffic, ``stop`` after it: the number of calls, or
+    None where perf cannot count them here (not installed, no tracepoints, not
+    permitted). Tracepoints count in the kernel: the servers are not slowed the
+    way strace's ptrace would slow them.
+    """
+
+    def __init__(self, pids: list[int], directory: Path) -> None:
+        self.pids = pids
+        self.output = directory / "perf-writes.csv"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        """Begin counting (nothing happens without perf)."""
+        perf = shutil.which("perf")
+        if perf is None:
+            return
+        with self.output.open("wb") as output:
+            self.process = subprocess.Popen(
+                [perf, "stat", "-x,", "-e", ",".join(WRITE_CALLS),
+                 "-p", ",".join(map(str, self.pids))],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=output,
+            )  # fmt: skip
+        time.sleep(0.2)  # perf attaches before the traffic starts
+
+    def stop(self) -> int | None:
+        """Stop counting; the calls counted, or None if they could not be."""
+        if self.process is None:
+            return None
+        self.process.send_signal(2)  # SIGINT: perf prints its counts and exits
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return None
+        total = 0
+        for line in self.output.read_text(errors="replace").splitlines():
+            fields = line.split(",")
+            if len(fields) > 2 and fields[2] in WRITE_CALLS:
+                if not fields[0].isdigit():  # "<not supported>", "<not counted>"
+                    return None
+                total += int(fields[0])
+        return total
+
+
 class Server:
     """A server process of the benchmark: its command, its port, its log file.
 
