@@ -29,7 +29,6 @@ import msgspec
 
 from guigui.common.errors import ProtocolError
 from guigui.common.messages import Ping, Request, Shutdown, encode
-from guigui.common.objects import Presence
 from guigui.common.protocol import ErrorCode, SanctionKind
 from guigui.server.announcements import Announcements
 from guigui.server.clock import now_ms
@@ -119,7 +118,9 @@ class ChatServer:
         self.presence = PresenceBook()
         self.sanctions = SanctionBook()
         self.sessions = SessionRegistry()
-        self.announce: Announcements = Announcements()
+        # What the other nodes of a cluster must hear of (a lone server tells nobody).
+        # A ClusterNode only keeps the server here: it uses its parts once started.
+        self.announce = Announcements() if cluster is None else cluster(self)
         self.delivery = Delivery(self.sessions, self.rooms, self.users, self.announce)
         # The workers: what would block the loop runs there.
         self.hasher = PasswordHasher(self.loop, config.bcrypt_cost)
@@ -133,8 +134,6 @@ class ChatServer:
         )
         self.message_ids = MessageIds()
         self.connections: set[Connection] = set()
-        if cluster is not None:  # it reads the parts above; the handlers below get it
-            self.announce = self.delivery.announce = cluster(self)
         # Per IP, attempts in flight count only after a failure: a whole office
         # behind one NAT may log in at once. An attacker's first burst is still
         # bounded: one LOGIN at a time per connection, max_connections_per_ip.
@@ -408,14 +407,6 @@ class ChatServer:
     def send_to(self, connections: Iterable[Connection], data: bytes) -> None:
         """Send the same encoded frame to several connections (encoded once by the caller)."""
         self.delivery.send_to(connections, data)
-
-    def announce_presence(self, presence: Presence, skip: Connection | None = None) -> None:
-        """PRESENCE to every logged-in session (but ``skip``)."""
-        self.delivery.presence(presence, skip)
-
-    def end_session(self, connection: Connection) -> None:
-        """Close the connection's session, if any (see ``SessionHandlers.end_session``)."""
-        self.session_handlers.end_session(connection)
 
     # ---- heartbeats ----------------------------------------------------------
 

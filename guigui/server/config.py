@@ -43,7 +43,7 @@ class ServerConfig:
     store_high_water: int = 2048
     """Jobs waiting for the store worker past which the loop stops reading the senders."""
     store_low_water: int = 512
-    """... and below which it reads them again (flow control, see ``ChatServer.hold_back``)."""
+    """... and below which it reads them again (flow control, see ``ChatServer.done_reading``)."""
     backlog: int = 1024
     stop_timeout: float = 10.0
     """Seconds a clean stop waits for pending work (stores, flushes) before closing anyway."""

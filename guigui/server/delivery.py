@@ -29,6 +29,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import groupby
 
 from guigui.common.messages import MessageEvent, MessageOk, PresenceEvent, encode
 from guigui.common.objects import ChatMessage, Presence
@@ -145,41 +146,34 @@ class Delivery:
         """The OK to the sender, the event to both users' other sessions."""
         sender.send(ok)
         sender.request_answered()
-        assert message.recipient_id is not None
-        audience = self.sessions.of_user(message.recipient_id) | self.sessions.of_user(
-            message.sender_id
-        )
+        audience = self._both_users(message)
         audience.discard(sender)
         self.send_to(audience, event)
+
+    def _both_users(self, message: StoredMessage) -> set[Connection]:
+        """The sessions of a direct message's sender and recipient (a new set)."""
+        assert message.recipient_id is not None
+        return self.sessions.of_user(message.recipient_id) | self.sessions.of_user(
+            message.sender_id
+        )
 
     def messages_from_another_node(self, messages: Sequence[StoredMessage]) -> None:
         """Messages stored by another node of the cluster: their MESSAGE to this node's readers.
 
         Their senders were answered by that node; here every session that
-        should see them gets the events, in order: a run of messages for one
+        should see them gets the events, in order: consecutive messages for one
         room as one chunk per reader (as ``messages_saved`` does), a direct
         message to both users' sessions.
         """
-        run: list[bytes] = []
-        run_room: int | None = None
-        for message in messages:
-            event = encode(MessageEvent(self.public_message(message)))
-            if message.room_id is not None and message.room_id == run_room:
-                run.append(event)
+        for room_id, group in groupby(messages, key=lambda message: message.room_id):
+            same_room = list(group)
+            if room_id is not None:
+                events = (encode(MessageEvent(self.public_message(m))) for m in same_room)
+                self.send_to(self.sessions.in_room(room_id), b"".join(events))
                 continue
-            if run:
-                self.send_to(self.sessions.in_room(run_room or 0), b"".join(run))
-            run, run_room = [], message.room_id
-            if message.room_id is not None:
-                run.append(event)
-                continue
-            assert message.recipient_id is not None
-            audience = self.sessions.of_user(message.recipient_id) | self.sessions.of_user(
-                message.sender_id
-            )
-            self.send_to(audience, event)
-        if run:
-            self.send_to(self.sessions.in_room(run_room or 0), b"".join(run))
+            for message in same_room:  # direct messages
+                event = encode(MessageEvent(self.public_message(message)))
+                self.send_to(self._both_users(message), event)
 
     # ---- events --------------------------------------------------------------
 

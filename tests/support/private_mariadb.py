@@ -10,20 +10,22 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
 import pymysql
 
 from tests.support.missing import missing
 from tests.support.ports import free_port
+from tests.support.private_server import PrivateServer
 
 INSTALL_DB = shutil.which("mariadb-install-db") or "/usr/bin/mariadb-install-db"
 SERVER = shutil.which("mariadbd") or "/usr/sbin/mariadbd"
 
 
-class PrivateMariaDB:
+class PrivateMariaDB(PrivateServer):
     """One throw-away MariaDB server: ``start``, ``stop``, ``start`` again (same data)."""
+
+    name = "MariaDB"
 
     def __init__(self, directory: Path) -> None:
         if not (Path(INSTALL_DB).exists() and Path(SERVER).exists()):
@@ -34,8 +36,7 @@ class PrivateMariaDB:
         self.directory = directory
         self.data = directory / "data"
         self.port = free_port()
-        self.process: subprocess.Popen[bytes] | None = None
-        self.log = directory / "mariadbd.log"
+        super().__init__(directory / "mariadbd.log")
         root = ["--user=root"] if os.geteuid() == 0 else []
         subprocess.run(
             [INSTALL_DB, "--no-defaults", f"--datadir={self.data}", "--skip-test-db",
@@ -60,26 +61,14 @@ class PrivateMariaDB:
                 stdout=log,
                 stderr=log,
             )  # fmt: skip
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                pymysql.connect(host="127.0.0.1", port=self.port, user="root", password="").close()
-                return
-            except pymysql.err.MySQLError:
-                if time.monotonic() > deadline or self.process.poll() is not None:
-                    raise RuntimeError(f"MariaDB did not start; see {self.log}") from None
-                time.sleep(0.1)
+        self.wait_until_ready(self._answers, timeout, pause=0.1)
 
-    def stop(self, *, crash: bool = False) -> None:
-        """Stop the server: cleanly, or with SIGKILL when ``crash``."""
-        if self.process is None:
-            return
-        if crash:
-            self.process.kill()
-        else:
-            self.process.terminate()
-        self.process.wait(30)
-        self.process = None
+    def _answers(self) -> bool:
+        try:
+            pymysql.connect(host="127.0.0.1", port=self.port, user="root", password="").close()
+        except pymysql.err.MySQLError:
+            return False
+        return True
 
     def execute(self, sql: str) -> list[tuple[object, ...]]:
         """Run one statement as root; return its rows."""

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,12 +21,15 @@ import redis
 
 from tests.support.missing import missing
 from tests.support.ports import free_port
+from tests.support.private_server import PrivateServer
 
 SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 
 
-class PrivateRedis:
+class PrivateRedis(PrivateServer):
     """One throw-away Redis server: ``start``, ``stop``, ``start`` again on the same port."""
+
+    name = "redis-server"
 
     def __init__(self, directory: Path) -> None:
         if not Path(SERVER).exists():
@@ -35,8 +37,7 @@ class PrivateRedis:
         directory.mkdir(parents=True, exist_ok=True)
         self.directory = directory
         self.port = free_port()
-        self.log = directory / "redis.log"
-        self.process: subprocess.Popen[bytes] | None = None
+        super().__init__(directory / "redis.log")
 
     @property
     def url(self) -> str:
@@ -53,29 +54,17 @@ class PrivateRedis:
             stderr=subprocess.DEVNULL,
         )  # fmt: skip
         client = redis.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=1)
-        deadline = time.monotonic() + timeout
+
+        def answers() -> bool:
+            try:
+                return bool(client.ping())
+            except redis.ConnectionError:
+                return False
+
         try:
-            while True:
-                try:
-                    client.ping()
-                    return
-                except redis.ConnectionError:
-                    if time.monotonic() > deadline or self.process.poll() is not None:
-                        raise RuntimeError(f"redis-server did not start; see {self.log}") from None
-                    time.sleep(0.05)
+            self.wait_until_ready(answers, timeout, pause=0.05)
         finally:
             client.close()
-
-    def stop(self, *, crash: bool = False) -> None:
-        """Stop the server: cleanly (SIGTERM), or with SIGKILL when ``crash``."""
-        if self.process is None:
-            return
-        if crash:
-            self.process.kill()
-        else:
-            self.process.terminate()
-        self.process.wait(30)
-        self.process = None
 
 
 @pytest.fixture

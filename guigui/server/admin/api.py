@@ -235,10 +235,7 @@ class AdminAPI:
                 if c.user is not None
             ]
             elsewhere = [
-                ConnectedUser(presence.login, "", 0.0, node)
-                for presence in server.presence.online()
-                if (user := server.users.find(presence.login)) is not None
-                for node in server.presence.nodes_of(user.id)
+                ConnectedUser(login, "", 0.0, node) for login, node in server.presence.elsewhere()
             ]
             return sorted(
                 here + elsewhere, key=lambda u: (u.login.casefold(), u.node, u.connected_at)

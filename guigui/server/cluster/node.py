@@ -10,7 +10,7 @@ copies in step:
   handlers, the delivery and moderation call it, and it publishes an event on
   the ``ClusterBus``;
 - every event from another node is applied here, on the loop thread, with the
-  same code a local change uses (``Delivery.message_from_another_node``,
+  same code a local change uses (``Delivery.messages_from_another_node``,
   ``Moderation.apply_decision``, ``Moderation.apply_sanction``...), and
   reaches this node's sessions.
 

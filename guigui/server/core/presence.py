@@ -111,10 +111,9 @@ class PresenceBook:
             if entry.sessions > 0
         ]
 
-    def nodes_of(self, user_id: int) -> list[str]:
-        """The other nodes where the user has sessions."""
-        entry = self._online.get(user_id)
-        return [] if entry is None else sorted(entry.elsewhere)
+    def elsewhere(self) -> list[tuple[str, str]]:
+        """(login, node) of every user with sessions on another node, one pair per node."""
+        return [(entry.login, node) for entry in self._online.values() for node in entry.elsewhere]
 
     def status_of(self, user_id: int) -> Status:
         """The user's status (``offline`` when no session is open anywhere)."""

@@ -41,6 +41,7 @@ def test_a_user_online_on_two_nodes_goes_offline_with_the_last_session_anywhere(
         "alice", Status.ONLINE
     )
     assert book.session_opened(1, "alice") is None  # already online, on node b
+    assert book.elsewhere() == [("alice", "b")]
     assert book.session_closed(1) is None  # still on node b
     assert book.remote_sessions("b", 1, "alice", 0, Status.ONLINE) == Presence(
         "alice", Status.OFFLINE
@@ -63,4 +64,4 @@ def test_a_node_gone_takes_its_users_offline_but_not_those_still_here() -> None:
     book.session_opened(2, "bob")
     assert book.node_gone("b") == [Presence("alice", Status.OFFLINE)]
     assert book.online() == [Presence("bob", Status.BUSY)]
-    assert book.local() == [(2, "bob", Status.BUSY, 1)] and book.nodes_of(2) == []
+    assert book.local() == [(2, "bob", Status.BUSY, 1)] and book.elsewhere() == []
