@@ -23,7 +23,15 @@ import msgspec
 
 from guigui.common.codec import Frame, body_problem, encode_frame
 from guigui.common.errors import ProtocolError
-from guigui.common.objects import ChatMessage, ConversationState, JsonObject, Presence, Room, User
+from guigui.common.objects import (
+    ChatMessage,
+    ConversationState,
+    FileInfo,
+    JsonObject,
+    Presence,
+    Room,
+    User,
+)
 from guigui.common.protocol import (
     CONVERSATIONS_DEFAULT_LIMIT,
     CONVERSATIONS_MAX_LIMIT,
@@ -46,6 +54,18 @@ Nonce = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_NONCE_LENGTH)] 
 Version = Annotated[int, msgspec.Meta(ge=0, le=MAX_REQUEST_ID)]
 HistoryLimit = Annotated[int, msgspec.Meta(ge=1, le=HISTORY_MAX_LIMIT)]
 ConversationsLimit = Annotated[int, msgspec.Meta(ge=1, le=CONVERSATIONS_MAX_LIMIT)]
+FileSize = Annotated[int, msgspec.Meta(ge=0, le=MAX_BIG_INT)]
+"""A file's size or an offset in it, in bytes: 0 to 2^63-1 (the server's limit is far lower)."""
+FileId = Annotated[int, msgspec.Meta(ge=1, le=MAX_BIG_INT)]
+"""A stored file's id."""
+TransferId = Annotated[int, msgspec.Meta(ge=1, le=2**32 - 1)]
+"""A transfer's number, as the server gave it (a u32, never 0)."""
+Sha256 = Annotated[str, msgspec.Meta(pattern="^[0-9a-f]{64}$")]
+"""A SHA-256 digest in lowercase hexadecimal."""
+MediaType = Annotated[
+    str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,63}/[a-z0-9][a-z0-9!#$&^_.+-]{0,63}$")
+]
+"""A media type without parameters, in lowercase (``image/png``)."""
 
 
 # ---- requests (client to server) ---------------------------------------------
@@ -189,11 +209,62 @@ class MarkRead(Request, frozen=True, omit_defaults=True, kw_only=True):
             )
 
 
+class FileOffer(Request, frozen=True, omit_defaults=True, kw_only=True):
+    """FILE_OFFER: the user is about to send a file to a room (``room``) or a user (``to``).
+
+    The server answers with the transfer number the FILE_CHUNK frames carry and
+    how many bytes of this file (same ``sha256``) it already holds from an
+    upload of this user that was cut: the upload resumes there.
+    """
+
+    TYPE = MessageType.FILE_OFFER
+    room: str | None = None
+    to: str | None = None
+    name: str
+    size: FileSize
+    type: MediaType
+    sha256: Sha256
+
+    def __post_init__(self) -> None:
+        """Exactly one of ``room`` and ``to``."""
+        if (self.room is None) == (self.to is None):
+            raise ProtocolError(
+                ErrorCode.BAD_REQUEST, "give 'room' or 'to', not both", field="room"
+            )
+
+
+class FileSend(Request, frozen=True, omit_defaults=True):
+    """FILE_SEND: every byte of an upload is sent: check it, store it and post its message.
+
+    ``text`` is an optional caption; ``nonce`` deduplicates as for SAY.
+    """
+
+    TYPE = MessageType.FILE_SEND
+    transfer: TransferId
+    text: str | None = None
+    nonce: Nonce | None = None
+
+
+class FileGet(Request, frozen=True, omit_defaults=True):
+    """FILE_GET: download a file from ``offset`` on (to resume a download that was cut)."""
+
+    TYPE = MessageType.FILE_GET
+    file: FileId
+    offset: FileSize = 0
+
+
+class FileCancel(Request, frozen=True, omit_defaults=True):
+    """FILE_CANCEL: stop an upload (what was received is dropped) or a download."""
+
+    TYPE = MessageType.FILE_CANCEL
+    transfer: TransferId
+
+
 REQUEST_TYPES: dict[int, type[Request]] = {
     cls.TYPE: cls
     for cls in (
         Hello, Register, Login, Resume, Logout, SetStatus, ListRooms, Join, Leave, History, Say,
-        Direct, Conversations, MarkRead,
+        Direct, Conversations, MarkRead, FileOffer, FileSend, FileGet, FileCancel,
     )
 }  # fmt: skip
 """Frame type byte to request class."""
@@ -253,6 +324,8 @@ class HelloOk(Reply, frozen=True, omit_defaults=True):
     max_frame: int
     max_text: int
     heartbeat: float
+    max_file: int = 0
+    """Largest file the server takes, in bytes (0: a server without files)."""
 
 
 class RegisterOk(Reply, frozen=True, omit_defaults=True):
@@ -314,6 +387,22 @@ class ReadOk(Reply, frozen=True, omit_defaults=True):
     conversation: ConversationState
 
 
+class FileOfferOk(Reply, frozen=True, omit_defaults=True):
+    """The answer to FILE_OFFER: the transfer's number and the bytes already received."""
+
+    transfer: int
+    received: int
+    max_chunk: int
+    """The most data bytes a FILE_CHUNK may carry (what ``max_frame`` holds)."""
+
+
+class FileGetOk(Reply, frozen=True, omit_defaults=True):
+    """The answer to FILE_GET: the file, and the transfer its FILE_DATA frames carry."""
+
+    file: FileInfo
+    transfer: int
+
+
 class Error(JsonObject, frozen=True):
     """ERROR: a request failed (or, with ``id`` None, a frame that was no request).
 
@@ -329,6 +418,8 @@ class Error(JsonObject, frozen=True):
     retry_after_ms: int | msgspec.UnsetType = msgspec.UNSET
     until: int | msgspec.UnsetType | None = msgspec.UNSET
     max_text: int | msgspec.UnsetType = msgspec.UNSET
+    max_file: int | msgspec.UnsetType = msgspec.UNSET
+    received: int | msgspec.UnsetType = msgspec.UNSET
 
     @classmethod
     def of(cls, error: ProtocolError, request_id: int | None) -> Error:
@@ -339,7 +430,15 @@ class Error(JsonObject, frozen=True):
         """The detail fields that are set."""
         return {
             name: value
-            for name in ("field", "reason", "retry_after_ms", "until", "max_text")
+            for name in (
+                "field",
+                "reason",
+                "retry_after_ms",
+                "until",
+                "max_text",
+                "max_file",
+                "received",
+            )
             if (value := getattr(self, name)) is not msgspec.UNSET
         }
 
@@ -359,6 +458,10 @@ REPLY_TYPES: dict[type[Request], type[Reply]] = {
     Direct: MessageOk,
     Conversations: ConversationsOk,
     MarkRead: ReadOk,
+    FileOffer: FileOfferOk,
+    FileSend: MessageOk,
+    FileGet: FileGetOk,
+    FileCancel: Ok,
 }
 """What an OK to each request carries."""
 
@@ -423,6 +526,18 @@ class ReadStateEvent(JsonObject, frozen=True):
     conversation: ConversationState
 
 
+class FileAck(JsonObject, frozen=True):
+    """FILE_ACK: the server holds the first ``received`` bytes of an upload, safely.
+
+    An upload cut by a lost connection resumes from the last ``received``
+    (FILE_OFFER again, after RESUME, answers with it).
+    """
+
+    TYPE: ClassVar[MessageType] = MessageType.FILE_ACK
+    transfer: int
+    received: int
+
+
 Event: TypeAlias = (
     MessageEvent
     | PresenceEvent
@@ -431,6 +546,7 @@ Event: TypeAlias = (
     | Sanctioned
     | Shutdown
     | ReadStateEvent
+    | FileAck
 )
 """Any event the server may send."""
 
@@ -438,7 +554,7 @@ EVENT_TYPES: dict[int, type[Event]] = {
     cls.TYPE: cls
     for cls in (
         MessageEvent, PresenceEvent, AccessDecision, RoomUpdate, Sanctioned, Shutdown,
-        ReadStateEvent,
+        ReadStateEvent, FileAck,
     )
 }  # fmt: skip
 """Frame type byte to event class."""

@@ -1,4 +1,4 @@
-"""The JSON objects of PROTOCOL.md section 4: User, Presence, Room, Message, ConversationState.
+"""The JSON objects of PROTOCOL.md section 4: User, Presence, Room, Message, FileInfo and more.
 
 Each is a ``msgspec.Struct``: the same definition decodes and checks what
 arrives (strictly: a bool is not an int, an unknown status is refused) and
@@ -59,10 +59,26 @@ class Room(JsonObject, frozen=True):
     pending: bool
 
 
-class ChatMessage(JsonObject, frozen=True):
+class FileInfo(JsonObject, frozen=True):
+    """A file sent in a conversation: what a client shows and checks before downloading it.
+
+    ``type`` is the media type the server found in the content (``image/png``),
+    ``sha256`` the hex digest of the content, which a download must match.
+    """
+
+    id: int
+    name: str
+    size: int
+    type: str
+    sha256: str
+
+
+class ChatMessage(JsonObject, frozen=True, omit_defaults=True):
     """A message: in a room (``recipient`` None) or direct (``room`` None).
 
-    ``sender`` and ``recipient`` are the JSON keys ``from`` and ``to``.
+    ``sender`` and ``recipient`` are the JSON keys ``from`` and ``to``. A
+    message that carries a file has ``file`` (absent otherwise); its ``text``
+    is the caption the sender typed, or the file's name.
     """
 
     id: int
@@ -71,6 +87,7 @@ class ChatMessage(JsonObject, frozen=True):
     recipient: str | None = msgspec.field(name="to")
     text: str
     ts: int
+    file: FileInfo | None = None
 
 
 class ConversationState(JsonObject, frozen=True):

@@ -19,6 +19,19 @@ DEFAULT_MAX_TEXT = 4000
 """Longest message text, in characters."""
 DEFAULT_HEARTBEAT = 30
 """Seconds of silence after which the server sends PING."""
+DEFAULT_MAX_FILE = 25 * 1024 * 1024
+"""Largest file a user may send, in bytes (25 MiB), announced by HELLO."""
+DEFAULT_FILE_QUOTA = 500 * 1024 * 1024
+"""Bytes of files one user may have stored in all (500 MiB)."""
+FILE_CHUNK_SIZE = 32 * 1024
+"""Bytes of file data per FILE_CHUNK or FILE_DATA frame that GuiGui sends.
+
+Small enough that a chat message never waits behind more than one chunk on a
+connection; large enough that a 25 MiB file is 800 frames. A peer may send
+larger chunks, up to what ``max_frame`` holds (``max_chunk_data``).
+"""
+MAX_FILE_NAME_BYTES = 255
+"""Longest file name, in bytes of UTF-8 (what every common file system allows)."""
 
 HEADER_SIZE = 4
 """Size of the big-endian u32 ``length`` prefix."""
@@ -66,6 +79,11 @@ class MessageType(IntEnum):
     DIRECT = 0x25
     CONVERSATIONS = 0x26
     READ = 0x27
+    FILE_OFFER = 0x28
+    FILE_CHUNK = 0x29
+    FILE_SEND = 0x2A
+    FILE_GET = 0x2B
+    FILE_CANCEL = 0x2C
     MESSAGE = 0x40
     PRESENCE = 0x41
     ACCESS_DECISION = 0x42
@@ -73,6 +91,12 @@ class MessageType(IntEnum):
     SANCTIONED = 0x44
     SHUTDOWN = 0x45
     READ_STATE = 0x46
+    FILE_DATA = 0x47
+    FILE_ACK = 0x48
+
+
+BINARY_TYPES = frozenset({MessageType.FILE_CHUNK, MessageType.FILE_DATA})
+"""Frame types whose body is raw bytes (``guigui.common.file_frames``), not JSON."""
 
 
 class ErrorCode(StrEnum):
@@ -103,6 +127,14 @@ class ErrorCode(StrEnum):
     ALREADY_PENDING = "already_pending"
     CANNOT_LEAVE = "cannot_leave"
     TEXT_TOO_LONG = "text_too_long"
+    FILE_TOO_LARGE = "file_too_large"
+    QUOTA_EXCEEDED = "quota_exceeded"
+    NO_SUCH_FILE = "no_such_file"
+    NO_SUCH_TRANSFER = "no_such_transfer"
+    BAD_CHUNK = "bad_chunk"
+    FILE_INCOMPLETE = "file_incomplete"
+    CHECKSUM_MISMATCH = "checksum_mismatch"
+    FILE_TYPE_MISMATCH = "file_type_mismatch"
     UNAVAILABLE = "unavailable"
     INTERNAL = "internal"
 
