@@ -52,6 +52,7 @@ from guigui.server.replies import RETRY_AFTER_MS, error_for, rate_limited, rejec
 from guigui.server.retention import MessageRetention
 from guigui.server.sessions import SessionRegistry
 from guigui.server.store import Snapshot, Store, open_store
+from guigui.server.thread_names import name_os_thread
 from guigui.server.tls import tls_server_context
 from guigui.server.workers import StoreWorker
 
@@ -253,6 +254,7 @@ class ChatServer:
         self.loop.call_soon_threadsafe(callback)
 
     def _run(self) -> None:
+        name_os_thread()
         try:
             self.loop.run()
         finally:

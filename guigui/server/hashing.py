@@ -19,6 +19,7 @@ import bcrypt
 
 from guigui.server.handoff import Outcome
 from guigui.server.loop import EventLoop
+from guigui.server.thread_names import name_os_thread
 
 T = TypeVar("T")
 
@@ -29,7 +30,9 @@ class PasswordHasher:
     def __init__(self, loop: EventLoop, cost: int, threads: int = 2) -> None:
         self._loop = loop
         self.cost = cost
-        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="bcrypt")
+        self._pool = ThreadPoolExecutor(
+            max_workers=threads, thread_name_prefix="bcrypt", initializer=name_os_thread
+        )
         # Checking a login that does not exist still costs one bcrypt check, so
         # that timing does not tell which logins exist.
         self._dummy_hash = bcrypt.hashpw(b"not a password", bcrypt.gensalt(cost))

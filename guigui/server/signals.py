@@ -26,6 +26,8 @@ from collections.abc import Callable, Sequence
 from types import FrameType
 from typing import Any
 
+from guigui.server.thread_names import name_os_thread
+
 log = logging.getLogger(__name__)
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -70,6 +72,7 @@ class SignalWatcher:
         self._reader.close()
 
     def _watch(self) -> None:
+        name_os_thread()
         numbers = {int(signum) for signum in self.signals}
         while data := self._reader.recv(64):
             for signum in data:

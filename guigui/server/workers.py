@@ -38,6 +38,7 @@ from guigui.server.store.base import (
     StoredMessage,
     StoreUnavailable,
 )
+from guigui.server.thread_names import name_os_thread
 
 log = logging.getLogger(__name__)
 
@@ -161,6 +162,7 @@ class StoreWorker(Generic[S]):
         taken. Order is kept: a job submitted after a message sees it stored,
         and a stop comes after everything submitted before it.
         """
+        name_os_thread()
         carry: Any = None
         while True:
             item = carry if carry is not None else self._queue.get()

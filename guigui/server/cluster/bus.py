@@ -51,6 +51,7 @@ from redis.retry import Retry
 
 from guigui.server.cluster.events import ClusterEvent, decode_event, encode_event
 from guigui.server.loop import EventLoop
+from guigui.server.thread_names import name_os_thread
 
 log = logging.getLogger(__name__)
 
@@ -289,6 +290,7 @@ class ClusterBus:
 
     def _publish_forever(self) -> None:
         """Take events in order until ``_STOP``; publish each batch in one round trip."""
+        name_os_thread("bus-publish")
         while True:
             batch = [self._queue.get()]
             while len(batch) < MAX_BATCH and batch[-1] is not _STOP:
@@ -334,6 +336,7 @@ class ClusterBus:
 
     def _subscribe_forever(self) -> None:
         """Subscribe, listen until the link fails, wait, subscribe again; until ``stop``."""
+        name_os_thread("bus-subscribe")
         while not self._stopping.is_set():
             pubsub = self._subscribe_client.pubsub()  # type: ignore[no-untyped-call]
             try:

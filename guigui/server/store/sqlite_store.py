@@ -48,6 +48,7 @@ from guigui.server.store.relational import (
     TableInfo,
     quote_name,
 )
+from guigui.server.thread_names import name_os_thread
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,7 @@ class Checkpointer:
         self._wanted.set()
 
     def _run(self) -> None:
+        name_os_thread()
         db = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
         try:
             while True:
