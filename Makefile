@@ -93,11 +93,12 @@ docs: $(STAMP)
 	@echo "open build/docs/index.html"
 
 ## make bench: GuiGui and ngIRCd side by side, and GuiGui as a cluster of 1 and 2 nodes (MariaDB
-## and Redis on this machine) (bench/fanout.py); QUICK=1 for a small run.
+## and Redis on this machine) (bench/fanout.py); QUICK=1 for a small run; BEFORE=REV adds a
+## column: GuiGui at git revision REV, in the same run (an issue's before / after).
 bench: $(STAMP)
 	@command -v ngircd >/dev/null 2>&1 || [ -x /usr/sbin/ngircd ] || \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ngircd)
-	$(BIN)/python -m bench.fanout $(if $(QUICK),--quick) $(ARGS)
+	$(BIN)/python -m bench.fanout $(if $(QUICK),--quick) $(if $(BEFORE),--before $(BEFORE)) $(ARGS)
 
 ## make bench-store: stored messages per second on SQLite and on MariaDB (bench/).
 bench-store: $(STAMP)

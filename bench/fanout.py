@@ -1,6 +1,7 @@
 """Fan-out benchmark: GuiGui and ngIRCd side by side, with the same C load generator.
 
     python -m bench.fanout [--quick] [--scenarios A,A-max,B,C,D,E,cluster] [--output FILE]
+                           [--before REV]
 
 Builds ``bench/loadgen`` (``loadgen.c``) with gcc and runs each scenario against
 ngIRCd (anti-flood penalties off, no connection caps, no DNS/Ident/PAM) and
@@ -35,11 +36,14 @@ Scenarios:
 GuiGui answers a SAY with OK once the message is stored, so in every GuiGui
 scenario the senders' OKs count the stored messages ("stored / offered").
 ``--quick`` runs a small version of every scenario, to check that it all works.
+``--before REV`` adds a column: GuiGui at that git revision, in the same run
+(``bench/revisions.py``), for an issue's before / after.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import os
 import platform
@@ -47,6 +51,7 @@ import tempfile
 from pathlib import Path
 
 from bench.cluster import cluster_report, run_cluster
+from bench.revisions import checked_out, describe
 from bench.runs import (
     TRAFFIC_ROWS,
     Result,
@@ -97,8 +102,8 @@ QUICK = by_name(  # the same scenarios, small: to check that they run
 )
 
 
-def run_scenario(scenario: Scenario, directory: Path) -> Result:
-    """One scenario on fresh servers."""
+def run_scenario(scenario: Scenario, directory: Path, before: Path | None = None) -> Result:
+    """One scenario on fresh servers; with ``before`` (a source tree), GuiGui from it too."""
     directory.mkdir()
     if scenario.kind == "stores":
         return run_stores(scenario, directory)
@@ -114,11 +119,15 @@ def run_scenario(scenario: Scenario, directory: Path) -> Result:
             )
             scenario = dataclasses.replace(scenario, idle=allowed)
     run = run_reconnect if scenario.kind == "reconnect" else run_fanout
+    earlier = None
+    if before is not None:
+        with running(guigui_server(directory, "guigui-before", root=before)) as old:
+            earlier = run("guigui", old, scenario, directory)
     with running(guigui_server(directory)) as guigui:
         mine = run("guigui", guigui, scenario, directory)
     with running(ngircd_server(directory)) as ngircd:
         theirs = run("irc", ngircd, scenario, directory)
-    return Result(scenario, mine, theirs, notes)
+    return Result(scenario, mine, theirs, notes, before=earlier)
 
 
 def run_stores(scenario: Scenario, directory: Path) -> Result:
@@ -148,6 +157,8 @@ NO_RESUME = "²"
 """Footnote mark: IRC has no RESUME."""
 WRITES = "³"
 """Footnote mark: write calls counted with perf's tracepoints (n/a without perf)."""
+THREADS = "⁴"
+"""Footnote mark: GuiGui's CPU by thread (ngIRCd has one)."""
 
 
 FANOUT_ROWS: list[Row] = [
@@ -160,6 +171,16 @@ FANOUT_ROWS: list[Row] = [
         "server CPU µs / delivery",
         number("server_cpu_us_per_delivery", ".2f"),
         "server_cpu_us_per_delivery",
+    ),
+    (
+        f"loop thread CPU µs / delivery {THREADS}",
+        number("loop_cpu_us_per_delivery", ".2f"),
+        None,
+    ),
+    (
+        f"store threads CPU µs / message stored {THREADS}",
+        number("store_cpu_us_per_message", ".1f"),
+        None,
     ),
     (
         f"server write calls / delivery {WRITES}",
@@ -230,12 +251,21 @@ def rows_of(result: Result) -> list[Row]:
     return IDLE_ROWS + FANOUT_ROWS if scenario.idle else FANOUT_ROWS
 
 
-def table(results: list[Result]) -> str:
+BEFORE = "⁵"
+"""Footnote mark: GuiGui at an earlier revision, in the same run (``--before``)."""
+
+
+def table(results: list[Result], before: str | None = None) -> str:
     """A Markdown table: each figure for GuiGui, ngIRCd and their ratio, per scenario.
 
-    The cluster scenario is not in it: it has a section of its own (``report``).
+    With ``before`` (a revision's name), a first column gives GuiGui at that
+    revision, measured in the same run. The cluster scenario is not in it: it
+    has a section of its own (``report``).
     """
-    lines = ["| scenario | figure | GuiGui | ngIRCd | GuiGui/ngIRCd |", "|---|---|---:|---:|---:|"]
+    header = ["scenario", "figure", "GuiGui", "ngIRCd", "GuiGui/ngIRCd"]
+    if before:
+        header.insert(2, f"GuiGui before {BEFORE}")
+    lines = ["| " + " | ".join(header) + " |", "|---|---|" + "---:|" * (len(header) - 2)]
     for result in results:
         if result.scenario.kind == "cluster":
             continue
@@ -245,11 +275,14 @@ def table(results: list[Result]) -> str:
             if key and theirs is not None and theirs.get(key) and mine.get(key) is not None:
                 ratio = f"{mine[key] / theirs[key]:.2f}"
             other = show(theirs) if theirs is not None else f"n/a {STORED}"
-            lines.append(f"| {result.scenario.name} | {label} | {show(mine)} | {other} | {ratio} |")
+            cells = [result.scenario.name, label, show(mine), other, ratio]
+            if before:
+                cells.insert(2, show(result.before) if result.before is not None else "")
+            lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
-def notes(results: list[Result]) -> str:
+def notes(results: list[Result], before: str | None = None) -> str:
     """The footnotes of the table, and what each scenario had to say."""
     lines = [
         f"{STORED} ngIRCd stores nothing: its stored figures are n/a. GuiGui answers a SAY"
@@ -272,6 +305,18 @@ def notes(results: list[Result]) -> str:
             " Failed: refused, closed, or not back within 60 s."
         )
     lines.append(
+        f"{THREADS} GuiGui's CPU thread by thread (/proc/PID/task, its threads named for the"
+        " OS): the event loop's per delivery (reading, checking, fan-out, send() calls), and"
+        " the store worker's and the SQLite checkpointer's per message stored (the group"
+        " commits, whose GIL time competes with the loop's). ngIRCd has one thread: n/a."
+    )
+    if before:
+        lines.append(
+            f"{BEFORE} GuiGui at {before}, checked out and run in this same run, with the"
+            " same settings, before GuiGui now and ngIRCd (bench/revisions.py); blank for the"
+            " scenarios it did not run."
+        )
+    lines.append(
         f"GuiGui ran with bcrypt cost {BCRYPT_COST} for the logins (the default is"
         f" {DEFAULT_BCRYPT_COST}). Each scenario starts both servers afresh."
     )
@@ -281,11 +326,11 @@ def notes(results: list[Result]) -> str:
     return "\n".join(f"- {line}" for line in lines)
 
 
-def report(results: list[Result]) -> str:
+def report(results: list[Result], before: str | None = None) -> str:
     """The scenarios' table and notes, then the cluster scenario's section, if each was run."""
     parts = []
     if any(result.scenario.kind != "cluster" for result in results):
-        parts.append(f"{table(results)}\n\n{notes(results)}")
+        parts.append(f"{table(results, before)}\n\n{notes(results, before)}")
     parts.extend(cluster_report(result) for result in results if result.scenario.kind == "cluster")
     return "\n\n".join(parts)
 
@@ -298,6 +343,11 @@ def main() -> None:
     )
     parser.add_argument("--scenarios", default=",".join(SCENARIOS), help="e.g. A,C,D")
     parser.add_argument("--output", type=Path, default=ROOT / "bench" / "RESULTS.md")
+    parser.add_argument(
+        "--before",
+        metavar="REV",
+        help="also run GuiGui as it was at this git revision (fan-out and reconnect scenarios)",
+    )
     args = parser.parse_args()
     names = args.scenarios.split(",")
     unknown = [name for name in names if name not in SCENARIOS]
@@ -311,11 +361,18 @@ def main() -> None:
         flush=True,
     )
     results = []
-    with tempfile.TemporaryDirectory() as temporary:
+    before = describe(args.before) if args.before else None
+    if args.before and before is None:
+        parser.error(f"--before {args.before}: git knows no such revision here")
+    with tempfile.TemporaryDirectory() as temporary, contextlib.ExitStack() as stack:
+        old_tree = None
+        if args.before:
+            old_tree = stack.enter_context(checked_out(args.before, Path(temporary) / "before"))
+            print(f"GuiGui before: {before}", flush=True)
         for scenario in chosen:
             print(f"scenario {scenario.name}: {scenario.describe()}", flush=True)
-            results.append(run_scenario(scenario, Path(temporary) / scenario.name))
-    text = report(results)
+            results.append(run_scenario(scenario, Path(temporary) / scenario.name, old_tree))
+    text = report(results, before)
     print(text)
     machine = f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}"
     if not args.quick:

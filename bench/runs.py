@@ -8,7 +8,16 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
-from bench.servers import HOST, Figures, LoadGen, Server, WriteCounter, cpu_seconds, rss_kib
+from bench.servers import (
+    HOST,
+    Figures,
+    LoadGen,
+    Server,
+    WriteCounter,
+    cpu_seconds,
+    rss_kib,
+    thread_cpu_seconds,
+)
 
 Kind = Literal["fanout", "reconnect", "stores", "cluster"]
 
@@ -52,6 +61,8 @@ class Result:
     notes: list[str] = dataclasses.field(default_factory=list)
     skipped: dict[str, str] = dataclasses.field(default_factory=dict)
     """Parts not run (scenario E: "MariaDB"), and why."""
+    before: Figures | None = None
+    """GuiGui at another revision (``--before``), in the same run; None when not run."""
 
 
 SETTLE_SECONDS = 0.5
@@ -95,9 +106,11 @@ def run_fanout(
         writes = WriteCounter(pids, directory)
         writes.start()
         cpu_before = [cpu_seconds(pid) for pid in [*pids, *watched.values()]]
+        threads_before = thread_cpu_seconds(pids[0])
         loadgen.go()
         loadgen.expect("DONE")
         cpu_after = [cpu_seconds(pid) for pid in [*pids, *watched.values()]]
+        threads_after = thread_cpu_seconds(pids[0])
         write_calls = writes.stop()
         rss_after = sum(map(rss_kib, pids))
         loadgen.go()
@@ -108,6 +121,15 @@ def run_fanout(
     server_cpu = sum(used[: len(pids)])
     figures["server_cpu_percent"] = 100 * server_cpu / figures["seconds"]
     figures["server_cpu_us_per_delivery"] = 1e6 * server_cpu / max(1, figures["deliveries"])
+    if "event-loop" in threads_after and len(nodes) == 1:  # GuiGui's CPU, thread by thread
+        threads = {
+            name: after - threads_before.get(name, 0.0) for name, after in threads_after.items()
+        }
+        loop_cpu = threads.get("event-loop", 0.0)
+        store_cpu = threads.get("store", 0.0) + threads.get("sqlite-checkpoint", 0.0)
+        figures["loop_cpu_us_per_delivery"] = 1e6 * loop_cpu / max(1, figures["deliveries"])
+        if figures.get("stored"):
+            figures["store_cpu_us_per_message"] = 1e6 * store_cpu / figures["stored"]
     if write_calls is not None:  # perf counted them (None: not on this machine)
         figures["server_writes_per_delivery"] = write_calls / max(1, figures["deliveries"])
     figures["server_rss_kib_per_client"] = (rss_after - rss_idle) / scenario.clients

@@ -75,6 +75,24 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
+def thread_cpu_seconds(pid: int) -> dict[str, float]:
+    """CPU seconds (user + system) of each thread of ``pid``, summed by the thread's OS name.
+
+    GuiGui names its threads for the OS (``guigui/server/thread_names.py``):
+    ``event-loop``, ``store``, ``sqlite-checkpoint``, ``bcrypt_0``...
+    """
+    used: dict[str, float] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            stat = (task / "stat").read_text()
+        except OSError:  # the thread ended meanwhile
+            continue
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2 :].split()
+        used[name] = used.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / TICKS
+    return used
+
+
 def rss_kib(pid: int) -> int:
     """Resident memory of a process, in KiB."""
     found = re.search(r"VmRSS:\s+(\d+) kB", Path(f"/proc/{pid}/status").read_text())
@@ -200,15 +218,21 @@ class Server:
 
 
 def guigui_server(
-    directory: Path, name: str = "guigui", database: str | None = None, cluster: str | None = None
+    directory: Path,
+    name: str = "guigui",
+    database: str | None = None,
+    cluster: str | None = None,
+    root: Path = ROOT,
 ) -> Server:
     """GuiGui with its limits off (the load generator is one IP), on SQLite unless told.
 
-    With ``cluster`` (a Redis URL) it is a node of a cluster named ``name``.
+    With ``cluster`` (a Redis URL) it is a node of a cluster named ``name``;
+    ``root`` is the source tree it runs from (another revision's, for the
+    "before" column: see ``bench.revisions``).
     """
     port = free_port()
     command = [
-        sys.executable, str(ROOT / "run_server.py"), "--headless", "--port", str(port),
+        sys.executable, str(root / "run_server.py"), "--headless", "--port", str(port),
         "--bcrypt-cost", str(BCRYPT_COST), "--message-rate", "0", "--max-connections-per-ip", "0",
         "--registrations-per-ip-per-hour", "0", "--data-dir", str(directory / name),
         "--log-level", "WARNING",

@@ -71,3 +71,35 @@ def assert_the_cluster_ran(rows: list[list[str]]) -> None:
             assert found and found.group(1) == found.group(2), (figure, run, value)
     crossed = next(row for row in cells if row[0].startswith("cross-node (reader"))
     assert int(crossed[1].replace(",", "")) > 0, crossed
+
+
+@pytest.mark.timeout(300)
+def test_before_adds_a_column_of_guigui_at_another_revision() -> None:
+    """``--before REV`` runs GuiGui from a worktree of REV in the same run, and cleans it up."""
+    require_ngircd()
+    worktrees = subprocess.run(
+        ["git", "-C", str(ROOT), "worktree", "list"], capture_output=True, text=True, check=True
+    ).stdout
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.fanout", "--quick", "--scenarios", "A", "--before", "HEAD"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=280,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = [line for line in done.stdout.splitlines() if line.startswith("| ")]
+    assert "| GuiGui before ⁵ | GuiGui | ngIRCd |" in lines[0], lines[0]
+    cells = {
+        row[1]: row[2:] for row in ([c.strip() for c in line.split("|")[1:-1]] for line in lines)
+    }
+    before, now, irc, _ = cells["delivered / expected"]
+    for value in (before, now, irc):
+        found = COUNT.fullmatch(value)
+        assert found and found.group(1) == found.group(2), value
+    loop_now = cells["loop thread CPU µs / delivery ⁴"][1]
+    assert float(loop_now) > 0, loop_now  # GuiGui's threads carry their names
+    after = subprocess.run(
+        ["git", "-C", str(ROOT), "worktree", "list"], capture_output=True, text=True, check=True
+    ).stdout
+    assert after == worktrees  # the revision's worktree is gone
