@@ -36,10 +36,10 @@ class ServerConfig:
     heartbeat: float = DEFAULT_HEARTBEAT
     """Seconds of silence before the server sends PING; 3 times that closes the connection."""
     output_cap: int = 1024 * 1024
+    """Unsent bytes a connection may keep after a write attempt before it is closed as too slow."""
     write_coalescing: float = 0.001
     """Seconds a connection written to less than that long ago waits for more output, so a
     steady stream leaves in fewer ``send()`` calls; an idle one is written at once (0: off)."""
-    """Unsent bytes a connection may keep after a write attempt before it is closed as too slow."""
     store_high_water: int = 2048
     """Jobs waiting for the store worker past which the loop stops reading the senders."""
     store_low_water: int = 512
