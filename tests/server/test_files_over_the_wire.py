@@ -373,3 +373,24 @@ def test_the_admin_deletes_a_file_and_erasure_and_retention_remove_files(
     on_loop(server, lambda done: data.erase("bob", "chief", done))
     assert contents(running_server) == []
     assert alice.error(MessageType.FILE_GET, file=same["id"])["code"] == "no_such_file"
+
+
+@pytest.mark.server_settings(files_in_database=True)
+def test_content_in_the_database_as_a_cluster_keeps_it(
+    running_server: RunningServer, logged_in: LoggedIn
+) -> None:
+    server = running_server.server
+    alice, bob = logged_in("alice"), logged_in("bob")
+    data = content(2 * 1024 * 1024 + 5, seed=21)
+    offered = offer(alice, data)
+    send_chunks(alice, offered["transfer"], data, 0, 16 * FILE_CHUNK_SIZE)
+    while alice.next_event(MessageType.FILE_ACK)["received"] < 16 * FILE_CHUNK_SIZE:
+        pass
+    resumed = offer(alice, data)  # taken over by a new offer: goes on where it was
+    assert resumed["received"] == 16 * FILE_CHUNK_SIZE
+    send_chunks(alice, resumed["transfer"], data, resumed["received"], len(data))
+    file = alice.ok(MessageType.FILE_SEND, transfer=resumed["transfer"])["message"]["file"]
+    assert download(bob, file["id"])[0] == data
+    assert contents(running_server) == []  # nothing in the directory
+    assert on_loop(server, lambda done: server.files.delete_file(file["id"], done)) is not None
+    assert not server.files.storage.has(file["sha256"])
