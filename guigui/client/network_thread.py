@@ -27,6 +27,7 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TypeAlias, assert_never
 
 from guigui.client.addresses import AddressError, AddressRing
@@ -56,6 +57,7 @@ from guigui.client.updates import (
     Update,
 )
 from guigui.common.messages import Event, Sanctioned, Shutdown
+from guigui.common.objects import FileInfo
 from guigui.common.protocol import ErrorCode
 
 log = logging.getLogger(__name__)
@@ -250,6 +252,32 @@ class NetworkThread:
     def mark_read(self, key: ConversationKey, up_to: int) -> None:
         """Tell the server ``key`` is read up to ``up_to``; ``ReadStateSaved``."""
         self._commands.put(_MarkRead(key, up_to))
+
+    # ---- files (issue 18) ---------------------------------------------------------------
+
+    def send_file(self, key: ConversationKey, path: Path, text: str | None = None) -> str:
+        """Upload ``path`` to ``key`` with an optional caption; returns the transfer's key.
+
+        ``TransferProgress`` while it runs, then ``TransferDone`` (with the stored
+        message), ``TransferFailed`` or ``TransferCancelled``. The chat goes on
+        meanwhile, and a connection lost midway resumes the upload after RESUME.
+        """
+        raise NotImplementedError
+
+    def get_file(self, file: FileInfo, destination: Path) -> str:
+        """Download ``file`` to ``destination``; returns the transfer's key.
+
+        ``destination`` is the file to write (replaced if it exists: ask the
+        user first), or an existing directory, where the file gets its own name
+        made safe (``safe_file_name``). The content goes to ``<destination>.part``
+        and is renamed once its SHA-256 matches. ``TransferProgress``, then ``TransferDone`` (with the saved path),
+        ``TransferFailed`` or ``TransferCancelled``.
+        """
+        raise NotImplementedError
+
+    def cancel_transfer(self, transfer: str) -> None:
+        """Stop a transfer (``TransferCancelled``); nothing if it already ended."""
+        raise NotImplementedError
 
     def close(self) -> None:
         """Stop the thread and close the connection."""
