@@ -64,7 +64,9 @@ def failure_in_words(error: RequestFailed) -> str:
         )
     words: dict[str, str] = {
         ErrorCode.FILE_TOO_LARGE: _("This file is too large for the server."),
-        ErrorCode.QUOTA_EXCEEDED: _("This file would take your files over your quota on the server."),
+        ErrorCode.QUOTA_EXCEEDED: _(
+            "This file would take your files over your quota on the server."
+        ),
         ErrorCode.CHECKSUM_MISMATCH: _("The file changed while it was being sent: send it again."),
         ErrorCode.FILE_TYPE_MISMATCH: _(
             "The file's content does not match its name or type: {reason}"
