@@ -13,6 +13,7 @@ import hashlib
 import io
 import os
 import queue
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -284,6 +285,53 @@ def test_a_message_typed_during_a_25_mb_upload_is_not_held_behind_it(
     saved = next_update(bob.updates, TransferDone, lambda u: u.transfer == key)
     assert saved.path == downloads / "movie.bin" and saved.message is None
     assert sha256_of(downloads / "movie.bin") == file.sha256
+
+
+def test_an_upload_of_the_network_thread_goes_on_after_a_reconnection(
+    network: Callable[[str], NetworkThread],
+    user: Callable[[str], ChatConnection],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    alice = network("alice")
+    bob = user("bob")
+    path = make_file(tmp_path, "backup.bin", 8 * MB)
+    cut = threading.Event()
+    send_chunk = ChatConnection.send_chunk
+
+    def cut_once_past_2_mb(self: ChatConnection, transfer: int, offset: int, data: bytes) -> None:
+        if offset >= 2 * MB and not cut.is_set():
+            cut.set()
+            self._sock.shutdown(socket.SHUT_RDWR)  # the network drops
+        send_chunk(self, transfer, offset, data)
+
+    monkeypatch.setattr(ChatConnection, "send_chunk", cut_once_past_2_mb)
+    transfer = alice.send_file(GENERAL, path)
+    resumed = False
+    after_resume: list[int] = []
+    done: TransferDone | None = None
+    deadline = time.monotonic() + PATIENCE
+    while done is None and time.monotonic() < deadline:
+        try:
+            update = alice.updates.get(timeout=0.5)
+        except queue.Empty:
+            continue
+        if isinstance(update, LoggedIn) and update.resumed:
+            resumed = True
+        elif isinstance(update, TransferProgress) and resumed:
+            after_resume.append(update.done)
+        elif isinstance(update, TransferDone) and update.transfer == transfer:
+            done = update
+        elif isinstance(update, TransferFailed):
+            raise AssertionError(update.reason)
+    assert cut.is_set() and resumed
+    # Going on from what the server held: at least 2 MB less the 512 KiB window.
+    assert after_resume[0] > MB
+    assert done is not None and done.message is not None and done.message.file is not None
+    history, _more = bob.history(room="Général")
+    assert [m.file for m in history if m.file is not None] == [done.message.file]
+    saved = bob.download_file(done.message.file, tmp_path / "copy.bin")
+    assert sha256_of(saved) == sha256_of(path)
 
 
 @pytest.mark.server_settings(max_file=100_000)
