@@ -334,6 +334,32 @@ def test_an_upload_of_the_network_thread_goes_on_after_a_reconnection(
     assert sha256_of(saved) == sha256_of(path)
 
 
+def test_an_upload_cancelled_from_the_network_thread_posts_nothing(
+    network: Callable[[str], NetworkThread],
+    user: Callable[[str], ChatConnection],
+    tmp_path: Path,
+) -> None:
+    alice = network("alice")
+    bob = user("bob")
+    path = make_file(tmp_path, "draft.bin", 25 * MB)
+    key = alice.send_file(GENERAL, path)
+    next_update(alice.updates, TransferProgress, lambda u: u.transfer == key and u.done > 0)
+    alice.cancel_transfer(key)
+    ended: Update = next_update(
+        alice.updates,
+        (TransferCancelled, TransferDone),  # type: ignore[arg-type]
+        lambda u: u.transfer == key,
+    )
+    history, _more = bob.history(room="Général")
+    files = [m.file for m in history if m.file is not None]
+    if isinstance(ended, TransferCancelled):  # it may have finished first, on a fast machine
+        assert files == []
+    else:
+        assert len(files) == 1
+    alice.send(GENERAL, "after the cancel", "after-1")  # the session is still usable
+    assert next_update(alice.updates, MessageAcknowledged).nonce == "after-1"
+
+
 @pytest.mark.server_settings(max_file=100_000)
 def test_a_refused_file_fails_with_a_reason_in_words(
     network: Callable[[str], NetworkThread], tmp_path: Path
