@@ -41,7 +41,12 @@ from guigui.server.core.presence import PresenceBook
 from guigui.server.core.rooms import RoomDirectory
 from guigui.server.core.sanctions import SanctionBook, sanction_error
 from guigui.server.delivery import Delivery, Sender
-from guigui.server.file_storage import DirectoryContent, FileWorker
+from guigui.server.file_storage import (
+    ContentStore,
+    DatabaseContent,
+    DirectoryContent,
+    FileWorker,
+)
 from guigui.server.files import FileService
 from guigui.server.handlers.base import RequestHandler
 from guigui.server.handlers.files import FileHandlers
@@ -56,6 +61,7 @@ from guigui.server.replies import RETRY_AFTER_MS, error_for, rate_limited, rejec
 from guigui.server.retention import MessageRetention
 from guigui.server.sessions import SessionRegistry
 from guigui.server.store import Snapshot, Store, open_store
+from guigui.server.store.relational import RelationalStore
 from guigui.server.thread_names import name_os_thread
 from guigui.server.tls import tls_server_context
 from guigui.server.workers import StoreWorker
@@ -68,6 +74,18 @@ ADMIN_FIRST_LOCK = 5.0
 """Seconds of the first lock of an admin login; each further failure doubles it."""
 ADMIN_MAX_LOCK = 300.0
 """Longest lock of an admin login (seconds)."""
+
+
+def content_store(config: ServerConfig) -> ContentStore:
+    """Where the content of files lives: the shared database in a cluster, else a directory.
+
+    The database content has a store (a connection) of its own, for the file worker.
+    """
+    if config.files_in_database or config.cluster_url is not None:
+        store = open_store(config.database_url)
+        assert isinstance(store, RelationalStore)
+        return DatabaseContent(store)
+    return DirectoryContent(files_directory(config))
 
 
 def countdown_steps(seconds: int) -> list[int]:
@@ -141,7 +159,7 @@ class ChatServer:
         # Files: their content off the loop, on the file worker (guigui/server/files.py).
         self.file_worker = FileWorker(self.loop)
         self.files = FileService(
-            DirectoryContent(files_directory(config)),
+            content_store(config),
             self.file_worker,
             self.store_worker,
             config.max_frame,
@@ -282,6 +300,7 @@ class ChatServer:
             self.loop.run()
         finally:
             self.file_worker.stop()
+            self.files.storage.close()
             self.store_worker.stop()
             self.announce.leave_cluster()
             self.hasher.shutdown()

@@ -74,6 +74,9 @@ class ServerConfig:
     files_dir: str | None = None
     """Where the content of files lives; None: ``files/`` beside an SQLite database,
     else ``<default data dir>/files`` (run_server.py passes ``<data dir>/files``)."""
+    files_in_database: bool = False
+    """Keep the content of files in the database (always, in a cluster: every node serves
+    every file) rather than in ``files_dir``."""
     message_retention_days: int | None = None
     """Messages older than this many days are deleted (checked hourly); None keeps them all."""
     tls_cert: str | None = None

@@ -34,6 +34,7 @@ from guigui.common.file_types import HEAD_SIZE
 from guigui.common.protocol import ErrorCode
 from guigui.server.handoff import Outcome
 from guigui.server.loop import EventLoop
+from guigui.server.store.relational import RelationalStore
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,25 @@ class ContentStore(Protocol):
 
     def remove(self, sha256: str) -> None:
         """Delete the content (no error if it is not here)."""
+
+    def close(self) -> None:
+        """Release what it holds (a database connection)."""
+
+
+def _check_size(received: int, size: int) -> None:
+    if received != size:
+        raise ProtocolError(
+            ErrorCode.FILE_INCOMPLETE,
+            f"the server has {received} bytes of this file, not {size}",
+            received=received,
+        )
+
+
+def _checksum_mismatch() -> ProtocolError:
+    return ProtocolError(
+        ErrorCode.CHECKSUM_MISMATCH,
+        "the content received is not the SHA-256 offered; it was dropped",
+    )
 
 
 class DirectoryContent:
@@ -129,13 +149,7 @@ class DirectoryContent:
         path = self.partial_path(user_id, sha256)
         if size == 0:
             path.touch(mode=0o600)  # an empty file takes no chunk: nothing was written
-        received = path.stat().st_size if path.exists() else 0
-        if received != size:
-            raise ProtocolError(
-                ErrorCode.FILE_INCOMPLETE,
-                f"the server has {received} bytes of this file, not {size}",
-                received=received,
-            )
+        _check_size(path.stat().st_size if path.exists() else 0, size)
         digest = hashlib.sha256()
         head = b""
         with path.open("rb") as content:
@@ -145,10 +159,7 @@ class DirectoryContent:
                 digest.update(block)
         if digest.hexdigest() != sha256:
             path.unlink(missing_ok=True)
-            raise ProtocolError(
-                ErrorCode.CHECKSUM_MISMATCH,
-                "the content received is not the SHA-256 offered; it was dropped",
-            )
+            raise _checksum_mismatch()
         return head
 
     def place(self, user_id: int, sha256: str) -> None:
@@ -177,6 +188,74 @@ class DirectoryContent:
     def remove(self, sha256: str) -> None:
         """Unlink the content."""
         self.content_path(sha256).unlink(missing_ok=True)
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+class DatabaseContent:
+    """Content in the database the nodes of a cluster share: every node serves every file.
+
+    Chunks are rows (``file_chunks``, ``file_partials``: see
+    ``db/*/0005_files.sql``), written through a store of its own, whose
+    connection only the file worker uses. Each write is a committed
+    transaction, so ``sync`` is always true of it.
+    """
+
+    PAGE = 32
+    """Chunks read at a time to check an upload's SHA-256."""
+
+    def __init__(self, store: RelationalStore) -> None:
+        self.store = store
+
+    def partial_size(self, user_id: int, sha256: str) -> int:
+        """Bytes held of the upload."""
+        return self.store.content_partial_size(user_id, sha256)
+
+    def write_partial(
+        self, user_id: int, sha256: str, offset: int, data: bytes, sync: bool
+    ) -> None:
+        """One row per chunk, committed."""
+        self.store.content_write_partial(user_id, sha256, offset, data)
+
+    def drop_partial(self, user_id: int, sha256: str) -> None:
+        """Delete the upload's rows."""
+        self.store.content_drop_partial(user_id, sha256)
+
+    def check_partial(self, user_id: int, sha256: str, size: int) -> bytes:
+        """Size, then SHA-256, reading ``PAGE`` chunks at a time."""
+        _check_size(self.store.content_partial_size(user_id, sha256), size)
+        digest, head, start = hashlib.sha256(), b"", 0
+        while page := self.store.content_partial_page(user_id, sha256, start, self.PAGE):
+            for _, data in page:
+                if len(head) < HEAD_SIZE:
+                    head += data[: HEAD_SIZE - len(head)]
+                digest.update(data)
+            start = page[-1][0] + 1
+        if digest.hexdigest() != sha256:
+            self.store.content_drop_partial(user_id, sha256)
+            raise _checksum_mismatch()
+        return head
+
+    def place(self, user_id: int, sha256: str) -> None:
+        """The upload's rows become the content's, in one transaction (or are dropped)."""
+        self.store.content_place(user_id, sha256, self.store.content_partial_size(user_id, sha256))
+
+    def has(self, sha256: str) -> bool:
+        """Whether ``file_contents`` has it."""
+        return self.store.content_has(sha256)
+
+    def read(self, sha256: str, offset: int, length: int) -> bytes:
+        """From the chunks the range spans."""
+        return self.store.content_read(sha256, offset, length)
+
+    def remove(self, sha256: str) -> None:
+        """Delete its rows."""
+        self.store.content_remove(sha256)
+
+    def close(self) -> None:
+        """Close its store's connection."""
+        self.store.close()
 
 
 def _sync_directory(path: Path) -> None:

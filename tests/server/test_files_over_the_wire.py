@@ -10,6 +10,7 @@ import hashlib
 import random
 import socket
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,10 +20,13 @@ import pytest
 from guigui.common.codec import Frame
 from guigui.common.file_frames import decode_chunk, encode_chunk
 from guigui.common.protocol import FILE_CHUNK_SIZE, MessageType
+from guigui.server import retention
 from guigui.server.chat_server import ChatServer
+from guigui.server.clock import now_ms
+from guigui.server.file_storage import DirectoryContent
 from guigui.server.handoff import Done, run_on_loop
 from guigui.server.personal_data import PersonalData
-from guigui.server.store import FileRecord, FileUsage, Store
+from guigui.server.store import FileRecord, FileUsage, Store, StoredMessage, open_store
 from tests.conftest import RunningServer
 from tests.support.wire import WireClient
 
@@ -350,7 +354,7 @@ def test_others_chat_while_an_upload_is_in_progress(logged_in: LoggedIn) -> None
     assert {"message": said} in events
 
 
-def test_the_admin_deletes_a_file_and_erasure_and_retention_remove_files(
+def test_the_admin_deletes_a_file_and_erasure_removes_files(
     running_server: RunningServer, logged_in: LoggedIn
 ) -> None:
     server = running_server.server
@@ -373,3 +377,116 @@ def test_the_admin_deletes_a_file_and_erasure_and_retention_remove_files(
     on_loop(server, lambda done: data.erase("bob", "chief", done))
     assert contents(running_server) == []
     assert alice.error(MessageType.FILE_GET, file=same["id"])["code"] == "no_such_file"
+
+
+@pytest.mark.server_settings(files_in_database=True)
+def test_content_in_the_database_as_a_cluster_keeps_it(
+    running_server: RunningServer, logged_in: LoggedIn
+) -> None:
+    server = running_server.server
+    alice, bob = logged_in("alice"), logged_in("bob")
+    data = content(2 * 1024 * 1024 + 5, seed=21)
+    offered = offer(alice, data)
+    send_chunks(alice, offered["transfer"], data, 0, 16 * FILE_CHUNK_SIZE)
+    while alice.next_event(MessageType.FILE_ACK)["received"] < 16 * FILE_CHUNK_SIZE:
+        pass
+    resumed = offer(alice, data)  # taken over by a new offer: goes on where it was
+    assert resumed["received"] == 16 * FILE_CHUNK_SIZE
+    send_chunks(alice, resumed["transfer"], data, resumed["received"], len(data))
+    file = alice.ok(MessageType.FILE_SEND, transfer=resumed["transfer"])["message"]["file"]
+    assert download(bob, file["id"])[0] == data
+    assert contents(running_server) == []  # nothing in the directory
+    assert on_loop(server, lambda done: server.files.delete_file(file["id"], done)) is not None
+    assert not server.files.storage.has(file["sha256"])
+
+
+def test_retention_removes_old_files_and_their_content(
+    server_factory: Callable[..., RunningServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = server_factory()
+    alice = WireClient(first.address)
+    alice.hello()
+    alice.register("alice")
+    alice.login("alice")
+    recent = upload(alice, content(2000, seed=1))["file"]
+    alice.close()
+    first.server.stop(timeout=15)
+    old_data = content(3000, seed=2)
+    old_sha = sha256(old_data)
+    store = open_store(first.database_url)
+    try:
+        sender = store.load_snapshot(0).users[0].id
+        old = now_ms() - 40 * retention.DAY_MS
+        store.save_file_message(
+            FileRecord(0, old_sha, len(old_data), "vieux.bin", "application/octet-stream",
+                       sender, 1, None, old),
+            StoredMessage(1000, 1, sender, None, "vieux.bin", old),
+        )  # fmt: skip
+    finally:
+        store.close()
+    storage = DirectoryContent(Path(first.server.config.files_dir or ""))
+    storage.content_path(old_sha).parent.mkdir(parents=True, exist_ok=True)
+    storage.content_path(old_sha).write_bytes(old_data)
+    assert len(contents(first)) == 2
+    monkeypatch.setattr(retention, "FIRST_PURGE_DELAY", 0.0)
+    second = server_factory(message_retention_days=30)
+    deadline = time.monotonic() + 10
+    while storage.has(old_sha):
+        assert time.monotonic() < deadline, "the old file's content was not removed"
+        time.sleep(0.05)
+    assert storage.has(recent["sha256"])
+    reader = WireClient(second.address)
+    reader.hello()
+    reader.login("alice")
+    history = reader.ok(MessageType.HISTORY, room="Général")["messages"]
+    assert [m["file"]["id"] for m in history] == [recent["id"]]
+    assert reader.error(MessageType.FILE_GET, file=recent["id"] + 1)["code"] == "no_such_file"
+    reader.close()
+
+
+def test_an_uploader_whose_chunks_wait_is_not_read_and_the_others_are(
+    running_server: RunningServer, logged_in: LoggedIn
+) -> None:
+    server = running_server.server
+    alice, bob = logged_in("alice"), logged_in("bob")
+    data = content(8 * FILE_CHUNK_SIZE, seed=8)
+    offered = offer(alice, data)
+    disk_free = threading.Event()
+
+    def stall(done: Done[None]) -> None:
+        server.file_worker.submit(disk_free.wait, lambda _: None)
+        done(None)
+
+    on_loop(server, stall)
+    # The file worker is stuck (a slow disk): past 4 chunks, alice is not read.
+    send_chunks(alice, offered["transfer"], data, 0, len(data))
+    request_id = alice.next_id()
+    alice.send(MessageType.SAY, {"id": request_id, "room": "Général", "text": "après"})
+    assert bob.ok(MessageType.SAY, room="Général", text="bob is read")["message"]["id"] >= 1
+    with pytest.raises(TimeoutError):
+        alice.reply_to(request_id, timeout=0.3)
+    disk_free.set()
+    assert alice.reply_to(request_id).type == MessageType.OK
+    assert alice.ok(MessageType.FILE_SEND, transfer=offered["transfer"])["message"]["file"]
+
+
+def test_transfers_end_with_the_session_that_started_them(
+    connect: Callable[[], WireClient],
+) -> None:
+    client = connect()
+    client.hello()
+    client.register("bob")
+    client.register("alice")
+    client.login("alice")
+    data = content(1000)
+    offered = offer(client, data)
+    client.ok(MessageType.LOGOUT)
+    client.login("bob")
+    client.send_raw(encode_chunk(MessageType.FILE_CHUNK, offered["transfer"], 0, data))
+    assert [e["code"] for e in error_frames(client, 1)] == ["no_such_transfer"]
+    assert client.error(MessageType.FILE_SEND, transfer=offered["transfer"])["code"] == (
+        "no_such_transfer"
+    )
+    assert client.error(MessageType.FILE_CANCEL, transfer=offered["transfer"])["code"] == (
+        "no_such_transfer"
+    )
