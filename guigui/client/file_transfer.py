@@ -155,9 +155,9 @@ def upload(
             if error.code == ErrorCode.FILE_INCOMPLETE and isinstance(received, int):
                 state.rewind(received)  # some chunks were refused: send them again
                 continue
+            state.lost()  # any other refusal ends the upload on the server's side
             if error.code == ErrorCode.NO_SUCH_TRANSFER:
-                state.lost()  # the server forgot it: a new offer goes on from what it holds
-                continue
+                continue  # it forgot it (or another offer took it over): offer again
             raise
         except TransferCancelledError:
             _cancel_on_server(channel, transfer)
