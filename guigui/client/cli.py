@@ -5,7 +5,8 @@ command (but ``register``) reconnects with RESUME, so a script can run one
 command per line. With several servers (``--server host:port,host:port``, or a
 name with several DNS records), each command uses the first that answers.
 Exit status: 0 done, 1 the server refused (the error code is printed), 2 bad
-usage, 3 the server cannot be reached.
+usage, 3 the server cannot be reached, 130 a transfer interrupted by Ctrl-C
+(the same command again goes on where it stopped).
 
 Everything printed goes through ``show``: the server's strings (messages,
 logins, names, room names, errors) are other people's input, so the characters
@@ -21,14 +22,16 @@ import os
 import queue
 import sys
 import time
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
 
 from guigui.client.addresses import AddressError, AddressRing, ServerAddress, parse_addresses
 from guigui.client.connection import ChatConnection, ConnectionLost, RequestFailed
+from guigui.client.transfers import DownloadCorrupt, Upload, describe_file
 from guigui.client.trust import TrustPolicy
 from guigui.common.codec import Frame
 from guigui.common.messages import (
@@ -43,7 +46,11 @@ from guigui.common.objects import ChatMessage
 from guigui.common.protocol import DEFAULT_PORT
 from guigui.common.validation import is_terminal_control, printable_for_terminal
 
-EXIT_REFUSED, EXIT_USAGE, EXIT_UNREACHABLE = 1, 2, 3
+T = TypeVar("T")
+
+EXIT_REFUSED, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_INTERRUPTED = 1, 2, 3, 130
+RECONNECTIONS = 3
+"""Times a transfer reconnects and goes on after a lost connection before giving up."""
 
 
 class CliError(Exception):
@@ -98,10 +105,51 @@ class Output:
         """Print a chat message as ``#id [HH:MM] where sender: text``."""
         clock = datetime.fromtimestamp(message.ts / 1000).strftime("%H:%M")
         where = f"#{message.room}" if message.room else f"(dm {message.sender}→{message.recipient})"
+        attached = ""
+        if message.file is not None:
+            file = message.file
+            attached = f" [file {file.id}: {file.name}, {human_size(file.size)}, {file.type}]"
         self.emit(
-            f"#{message.id} [{clock}] {where} {message.sender}: {message.text}",
+            f"#{message.id} [{clock}] {where} {message.sender}: {message.text}{attached}",
             {"event": "message", **message.to_json()},
         )
+
+
+def human_size(size: int) -> str:
+    """``48213`` as ``47.1 KB``: bytes in powers of 1024, one decimal."""
+    value = float(size)
+    for unit in ("bytes", "KB", "MB"):
+        if value < 1024 or unit == "MB":
+            return f"{size} bytes" if unit == "bytes" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+class ProgressLine:
+    """A transfer's progress on standard error: rewritten in place on a terminal.
+
+    Elsewhere (a log, a pipe) one line every 25 %, so that a log stays short.
+    """
+
+    def __init__(self, name: str, quiet: bool) -> None:
+        self.name = name
+        self.quiet = quiet
+        self.tty = sys.stderr.isatty()
+        self._quarter = -1
+
+    def __call__(self, done: int, total: int) -> None:
+        """Show ``done`` of ``total`` bytes."""
+        if self.quiet:
+            return
+        percent = 100 if total == 0 else done * 100 // total
+        text = f"{self.name}: {percent:3d} % ({human_size(done)} of {human_size(total)})"
+        if self.tty:
+            end = "\n" if done >= total else ""
+            sys.stderr.write("\r" + printable_for_terminal(text) + end)
+            sys.stderr.flush()
+        elif percent // 25 > self._quarter:
+            self._quarter = percent // 25
+            show(text, sys.stderr)
 
 
 # ---- the saved session -------------------------------------------------------
@@ -289,6 +337,77 @@ def cmd_who(args: argparse.Namespace, out: Output) -> None:
         out.emit(f"{presence.login:<20} {presence.status}", presence.to_json())
 
 
+def _transfer(args: argparse.Namespace, work: Callable[[ChatConnection], T], what: str) -> T:
+    """Run ``work`` on a resumed session; after a lost connection, again on a new one.
+
+    The upload (or download) goes on where the server (or the ``.part``
+    file) stands. Ctrl-C stops it where it is, to be taken up by the same
+    command.
+    """
+    for attempt in range(RECONNECTIONS + 1):
+        try:
+            with resumed(args) as (connection, _):
+                return work(connection)
+        except ConnectionLost as error:
+            if attempt == RECONNECTIONS:
+                raise
+            show(f"{what}: connection lost ({error}); going on after reconnecting", sys.stderr)
+            time.sleep(min(2**attempt, 5))
+        except KeyboardInterrupt:
+            raise CliError(
+                f"{what}: interrupted; the same command goes on where it stopped", EXIT_INTERRUPTED
+            ) from None
+    raise AssertionError("unreachable")
+
+
+def cmd_send_file(args: argparse.Namespace, out: Output) -> None:
+    """Upload a file to a room or to a user, with an optional caption."""
+    if (args.room is None) == (args.to is None):
+        raise CliError("give a ROOM or --to LOGIN (one of them)", EXIT_USAGE)
+    try:
+        source = describe_file(args.file, args.name)
+    except OSError as error:
+        raise CliError(f"cannot read {args.file}: {error.strerror}", EXIT_USAGE) from None
+    state = Upload(source)
+    progress = ProgressLine(source.name, args.quiet or out.as_json)
+    nonce = args.nonce or f"file-{uuid.uuid4().hex}"  # one message, however many reconnections
+    message = _transfer(
+        args,
+        lambda connection: connection.upload_file(
+            state, room=args.room, to=args.to, text=args.text, nonce=nonce, progress=progress
+        ),
+        source.name,
+    )
+    out.message(message)
+
+
+def cmd_get_file(args: argparse.Namespace, out: Output) -> None:
+    """Download a file by its id into a directory (or to a path), checking its SHA-256."""
+    destination: Path = args.output if args.output is not None else args.directory
+    if args.output is None and not destination.is_dir():
+        raise CliError(f"{destination} is not a directory", EXIT_USAGE)
+    progress = ProgressLine(f"file {args.file_id}", args.quiet or out.as_json)
+    try:
+        path = _transfer(
+            args,
+            lambda connection: connection.download_file(
+                args.file_id, destination, overwrite=args.force, progress=progress
+            ),
+            f"file {args.file_id}",
+        )
+    except FileExistsError as error:
+        raise CliError(f"{error}: --force replaces it", EXIT_REFUSED) from None
+    except DownloadCorrupt as error:
+        raise CliError(f"the file received is damaged: {error}", EXIT_REFUSED) from None
+    except OSError as error:
+        raise CliError(f"cannot write the file: {error}", EXIT_USAGE) from None
+    size = path.stat().st_size
+    out.emit(
+        f"saved {path} ({human_size(size)}, SHA-256 checked)",
+        {"saved": str(path), "file": args.file_id, "size": size},
+    )
+
+
 def describe_event(event: Any, out: Output) -> None:
     """Print one live event."""
     if isinstance(event, MessageEvent):
@@ -355,6 +474,8 @@ COMMANDS = {
     "status": cmd_status,
     "who": cmd_who,
     "tail": cmd_tail,
+    "send-file": cmd_send_file,
+    "get-file": cmd_get_file,
 }
 
 
@@ -433,6 +554,42 @@ def build_parser() -> argparse.ArgumentParser:
     tail.add_argument("rooms", nargs="*", metavar="ROOM")
     tail.add_argument("--count", type=int)
     tail.add_argument("--timeout", type=float)
+
+    send_file = commands.add_parser(
+        "send-file",
+        help="send a file to a room or a user",
+        description="Send a file to a room (ROOM) or to a user (--to LOGIN). Its SHA-256 and"
+        " type are read from the content first; progress goes to standard error. A lost"
+        " connection is taken up where the server stands, and so is the same command run"
+        " again after Ctrl-C.",
+    )
+    send_file.add_argument("file", type=Path, metavar="FILE", help="the file to send")
+    send_file.add_argument("room", nargs="?", metavar="ROOM", help="the room to send it to")
+    send_file.add_argument("--to", metavar="LOGIN", help="send it to this user instead")
+    send_file.add_argument("--text", metavar="CAPTION", help="a caption shown with the file")
+    send_file.add_argument("--name", help="the name others see (default: the file's own)")
+    send_file.add_argument("--nonce", help="deduplication key: sending again stores it once")
+    send_file.add_argument("--quiet", action="store_true", help="no progress on standard error")
+
+    get_file = commands.add_parser(
+        "get-file",
+        help="download a file by its id",
+        description="Download a file (its id is shown as [file ID: ...] by history and tail)"
+        " into DIRECTORY under its own name, or to --output PATH. It is written to"
+        " NAME.part until its SHA-256 is checked; an existing file is kept unless --force.",
+    )
+    get_file.add_argument("file_id", type=int, metavar="FILE_ID", help="the file's id")
+    get_file.add_argument(
+        "directory",
+        nargs="?",
+        type=Path,
+        default=Path("."),
+        metavar="DIRECTORY",
+        help="where to save it (default: the current directory)",
+    )
+    get_file.add_argument("--output", type=Path, metavar="PATH", help="save it as this file")
+    get_file.add_argument("--force", action="store_true", help="replace an existing file")
+    get_file.add_argument("--quiet", action="store_true", help="no progress on standard error")
     return parser
 
 

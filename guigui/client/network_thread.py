@@ -27,12 +27,14 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TypeAlias, assert_never
 
 from guigui.client.addresses import AddressError, AddressRing
 from guigui.client.connection import ChatConnection, ConnectionLost, RequestFailed
 from guigui.client.model import ConversationKey
 from guigui.client.settings import ClientSettings, config_dir
+from guigui.client.transfer_runner import TransferRunner
 from guigui.client.trust import TrustPolicy
 from guigui.client.updates import (
     ConnectionChanged,
@@ -56,6 +58,7 @@ from guigui.client.updates import (
     Update,
 )
 from guigui.common.messages import Event, Sanctioned, Shutdown
+from guigui.common.objects import FileInfo
 from guigui.common.protocol import ErrorCode
 
 log = logging.getLogger(__name__)
@@ -142,7 +145,9 @@ class _FlushOutbox:
 
 @dataclass(frozen=True)
 class _Disconnected:
-    """The reader thread saw the connection end."""
+    """The reader thread saw the connection end (or a transfer found ``connection`` broken)."""
+
+    connection: ChatConnection | None = None
 
 
 @dataclass(frozen=True)
@@ -202,6 +207,7 @@ class NetworkThread:
         self._sanction_ends: float | None = None
         """When a kick or timed ban ends (``time.time()``): we resume then, not before."""
         self._stopping = threading.Event()
+        self._transfers = TransferRunner(self.updates, self._on_broken_connection)
         self._thread = threading.Thread(target=self._run, name="guigui-network", daemon=True)
         self._thread.start()
 
@@ -251,9 +257,42 @@ class NetworkThread:
         """Tell the server ``key`` is read up to ``up_to``; ``ReadStateSaved``."""
         self._commands.put(_MarkRead(key, up_to))
 
+    # ---- files (issue 18) ---------------------------------------------------------------
+
+    def send_file(self, key: ConversationKey, path: Path, text: str | None = None) -> str:
+        """Upload ``path`` to ``key`` with an optional caption; returns the transfer's key.
+
+        ``TransferProgress`` while it runs, then ``TransferDone`` (with the stored
+        message), ``TransferFailed`` or ``TransferCancelled``. The chat goes on
+        meanwhile, and a connection lost midway resumes the upload after RESUME.
+        """
+        return self._transfers.send_file(key, path, text)
+
+    def get_file(self, file: FileInfo, destination: Path) -> str:
+        """Download ``file`` to ``destination``; returns the transfer's key.
+
+        ``destination`` is the file to write (replaced if it exists: ask the
+        user first), or an existing directory, where the file gets its own name
+        made safe (``safe_file_name``). The content goes to ``<destination>.part``
+        and is renamed once its SHA-256 matches. ``TransferProgress``, then
+        ``TransferDone`` (with the saved path), ``TransferFailed`` or
+        ``TransferCancelled``.
+        """
+        return self._transfers.get_file(file, destination)
+
+    def cancel_transfer(self, transfer: str) -> None:
+        """Stop a transfer (``TransferCancelled``); nothing if it already ended."""
+        self._transfers.cancel(transfer)
+
+    @property
+    def transfers(self) -> int:
+        """Uploads and downloads not over yet."""
+        return self._transfers.running
+
     def close(self) -> None:
         """Stop the thread and close the connection."""
         self._stopping.set()
+        self._transfers.stop()
         self._commands.put(_Quit())
         self._thread.join(5)
 
@@ -309,8 +348,8 @@ class NetworkThread:
                 self._do_mark_read(key, up_to)
             case _FlushOutbox():
                 self._do_flush_outbox()
-            case _Disconnected():
-                self._do_disconnected()
+            case _Disconnected(connection):
+                self._do_disconnected(connection)
             case _Quit():
                 pass  # _run stops before
             case _:
@@ -378,13 +417,22 @@ class NetworkThread:
     def _on_disconnect(self) -> None:  # reader thread
         self._commands.put(_Disconnected())
 
-    def _do_disconnected(self) -> None:
+    def _on_broken_connection(self, connection: ChatConnection) -> None:  # a transfer's thread
+        self._commands.put(_Disconnected(connection))
+
+    def _do_disconnected(self, connection: ChatConnection | None) -> None:
+        if connection is not None and connection is not self._connection:
+            return  # a transfer's news of a connection already replaced
         self._lost()
 
     def _lost(self) -> None:
         if self._connection is not None:
             self._connection.close()
         self._connection = None
+        if self._token is not None and self._reconnect:
+            self._transfers.session_lost()
+        else:
+            self._transfers.session_ended()
         if self._token is not None and self._reconnect and self._sanction_ends is not None:
             wait = max(0.0, self._sanction_ends - time.time()) + SANCTION_MARGIN
             self._retry_at = time.monotonic() + wait
@@ -425,6 +473,7 @@ class NetworkThread:
         self.updates.put(ConnectionChanged("online"))
         self.updates.put(LoggedIn(session, resumed=True))
         self._flush_outbox()
+        self._transfers.session_opened(connection)
 
     # ---- commands, on the thread ---------------------------------------------------------
 
@@ -458,6 +507,8 @@ class NetworkThread:
         self.updates.put(ConnectionChanged("online"))
         self.updates.put(LoggedIn(session, resumed=False))
         self._flush_outbox()
+        if self._connection is not None:
+            self._transfers.session_opened(self._connection)
 
     def _do_send(self, key: ConversationKey, text: str, nonce: str) -> None:
         self._outbox[nonce] = _Outgoing(key, text)
@@ -544,6 +595,8 @@ class NetworkThread:
     def _do_logout(self) -> None:
         self._reconnect = False
         self._sanction_ends = None
+        self._transfers.cancel_all()
+        self._transfers.session_ended()
         if self._connection is not None:
             with contextlib.suppress(RequestFailed):
                 self._connection.logout()

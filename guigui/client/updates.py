@@ -9,6 +9,7 @@ mypy then points at the ``match`` in ``ClientApp.apply`` until it is handled.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeAlias
 
 from guigui.client.model import ConversationKey
@@ -163,6 +164,42 @@ class ReadStateSaved:
     state: ConversationState
 
 
+# ---- files (issue 18): one transfer, named by the key send_file / get_file returned ----
+
+
+@dataclass(frozen=True)
+class TransferProgress:
+    """A transfer has moved ``done`` of its ``total`` bytes (at most ~10 a second each)."""
+
+    transfer: str
+    done: int
+    total: int
+
+
+@dataclass(frozen=True)
+class TransferDone:
+    """A transfer finished: an upload gives its stored ``message``, a download its ``path``."""
+
+    transfer: str
+    message: ChatMessage | None
+    path: Path | None
+
+
+@dataclass(frozen=True)
+class TransferFailed:
+    """A transfer stopped for good; ``reason`` is a sentence to show the user."""
+
+    transfer: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class TransferCancelled:
+    """A transfer stopped because the user cancelled it."""
+
+    transfer: str
+
+
 Update: TypeAlias = (
     ConnectionChanged
     | LoggedIn
@@ -182,5 +219,9 @@ Update: TypeAlias = (
     | ServerEvent
     | ConversationsLoaded
     | ReadStateSaved
+    | TransferProgress
+    | TransferDone
+    | TransferFailed
+    | TransferCancelled
 )
 """Anything the network thread tells the Tk thread."""

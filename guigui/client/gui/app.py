@@ -48,6 +48,10 @@ from guigui.client.updates import (
     RoomJoined,
     ServerEvent,
     StillSanctioned,
+    TransferCancelled,
+    TransferDone,
+    TransferFailed,
+    TransferProgress,
     Update,
 )
 from guigui.common.dates import until_in_words
@@ -286,6 +290,8 @@ class ClientApp(ttk.App):
                 self._on_conversations_loaded(states)
             case ReadStateSaved(state):
                 self._on_read_state_saved(state)
+            case TransferProgress() | TransferDone() | TransferFailed() | TransferCancelled():
+                pass  # files (issue 18): the GUI's part shows them
             case _:
                 assert_never(update)
 
