@@ -36,17 +36,15 @@ class FileCard(ttk.Frame):
     """A file that is not a picture: its name, its size and a download button."""
 
     def __init__(self, master: Any, file: FileInfo, on_download: Callable[[FileInfo], object]):
-        super().__init__(master, padding=(8, 4), bootstyle="light")
-        ttk.Label(self, icon="file-earmark", icon_size=22, bootstyle="inverse-light").pack(
-            side="left", padx=(0, 6)
+        super().__init__(master, padding=(10, 6), relief="solid", borderwidth=1)
+        ttk.Label(self, icon="file-earmark-text", icon_size=26, bootstyle="secondary").pack(
+            side="left", padx=(0, 8)
         )
-        words = ttk.Frame(self, bootstyle="light")
+        words = ttk.Frame(self)
         words.pack(side="left")
-        self.name_label = ttk.Label(
-            words, text=file.name, font="-weight bold", bootstyle="inverse-light"
-        )
+        self.name_label = ttk.Label(words, text=file.name, font="-weight bold")
         self.name_label.pack(anchor="w")
-        self.size_label = ttk.Label(words, text=human_size(file.size), bootstyle="inverse-light")
+        self.size_label = ttk.Label(words, text=human_size(file.size), bootstyle="secondary")
         self.size_label.pack(anchor="w")
         self.download_button = ttk.Button(
             self,

@@ -356,7 +356,6 @@ class MainWindow(ttk.Frame):
         composer = ttk.Frame(middle)
         composer.pack(side="bottom", fill="x")
         self.transfer_panel = TransferPanel(middle, self.app.files.cancel)
-        self.transfer_panel.pack(side="bottom", fill="x")
         self.message_view.pack(fill="both", expand=True, pady=(6, 6))
         palette = PALETTES[self.app.settings.theme]
         self.message_view.use_palette(palette)
@@ -428,7 +427,7 @@ class MainWindow(ttk.Frame):
             self.draw_status()
             self.draw_people()
         elif what == "transfers":
-            self.transfer_panel.show(self.model.shown_transfers())
+            self.draw_transfers()
         elif what == "notice":
             self._notice_until = time.monotonic() + NOTICE_SECONDS
             self.after(int(NOTICE_SECONDS * 1000) + 50, self.draw_status)
@@ -441,6 +440,7 @@ class MainWindow(ttk.Frame):
         self.draw_rooms()
         self.draw_people()
         self.draw_conversation()
+        self.draw_transfers()
         self.draw_status()
 
     def draw_rooms(self) -> None:
@@ -492,6 +492,15 @@ class MainWindow(ttk.Frame):
             self.join_button.configure(text=text, state="disabled" if room.pending else "normal")
             self.join_button.pack(side="right")
         self.message_view.show(self.model.timeline(key), keep_position=keep_position)
+
+    def draw_transfers(self) -> None:
+        """The progress bars of files being sent or fetched, above the message box."""
+        transfers = self.model.shown_transfers()
+        self.transfer_panel.show(transfers)
+        if transfers and not self.transfer_panel.winfo_manager():
+            self.transfer_panel.pack(side="bottom", fill="x", before=self.message_view)
+        elif not transfers:
+            self.transfer_panel.pack_forget()  # an emptied frame would keep its height
 
     def draw_status(self) -> None:
         """Connection state (or the sanction in force) and the last notice, while it is fresh."""
