@@ -25,20 +25,28 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import msgspec
 
 from guigui import __version__
+from guigui.client import file_transfer
 from guigui.client.addresses import AddressRing, ServerAddress
+from guigui.client.errors import ConnectionLost as ConnectionLost
+from guigui.client.errors import RequestFailed as RequestFailed
+from guigui.client.file_transfer import Progress
+from guigui.client.transfers import Upload
 from guigui.client.trust import TrustPolicy
 from guigui.common.codec import Frame, FrameDecoder
 from guigui.common.errors import ProtocolError
+from guigui.common.file_frames import FileChunk, decode_chunk, encode_chunk
 from guigui.common.messages import (
     Conversations,
     ConversationsOk,
     Direct,
     Error,
+    FileAck,
     Hello,
     HelloOk,
     History,
@@ -69,8 +77,9 @@ from guigui.common.messages import (
     encode,
     request_id_of,
 )
-from guigui.common.objects import ChatMessage, ConversationState, Room, User
+from guigui.common.objects import ChatMessage, ConversationState, FileInfo, Room, User
 from guigui.common.protocol import (
+    BINARY_TYPES,
     CONVERSATIONS_DEFAULT_LIMIT,
     CONVERSATIONS_MAX_LIMIT,
     DEFAULT_HEARTBEAT,
@@ -86,14 +95,6 @@ from guigui.common.protocol import (
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 15.0
-
-
-class ConnectionLost(Exception):
-    """The connection closed (or could not be used) before the reply came."""
-
-
-class RequestFailed(ProtocolError):
-    """The server answered a request with ERROR; ``code``, ``message``, ``details`` say why."""
 
 
 class NoServerReachable(OSError):
@@ -137,6 +138,17 @@ class ChatConnection:
         self._ids = itertools.count(1)
         self._closed = threading.Event()
         self._last_sent = time.monotonic()
+        self._chat_writers = 0
+        """Threads about to send a frame that is not file data: chunks wait for them."""
+        self._chat_first = threading.Condition()
+        self._transfers = threading.Condition()
+        """Guards the two tables below; notified on each FILE_ACK and when the connection ends."""
+        self._acks: dict[int, int] = {}
+        """Uploads' acknowledged bytes (FILE_ACK), by transfer number."""
+        self._chunks: dict[int, queue.Queue[FileChunk | None]] = {}
+        """Downloads' FILE_DATA chunks, by transfer number, until their downloader takes them."""
+        self._ended: set[int] = set()
+        """Transfers over (done or cancelled): their late chunks are dropped."""
         self.events: queue.Queue[Any] = queue.Queue()
         self.on_event = on_event
         self.on_disconnect = on_disconnect
@@ -412,13 +424,112 @@ class ChatConnection:
         reply: ReadOk = self.request(MarkRead(0, room=room, with_user=with_user, up_to=up_to))
         return reply.conversation
 
+    # ---- files (PROTOCOL.md section 7) ----------------------------------------
+
+    def upload_file(
+        self,
+        state: Upload,
+        *,
+        room: str | None = None,
+        to: str | None = None,
+        text: str | None = None,
+        nonce: str | None = None,
+        progress: Progress | None = None,
+        cancel: threading.Event | None = None,
+    ) -> ChatMessage:
+        """Send a file to ``room`` or the user ``to``, blocking; the message stored with it.
+
+        ``state`` is ``Upload(describe_file(path))``; give the same one again on a
+        new connection after a ``ConnectionLost`` and the upload goes on from what
+        the server holds. See ``guigui.client.file_transfer.upload``.
+        """
+        return file_transfer.upload(
+            self,
+            state,
+            room=room,
+            to=to,
+            text=text,
+            nonce=nonce,
+            progress=progress,
+            cancel=cancel,
+        )
+
+    def download_file(
+        self,
+        file: FileInfo | int,
+        destination: Path,
+        *,
+        overwrite: bool = True,
+        progress: Progress | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Path:
+        """Save a file (its ``FileInfo`` or id) to ``destination``, a file or a directory; blocking.
+
+        Goes on from a ``<name>.part`` left by an earlier attempt, checks the
+        SHA-256, returns the path written. See ``guigui.client.file_transfer.download``.
+        """
+        return file_transfer.download(
+            self, file, destination, overwrite=overwrite, progress=progress, cancel=cancel
+        )
+
+    def send_chunk(self, transfer: int, offset: int, data: bytes) -> None:
+        """Send one FILE_CHUNK, letting any other frame waiting to be sent go first.
+
+        So a message typed during an upload leaves between two chunks, not
+        after the file.
+        """
+        frame = encode_chunk(MessageType.FILE_CHUNK, transfer, offset, data)
+        with self._chat_first:
+            self._chat_first.wait_for(lambda: self._chat_writers == 0 or self.closed)
+        self._write(frame)
+
+    def wait_for_ack(self, transfer: int, above: int, timeout: float) -> int:
+        """The bytes of upload ``transfer`` the server acknowledged, once more than ``above``.
+
+        Returns what is known after ``timeout`` seconds at most (0 waits not);
+        ``ConnectionLost`` if the connection closes.
+        """
+        with self._transfers:
+            self._transfers.wait_for(
+                lambda: self._acks.get(transfer, 0) > above or self.closed, timeout
+            )
+            if self.closed:
+                raise ConnectionLost("the connection closed during the upload")
+            return self._acks.get(transfer, 0)
+
+    def file_chunks(self, transfer: int) -> queue.Queue[FileChunk | None]:
+        """The FILE_DATA chunks of download ``transfer``, in order; then None if the link ends."""
+        with self._transfers:
+            chunks = self._chunks.setdefault(transfer, queue.Queue())
+        if self.closed:
+            chunks.put(None)
+        return chunks
+
+    def end_transfer(self, transfer: int) -> None:
+        """Forget ``transfer``: its late FILE_DATA and FILE_ACK are dropped from now on."""
+        with self._transfers:
+            self._ended.add(transfer)
+            self._chunks.pop(transfer, None)
+            self._acks.pop(transfer, None)
+
     # ---- internals -----------------------------------------------------------
 
     def _next_id(self) -> int:
         return next(self._ids) % MAX_REQUEST_ID + 1
 
     def _send(self, message: Message) -> None:
+        """Send a frame; a file chunk about to go waits until it is out."""
         data = encode(message)
+        with self._chat_first:
+            self._chat_writers += 1
+        try:
+            self._write(data)
+        finally:
+            with self._chat_first:
+                self._chat_writers -= 1
+                self._chat_first.notify_all()
+
+    def _write(self, data: bytes) -> None:
         with self._send_lock, self._tls_lock or contextlib.nullcontext():
             if self._closed.is_set():
                 raise ConnectionLost("the connection is closed")
@@ -465,6 +576,12 @@ class ChatConnection:
                 self.on_disconnect()
 
     def _handle(self, frame: Frame) -> None:
+        if frame.type in BINARY_TYPES:
+            self._file_data(frame)
+            return
+        if frame.type == MessageType.FILE_ACK:
+            self._file_ack(frame)
+            return
         if frame.type in (MessageType.OK, MessageType.ERROR):
             request_id = request_id_of(frame)
             if request_id is not None:
@@ -489,6 +606,31 @@ class ChatConnection:
         if self.on_event is not None:
             self.on_event(event)
 
+    def _file_data(self, frame: Frame) -> None:
+        """A FILE_DATA: queued for its download (which may not know its number yet)."""
+        try:
+            chunk = decode_chunk(frame)
+        except ProtocolError as error:
+            log.warning("file data dropped: %s", error)
+            return
+        with self._transfers:
+            if chunk.transfer in self._ended:
+                return  # a download cancelled or over: what was already on its way
+            chunks = self._chunks.setdefault(chunk.transfer, queue.Queue())
+        chunks.put(chunk)
+
+    def _file_ack(self, frame: Frame) -> None:
+        """A FILE_ACK: how far an upload is safely stored; its uploader may be waiting."""
+        try:
+            ack = decode_as(FileAck, frame.payload)
+        except ProtocolError as error:
+            log.warning("FILE_ACK dropped: %s", error)
+            return
+        with self._transfers:
+            if ack.transfer not in self._ended:
+                self._acks[ack.transfer] = max(self._acks.get(ack.transfer, 0), ack.received)
+                self._transfers.notify_all()
+
     def _heartbeat_loop(self) -> None:
         interval = max(self.info.heartbeat, 1.0)
         while not self._closed.wait(interval / 4):
@@ -504,3 +646,10 @@ class ChatConnection:
         for future in waiting:
             if not future.done():
                 future.set_exception(ConnectionLost("the connection closed"))
+        with self._transfers:
+            downloads = list(self._chunks.values())
+            self._transfers.notify_all()
+        for chunks in downloads:
+            chunks.put(None)  # wakes a download waiting for data
+        with self._chat_first:
+            self._chat_first.notify_all()

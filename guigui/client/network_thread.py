@@ -270,8 +270,9 @@ class NetworkThread:
         ``destination`` is the file to write (replaced if it exists: ask the
         user first), or an existing directory, where the file gets its own name
         made safe (``safe_file_name``). The content goes to ``<destination>.part``
-        and is renamed once its SHA-256 matches. ``TransferProgress``, then ``TransferDone`` (with the saved path),
-        ``TransferFailed`` or ``TransferCancelled``.
+        and is renamed once its SHA-256 matches. ``TransferProgress``, then
+        ``TransferDone`` (with the saved path), ``TransferFailed`` or
+        ``TransferCancelled``.
         """
         raise NotImplementedError
 
