@@ -159,6 +159,7 @@ def test_a_picture_from_alice_to_bob(
         fake = FakeTransfers(app, stored)
         main = app.main_window
         assert main.attach_button.winfo_ismapped()
+        assert main.drop_enabled  # tkdnd (tkinterdnd2) loads under Xvfb
 
         # The paperclip: a file dialog, then a progress bar with a cancel button.
         monkeypatch.setattr(
