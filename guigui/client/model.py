@@ -3,9 +3,11 @@
 ``ChatModel`` holds the rooms with their state and unread counts, the
 conversations (rooms and direct ones) with their messages, our outgoing
 messages (being sent, or refused), who is online, and the connection state.
-Unread counts and the list of direct conversations come from the server after each login
-(``apply_conversations``) and follow what the user reads on other computers
-(``apply_read_state``); between two, live messages are counted here. The Tk thread owns it:
+Files on their way up or down (``Transfer``) are listed here too, with
+their progress. Unread counts and the list of direct conversations come from
+the server after each login (``apply_conversations``) and follow what the
+user reads on other computers (``apply_read_state``); between two, live
+messages are counted here. The Tk thread owns it:
 network results reach it through a queue, it changes, and it tells its
 listeners what changed so that the views redraw only that.
 """
@@ -17,8 +19,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from pathlib import Path
 
-from guigui.common.objects import ChatMessage, ConversationState, Presence, Room
+from guigui.common.objects import ChatMessage, ConversationState, FileInfo, Presence, Room
 from guigui.common.protocol import RoomAccess, Status
 
 
@@ -125,11 +128,35 @@ class TimelineMessage:
     id: int | None = None
     """The server's id of a stored message (None while outgoing): what a later
     feature (editing, replying, a link to a message) names it by."""
+    file: FileInfo | None = None
+    """The file the message carries: a thumbnail for a picture, else a card."""
+
+
+@dataclass
+class Transfer:
+    """A file on its way to the server (``upload``) or from it (``download``).
+
+    ``shown`` is False for the copies of pictures the client fetches to draw
+    thumbnails: those get no progress bar.
+    """
+
+    key: str
+    """The network thread's key for it (``NetworkThread.send_file`` / ``get_file``)."""
+    direction: str
+    name: str
+    total: int
+    conversation: ConversationKey | None = None
+    file: FileInfo | None = None
+    """The file downloaded (None for an upload)."""
+    destination: Path | None = None
+    done: int = 0
+    shown: bool = True
 
 
 TimelineItem = DaySeparator | TimelineMessage
 Listener = Callable[[str, object], None]
-"""Called with what changed: "rooms", "conversation" (a key), "presence", "connection", "notice"."""
+"""Called with what changed: "rooms", "conversation" (a key), "presence", "connection",
+"notice", "transfers"."""
 
 
 def mentions(text: str, login: str) -> bool:
@@ -151,6 +178,8 @@ class ChatModel:
         self.connection_state = "offline"
         """``connecting``, ``online`` or ``offline``, as the network thread last said."""
         self.notices: list[str] = []
+        self.transfers: dict[str, Transfer] = {}
+        """Files being sent or fetched, by the network thread's key, oldest first."""
         self.listeners: list[Listener] = []
 
     # ---- notifications --------------------------------------------------------
@@ -340,6 +369,43 @@ class ChatModel:
         """Our messages in that conversation not yet stored (sending or refused), oldest first."""
         return sorted((o for o in self.outgoing.values() if o.key == key), key=lambda o: o.created)
 
+    # ---- files (issue 18) --------------------------------------------------------------
+
+    def transfer_started(self, transfer: Transfer) -> None:
+        """A file began to go up or down."""
+        self.transfers[transfer.key] = transfer
+        self._changed("transfers", transfer.key)
+
+    def transfer_progressed(self, key: str, done: int, total: int) -> None:
+        """More of a file went through."""
+        transfer = self.transfers.get(key)
+        if transfer is not None:
+            transfer.done, transfer.total = done, total
+            self._changed("transfers", key)
+
+    def transfer_ended(self, key: str) -> Transfer | None:
+        """A transfer is over (done, failed or cancelled): its progress bar goes away."""
+        transfer = self.transfers.pop(key, None)
+        if transfer is not None:
+            self._changed("transfers", key)
+        return transfer
+
+    def redraw_selected(self) -> None:
+        """Have the conversation on screen drawn again (a thumbnail's picture arrived)."""
+        if self.selected is not None:
+            self._changed("conversation", self.selected)
+
+    def shown_transfers(self) -> list[Transfer]:
+        """The transfers that get a progress bar, oldest first."""
+        return [t for t in self.transfers.values() if t.shown]
+
+    def fetching(self, file: FileInfo) -> bool:
+        """Whether a copy of this picture is being fetched already (for its thumbnail)."""
+        return any(
+            not t.shown and t.file is not None and t.file.sha256 == file.sha256
+            for t in self.transfers.values()
+        )
+
     # ---- rooms and people ------------------------------------------------------------
 
     def room_joined(self, room: Room) -> None:
@@ -421,6 +487,7 @@ class ChatModel:
                     mine,
                     mentions_me=named,
                     id=message.id,
+                    file=message.file,
                 )
             )
         for outgoing in sorted(failed + sending, key=lambda o: o.created):

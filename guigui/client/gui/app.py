@@ -18,10 +18,13 @@ import queue
 import time
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, assert_never
 
 import ttkbootstrap as ttk
+from ttkbootstrap.dialogs import MessageDialog
 
+from guigui.client.gui.file_actions import KEEP_BOTH, REPLACE, FileActions
 from guigui.client.gui.forms import LoginForm, RegisterForm
 from guigui.client.gui.main_window import MainWindow
 from guigui.client.gui.settings_dialog import SettingsDialog
@@ -88,6 +91,12 @@ ERRORS_IN_WORDS = {
     "already_pending": "Your request to join this room already waits for an admin.",
     "bad_token": "Your session has expired: log in again.",
     "internal": "Something went wrong on our side. Try again.",
+    "file_too_large": "This file is larger than the server takes.",
+    "quota_exceeded": "You have no room left for files on the server: ask an admin.",
+    "file_type_mismatch": "The file's content is not what its name says.",
+    "checksum_mismatch": "The file arrived damaged: send it again.",
+    "no_such_file": "This file is no longer on the server.",
+    "file_incomplete": "The file did not arrive whole: send it again.",
 }
 """What each error code of the protocol means for the user (translated where shown)."""
 
@@ -123,6 +132,7 @@ class ClientApp(ttk.App):
         )
         self.model = ChatModel()
         self.network = NetworkThread(self.settings)
+        self.files = FileActions(self, self, self.ask_conflict)
         self.sanction: Sanctioned | None = None
         """The kick or ban in force on us, shown until it ends."""
         self.reconnect_at: float | None = None
@@ -290,8 +300,14 @@ class ClientApp(ttk.App):
                 self._on_conversations_loaded(states)
             case ReadStateSaved(state):
                 self._on_read_state_saved(state)
-            case TransferProgress() | TransferDone() | TransferFailed() | TransferCancelled():
-                pass  # files (issue 18): the GUI's part shows them
+            case TransferProgress(transfer, done, total):
+                self.files.on_progress(transfer, done, total)
+            case TransferDone(transfer, message, path):
+                self.files.on_done(transfer, message, path)
+            case TransferFailed(transfer, reason):
+                self.files.on_failed(transfer, in_words(reason, reason))
+            case TransferCancelled(transfer):
+                self.files.on_cancelled(transfer)
             case _:
                 assert_never(update)
 
@@ -390,6 +406,7 @@ class ClientApp(ttk.App):
         self.main_window.draw_conversation()
 
     def _on_logged_out(self) -> None:
+        self.files.forget()
         self.sanction = None
         self.reconnect_at = None
         self.model.__init__()  # type: ignore[misc]
@@ -487,6 +504,21 @@ class ClientApp(ttk.App):
         up_to = self.model.read_to_send(key)
         if up_to is not None:
             self.network.mark_read(key, up_to)
+
+    def ask_conflict(self, path: Path) -> str | None:
+        """A download's name is taken in the Downloads folder: replace, keep both, or cancel."""
+        replace, keep, cancel = _("Replace"), _("Keep both"), _("Cancel")
+        dialog = MessageDialog(
+            _("{name} already exists in {folder}.").format(name=path.name, folder=path.parent),
+            title=_("File already exists"),
+            buttons=[f"{cancel}:secondary", f"{keep}:primary", f"{replace}:danger"],
+            parent=self,
+            default=keep,
+            icon="question-circle-fill",
+            localize=False,
+        )
+        dialog.show()
+        return {replace: REPLACE, keep: KEEP_BOTH}.get(str(dialog.result))
 
     def toast(self, title: str, text: str) -> None:
         """A notification for a direct message or a mention while the window is not focused."""

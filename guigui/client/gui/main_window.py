@@ -11,10 +11,20 @@ import time
 import tkinter as tk
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Protocol
 
 import ttkbootstrap as ttk
 
+from guigui.client.file_display import is_picture
+from guigui.client.gui.attachments import (
+    FileCard,
+    PictureView,
+    TransferPanel,
+    enable_file_drop,
+    paste_picture,
+)
+from guigui.client.gui.file_actions import FileActions
 from guigui.client.gui.theme import PALETTES, Palette
 from guigui.client.model import ChatModel, ConversationKey, DaySeparator, TimelineMessage
 from guigui.client.network_thread import NetworkThread
@@ -22,6 +32,7 @@ from guigui.client.settings import ClientSettings
 from guigui.common.dates import delay_in_words, long_date, until_in_words
 from guigui.common.i18n import _
 from guigui.common.messages import Sanctioned
+from guigui.common.objects import FileInfo
 from guigui.common.protocol import DEFAULT_MAX_TEXT, SanctionKind, Status
 
 NOTICE_SECONDS = 8.0
@@ -100,8 +111,12 @@ class MessageView(ttk.Frame):
         on_scrolled_to_top: Any,
         on_retry: Callable[[str], None] | None = None,
         on_delete: Callable[[str], None] | None = None,
+        attachment_for: Callable[[Any, FileInfo], ttk.Frame] | None = None,
     ) -> None:
         super().__init__(master)
+        self.attachment_for = attachment_for
+        """Builds the widget that shows a message's file (a thumbnail or a card)."""
+        self.attachments: list[ttk.Frame] = []
         # A small requested size: the window's size decides, and the scrollbar always fits.
         self.on_retry = on_retry or (lambda _nonce: None)
         self.on_delete = on_delete or (lambda _nonce: None)
@@ -176,6 +191,9 @@ class MessageView(ttk.Frame):
             for button in buttons:
                 button.destroy()
         self.failed_actions = {}
+        for attachment in self.attachments:
+            attachment.destroy()
+        self.attachments = []
         self.lines = []
         for item in items:
             if isinstance(item, DaySeparator):
@@ -200,6 +218,11 @@ class MessageView(ttk.Frame):
                 if item.error and item.nonce:
                     self._add_failed_actions(item.nonce)
                 self.text.insert("end", "\n")
+                if item.file is not None and self.attachment_for is not None:
+                    attachment = self.attachment_for(self.text, item.file)
+                    self.text.window_create("end", window=attachment, padx=40, pady=4)
+                    self.text.insert("end", "\n")
+                    self.attachments.append(attachment)
                 line = f"{item.clock} {item.sender}: {item.text}{suffix}"
             self.lines.append(line)
         self.text.configure(state="disabled")
@@ -233,6 +256,10 @@ class MainWindowActions(Protocol):
     @property
     def reconnect_at(self) -> float | None:
         """When the network thread tries to reconnect (``time.monotonic()``), if it does."""
+
+    @property
+    def files(self) -> FileActions:
+        """Attach, download, cancel files; the thumbnails of pictures."""
 
     def open_conversation(self, key: ConversationKey) -> None:
         """Show a conversation, loading its last messages the first time."""
@@ -319,11 +346,16 @@ class MainWindow(ttk.Frame):
             middle, text="", bootstyle="@primary", padding=(10, 6), wraplength=600
         )
         self.message_view = MessageView(
-            middle, self._load_older, self.app.retry_message, self.app.delete_message
+            middle,
+            self._load_older,
+            self.app.retry_message,
+            self.app.delete_message,
+            self._attachment,
         )
         # The input box is packed before the messages: they shrink first when the window does.
         composer = ttk.Frame(middle)
         composer.pack(side="bottom", fill="x")
+        self.transfer_panel = TransferPanel(middle, self.app.files.cancel)
         self.message_view.pack(fill="both", expand=True, pady=(6, 6))
         palette = PALETTES[self.app.settings.theme]
         self.message_view.use_palette(palette)
@@ -340,7 +372,17 @@ class MainWindow(ttk.Frame):
             foreground=palette.foreground,
             insertbackground=palette.foreground,
         )
+        self.attach_button = ttk.Button(
+            composer,
+            icon="paperclip",
+            icon_only=True,
+            bootstyle="secondary-outline",
+            command=self.choose_files,
+        )
+        self.attach_button.pack(side="left", padx=(0, 6), fill="y")
         self.input.pack(side="left", fill="x", expand=True)
+        self.input.bind("<<Paste>>", self._paste)
+        self.drop_enabled = enable_file_drop(self, self.app.files.attach)
         self.input.bind("<Return>", self._enter)
         self.input.bind("<KP_Enter>", self._enter)
         self.input.bind("<Control-Return>", self._enter)
@@ -384,6 +426,8 @@ class MainWindow(ttk.Frame):
             self._notice_until = 0.0  # a notice is about the connection it came with
             self.draw_status()
             self.draw_people()
+        elif what == "transfers":
+            self.draw_transfers()
         elif what == "notice":
             self._notice_until = time.monotonic() + NOTICE_SECONDS
             self.after(int(NOTICE_SECONDS * 1000) + 50, self.draw_status)
@@ -396,6 +440,7 @@ class MainWindow(ttk.Frame):
         self.draw_rooms()
         self.draw_people()
         self.draw_conversation()
+        self.draw_transfers()
         self.draw_status()
 
     def draw_rooms(self) -> None:
@@ -447,6 +492,15 @@ class MainWindow(ttk.Frame):
             self.join_button.configure(text=text, state="disabled" if room.pending else "normal")
             self.join_button.pack(side="right")
         self.message_view.show(self.model.timeline(key), keep_position=keep_position)
+
+    def draw_transfers(self) -> None:
+        """The progress bars of files being sent or fetched, above the message box."""
+        transfers = self.model.shown_transfers()
+        self.transfer_panel.show(transfers)
+        if transfers and not self.transfer_panel.winfo_manager():
+            self.transfer_panel.pack(side="bottom", fill="x", before=self.message_view)
+        elif not transfers:
+            self.transfer_panel.pack_forget()  # an emptied frame would keep its height
 
     def draw_status(self) -> None:
         """Connection state (or the sanction in force) and the last notice, while it is fresh."""
@@ -547,6 +601,34 @@ class MainWindow(ttk.Frame):
         ):
             self._loading_older = True
             self.app.network.load_history(key, conversation.oldest_id)
+
+    # ---- files --------------------------------------------------------------------------
+
+    def _attachment(self, master: Any, file: FileInfo) -> ttk.Frame:
+        """The widget of a message's file: a picture's thumbnail, or a card to download."""
+        files = self.app.files
+        if not is_picture(file):
+            return FileCard(master, file, files.download)
+        picture = files.picture(file)
+        return PictureView(master, file, picture, files.download, broken=files.is_broken(file))
+
+    def choose_files(self) -> None:
+        """The paperclip: pick files to send to the conversation on screen."""
+        if self.model.selected is None:
+            return
+        chosen = ttk.Querybox.get_open_filenames(parent=self, title=_("Attach files"))
+        if chosen:
+            self.app.files.attach([Path(name) for name in chosen])
+
+    def _paste(self, _event: object) -> str | None:
+        """Ctrl+V: a picture on the clipboard is sent; anything else pastes as text."""
+        if self.model.selected is None:
+            return None
+        path = paste_picture(self.input, self.app.files.paste_folder)
+        if path is None:
+            return None  # Tk's own paste goes on
+        self.app.files.attach([path])
+        return "break"
 
     def _count(self) -> None:
         length = len(self.input.get("1.0", "end-1c"))
