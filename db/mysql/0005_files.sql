@@ -33,3 +33,31 @@ CREATE TABLE files (
 ALTER TABLE messages
     ADD COLUMN file_id BIGINT UNSIGNED NULL,
     ADD CONSTRAINT messages_file FOREIGN KEY (file_id) REFERENCES files (id);
+
+-- The content itself, in the database, where several server nodes share it
+-- (a cluster, docs/CLUSTER.md: every node serves every file); a single server
+-- keeps it in a directory instead and leaves these tables empty.
+-- file_contents: one row per content (SHA-256), its size; file_chunks: its
+-- bytes, as the chunks they came in ([start_offset, end_offset)); MEDIUMBLOB:
+-- a chunk is at most max_frame bytes, which may pass BLOB's 64 KiB.
+CREATE TABLE file_contents (
+    sha256 CHAR(64)        NOT NULL PRIMARY KEY,
+    size   BIGINT UNSIGNED NOT NULL
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+CREATE TABLE file_chunks (
+    sha256       CHAR(64)        NOT NULL,
+    start_offset BIGINT UNSIGNED NOT NULL,
+    end_offset   BIGINT UNSIGNED NOT NULL,
+    data         MEDIUMBLOB      NOT NULL,
+    PRIMARY KEY (sha256, start_offset)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+-- Uploads in progress, keyed by (user, SHA-256) as in a directory: resumed
+-- by the same user's FILE_OFFER of the same content, on any node.
+CREATE TABLE file_partials (
+    user_id      INT UNSIGNED    NOT NULL,
+    sha256       CHAR(64)        NOT NULL,
+    start_offset BIGINT UNSIGNED NOT NULL,
+    end_offset   BIGINT UNSIGNED NOT NULL,
+    data         MEDIUMBLOB      NOT NULL,
+    PRIMARY KEY (user_id, sha256, start_offset)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;

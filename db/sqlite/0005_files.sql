@@ -28,3 +28,30 @@ CREATE INDEX files_by_sha256 ON files (sha256);
 
 -- The file a message carries (NULL: a text message).
 ALTER TABLE messages ADD COLUMN file_id INTEGER REFERENCES files (id);
+
+-- The content itself, in the database, where several server nodes share it
+-- (a cluster, docs/CLUSTER.md: every node serves every file); a single server
+-- keeps it in a directory instead and leaves these tables empty.
+-- file_contents: one row per content (SHA-256), its size; file_chunks: its
+-- bytes, as the chunks they came in ([start_offset, end_offset)).
+CREATE TABLE file_contents (
+    sha256 TEXT    NOT NULL PRIMARY KEY,
+    size   INTEGER NOT NULL
+);
+CREATE TABLE file_chunks (
+    sha256       TEXT    NOT NULL,
+    start_offset INTEGER NOT NULL,
+    end_offset   INTEGER NOT NULL,
+    data         BLOB    NOT NULL,
+    PRIMARY KEY (sha256, start_offset)
+);
+-- Uploads in progress, keyed by (user, SHA-256) as in a directory: resumed
+-- by the same user's FILE_OFFER of the same content, on any node.
+CREATE TABLE file_partials (
+    user_id      INTEGER NOT NULL,
+    sha256       TEXT    NOT NULL,
+    start_offset INTEGER NOT NULL,
+    end_offset   INTEGER NOT NULL,
+    data         BLOB    NOT NULL,
+    PRIMARY KEY (user_id, sha256, start_offset)
+);

@@ -311,6 +311,10 @@ class RelationalStore(ABC):
     def reset_counters(self, tables: Sequence[TableInfo]) -> None:
         """After rows were inserted with their ids: make the next generated ids follow them."""
 
+    @abstractmethod
+    def close(self) -> None:
+        """Release the database connection."""
+
     def bulk_transaction(self) -> AbstractContextManager[Execute]:
         """One transaction for many statements (a restore): all committed, or none."""
         return self._transaction()
@@ -979,6 +983,95 @@ class RelationalStore(ABC):
                 (deleted_at, user_id),
             )
             return self._unused(execute, {row["sha256"] for row in rows})
+
+    # ---- the content of files, in the database (a cluster) --------------------
+    #
+    # Used by ``guigui.server.file_storage.DatabaseContent`` through a store of
+    # its own (its own connection, on the file worker thread), never by the
+    # store worker: these are not ``Store`` methods.
+
+    def content_partial_size(self, user_id: int, sha256: str) -> int:
+        """Bytes held of the user's upload of ``sha256`` (its chunks follow each other)."""
+        with self._reading() as execute:
+            row = single_row(
+                execute(
+                    "SELECT MAX(end_offset) AS size FROM file_partials"
+                    " WHERE user_id = ? AND sha256 = ?",
+                    (user_id, sha256),
+                )
+            )
+        return int(row["size"] or 0)
+
+    def content_write_partial(self, user_id: int, sha256: str, offset: int, data: bytes) -> None:
+        """Write one chunk at ``offset``; what was held from there on is replaced."""
+        with self._transaction() as execute:
+            execute(
+                "DELETE FROM file_partials WHERE user_id = ? AND sha256 = ? AND end_offset > ?",
+                (user_id, sha256, offset),
+            )
+            execute(
+                "INSERT INTO file_partials (user_id, sha256, start_offset, end_offset, data)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (user_id, sha256, offset, offset + len(data), data),
+            )
+
+    def content_drop_partial(self, user_id: int, sha256: str) -> None:
+        """Forget the user's upload of ``sha256``."""
+        with self._transaction() as execute:
+            execute("DELETE FROM file_partials WHERE user_id = ? AND sha256 = ?", (user_id, sha256))
+
+    def content_partial_page(
+        self, user_id: int, sha256: str, start: int, limit: int
+    ) -> list[tuple[int, bytes]]:
+        """Up to ``limit`` chunks of the upload from ``start`` on, as (offset, data), in order."""
+        with self._reading() as execute:
+            rows = execute(
+                "SELECT start_offset, data FROM file_partials WHERE user_id = ? AND sha256 = ?"
+                " AND start_offset >= ? ORDER BY start_offset LIMIT ?",
+                (user_id, sha256, start, limit),
+            ).fetchall()
+        return [(int(row["start_offset"]), bytes(row["data"])) for row in rows]
+
+    def content_place(self, user_id: int, sha256: str, size: int) -> None:
+        """Make the user's upload the content of ``sha256``, unless it is already there."""
+        with self._transaction() as execute:
+            known = execute(
+                "SELECT sha256 FROM file_contents WHERE sha256 = ?", (sha256,)
+            ).fetchone()
+            if known is None:
+                execute(
+                    "INSERT INTO file_chunks (sha256, start_offset, end_offset, data)"
+                    " SELECT sha256, start_offset, end_offset, data FROM file_partials"
+                    " WHERE user_id = ? AND sha256 = ?",
+                    (user_id, sha256),
+                )
+                execute("INSERT INTO file_contents (sha256, size) VALUES (?, ?)", (sha256, size))
+            execute("DELETE FROM file_partials WHERE user_id = ? AND sha256 = ?", (user_id, sha256))
+
+    def content_has(self, sha256: str) -> bool:
+        """Whether the content of ``sha256`` is stored."""
+        with self._reading() as execute:
+            row = execute("SELECT sha256 FROM file_contents WHERE sha256 = ?", (sha256,))
+            return row.fetchone() is not None
+
+    def content_read(self, sha256: str, offset: int, length: int) -> bytes:
+        """Up to ``length`` bytes of the content from ``offset`` (from the chunks it spans)."""
+        end = offset + length
+        with self._reading() as execute:
+            rows = execute(
+                "SELECT start_offset, data FROM file_chunks WHERE sha256 = ?"
+                " AND end_offset > ? AND start_offset < ? ORDER BY start_offset",
+                (sha256, offset, end),
+            ).fetchall()
+        data = b"".join(bytes(row["data"]) for row in rows)
+        first = int(rows[0]["start_offset"]) if rows else offset
+        return data[offset - first : end - first]
+
+    def content_remove(self, sha256: str) -> None:
+        """Delete the content of ``sha256``."""
+        with self._transaction() as execute:
+            execute("DELETE FROM file_chunks WHERE sha256 = ?", (sha256,))
+            execute("DELETE FROM file_contents WHERE sha256 = ?", (sha256,))
 
     # ---- tokens --------------------------------------------------------------
 

@@ -8,6 +8,7 @@ own, so tests never hear each other. Clients are raw protocol clients
 
 from __future__ import annotations
 
+import hashlib
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -17,7 +18,8 @@ from typing import Protocol
 
 import pytest
 
-from guigui.common.protocol import MessageType, SanctionKind
+from guigui.common.file_frames import decode_chunk, encode_chunk
+from guigui.common.protocol import FILE_CHUNK_SIZE, MessageType, SanctionKind
 from guigui.server.chat_server import ChatServer
 from guigui.server.cluster.node import ClusterFigures, ClusterNode
 from guigui.server.handoff import Done, run_on_loop
@@ -242,3 +244,26 @@ def wait_until(condition: Callable[[], bool], failure: str, timeout: float = 30.
     while not condition():
         assert time.monotonic() < deadline, failure
         time.sleep(0.05)
+
+
+def test_a_file_sent_on_one_node_is_served_by_the_other(node: Node) -> None:
+    a, b = node("a"), node("b")
+    alice, bob = user_on(a, "alice"), user_on(b, "bob")
+    data = b"\x00\x01" + bytes(range(256)) * 500
+    digest = hashlib.sha256(data).hexdigest()
+    offered = alice.ok(MessageType.FILE_OFFER, room="Général", name="plan.bin", size=len(data),
+                       type="application/octet-stream", sha256=digest)  # fmt: skip
+    for offset in range(0, len(data), FILE_CHUNK_SIZE):
+        piece = data[offset : offset + FILE_CHUNK_SIZE]
+        alice.send_raw(encode_chunk(MessageType.FILE_CHUNK, offered["transfer"], offset, piece))
+    sent = alice.ok(MessageType.FILE_SEND, transfer=offered["transfer"])["message"]
+    assert bob.next_event(MessageType.MESSAGE)["message"] == sent
+    got = bob.ok(MessageType.FILE_GET, file=sent["file"]["id"])
+    received = b""
+    while len(received) < len(data):
+        frame = bob.receive()
+        if frame.type == MessageType.FILE_DATA:
+            chunk = decode_chunk(frame)
+            assert chunk.transfer == got["transfer"]
+            received += chunk.data
+    assert received == data
