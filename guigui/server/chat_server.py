@@ -420,8 +420,10 @@ class ChatServer:
         first (the store worker may have caught up).
         """
         self._release_held_back()
+        # No new chunk once stopping: the clean stop waits for the file worker.
+        downloads = bool(self.files.downloading) and not self.stopping
         if not self.pending_output:
-            if self.files.downloading:
+            if downloads:
                 self.files.pump()
             return
         now = time.monotonic()
@@ -429,7 +431,7 @@ class ChatServer:
         if wake_at is not None and (self._output_wakeup is None or wake_at < self._output_wakeup):
             self._output_wakeup = wake_at
             self.loop.call_later(max(0.0, wake_at - now), self._output_due)
-        if self.files.downloading:  # after the flush: which outputs have room for a chunk
+        if downloads:  # after the flush: which outputs have room for a chunk
             self.files.pump()
 
     def _output_due(self) -> None:

@@ -44,6 +44,8 @@ class Download:
     """A file being sent: its record, and the offset of the next FILE_DATA."""
 
     transfer: int
+    user_id: int
+    """Who asked for it (a LOGOUT ends it)."""
     file: FileRecord
     offset: int
 

@@ -107,7 +107,14 @@ class FileService:
         """Check a FILE_CHUNK against its upload and hand it to the worker to be written."""
         transfers = connection.transfers
         upload = None if transfers is None else transfers.uploads.get(chunk.transfer)
-        if transfers is None or upload is None or upload.sending:
+        user = connection.user
+        if (
+            transfers is None
+            or upload is None
+            or upload.sending
+            or user is None
+            or upload.user_id != user.id  # offered before a LOGOUT: not this session's
+        ):
             connection.refuse(
                 ProtocolError(
                     ErrorCode.NO_SUCH_TRANSFER, f"no upload #{chunk.transfer} on this connection"
@@ -168,11 +175,13 @@ class FileService:
 
     # ---- downloads -----------------------------------------------------------
 
-    def start_download(self, connection: Connection, file: FileRecord, offset: int) -> int:
-        """Start sending ``file`` from ``offset`` on ``connection``; returns the transfer number."""
+    def start_download(
+        self, connection: Connection, user_id: int, file: FileRecord, offset: int
+    ) -> int:
+        """Start sending ``file`` from ``offset`` to the user; returns the transfer number."""
         transfers = self.transfers_of(connection)
         number = transfers.new_number()
-        transfers.downloads[number] = Download(number, file, offset)
+        transfers.downloads[number] = Download(number, user_id, file, offset)
         self.downloading.add(connection)
         return number
 
@@ -180,15 +189,28 @@ class FileService:
         """Read the next chunk of a download for each connection that can take one (per turn)."""
         for connection in list(self.downloading):
             transfers = connection.transfers
-            if connection.closed or transfers is None or not transfers.downloads:
+            if not connection.active or transfers is None or not transfers.downloads:
                 self.downloading.discard(connection)
                 continue
+            user = connection.user
+            if user is None or any(d.user_id != user.id for d in transfers.downloads.values()):
+                self._forget_other_sessions(connection, transfers)
+                if not transfers.downloads:
+                    continue
             if transfers.reading or connection.pending_bytes >= self._waiting_output:
                 continue
             number = next(iter(transfers.downloads))
             download = transfers.downloads.pop(number)
             transfers.downloads[number] = download  # to the end: the next one's turn
             self._read_next(connection, transfers, download)
+
+    @staticmethod
+    def _forget_other_sessions(connection: Connection, transfers: Transfers) -> None:
+        """Drop the downloads a session that logged out asked for (not this user's)."""
+        user_id = None if connection.user is None else connection.user.id
+        for number, download in list(transfers.downloads.items()):
+            if download.user_id != user_id:
+                del transfers.downloads[number]
 
     def _read_next(self, connection: Connection, transfers: Transfers, download: Download) -> None:
         storage, sha256, offset = self.storage, download.file.sha256, download.offset

@@ -468,3 +468,25 @@ def test_an_uploader_whose_chunks_wait_is_not_read_and_the_others_are(
     disk_free.set()
     assert alice.reply_to(request_id).type == MessageType.OK
     assert alice.ok(MessageType.FILE_SEND, transfer=offered["transfer"])["message"]["file"]
+
+
+def test_transfers_end_with_the_session_that_started_them(
+    connect: Callable[[], WireClient],
+) -> None:
+    client = connect()
+    client.hello()
+    client.register("bob")
+    client.register("alice")
+    client.login("alice")
+    data = content(1000)
+    offered = offer(client, data)
+    client.ok(MessageType.LOGOUT)
+    client.login("bob")
+    client.send_raw(encode_chunk(MessageType.FILE_CHUNK, offered["transfer"], 0, data))
+    assert [e["code"] for e in error_frames(client, 1)] == ["no_such_transfer"]
+    assert client.error(MessageType.FILE_SEND, transfer=offered["transfer"])["code"] == (
+        "no_such_transfer"
+    )
+    assert client.error(MessageType.FILE_CANCEL, transfer=offered["transfer"])["code"] == (
+        "no_such_transfer"
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import signal
@@ -9,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from guigui.common.file_frames import encode_chunk
 from guigui.common.protocol import MessageType
 from guigui.server.store import default_database_url, open_store
 from tests.support.display import display
@@ -218,3 +220,25 @@ def test_storage_options_count_before_and_after_a_command(tmp_path: Path) -> Non
         finally:
             store.close()
     assert not (tmp_path / "data").exists(), "the default data directory was used"
+
+
+def test_file_limits_are_flags_and_content_goes_under_the_data_dir(tmp_path: Path) -> None:
+    process, address = start(tmp_path / "data", "--max-file-mb", "1", "--file-quota-mb", "0.5")
+    try:
+        client = WireClient(address)
+        assert client.hello()["max_file"] == 1024 * 1024
+        client.register("alice")
+        client.login("alice")
+        data = b"hello, files"
+        offer = {"room": "Général", "name": "a.txt", "type": "text/plain"}
+        sha = hashlib.sha256(data).hexdigest()
+        over = client.error(MessageType.FILE_OFFER, **offer, size=600_000, sha256=sha)
+        assert over["code"] == "quota_exceeded"
+        offered = client.ok(MessageType.FILE_OFFER, **offer, size=len(data), sha256=sha)
+        client.send_raw(encode_chunk(MessageType.FILE_CHUNK, offered["transfer"], 0, data))
+        client.ok(MessageType.FILE_SEND, transfer=offered["transfer"])
+        client.close()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=15)
+    assert (tmp_path / "data" / "files" / sha[:2] / sha[2:4] / sha).read_bytes() == data

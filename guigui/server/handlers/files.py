@@ -146,7 +146,7 @@ class FileHandlers(HandlerFamily):
         user = self.require_login(connection)
         transfers = connection.transfers
         upload = None if transfers is None else transfers.uploads.get(request.transfer)
-        if upload is None or upload.sending:
+        if upload is None or upload.sending or upload.user_id != user.id:
             raise ProtocolError(
                 ErrorCode.NO_SUCH_TRANSFER, f"no upload #{request.transfer} on this connection"
             )
@@ -263,18 +263,24 @@ class FileHandlers(HandlerFamily):
                     f"offset {request.offset} is past the end of the file ({file.size} bytes)",
                     field="offset",
                 )
-            number = self.files.start_download(connection, file, request.offset)
+            number = self.files.start_download(connection, user.id, file, request.offset)
             reply(connection, FileGetOk(request.id, file_info(file), number))
 
         self.store_worker.submit(find, when_done(connection, request.id, found))
 
     def cancel(self, connection: Connection, request: FileCancel) -> None:
         """Stop an upload (its bytes dropped) or a download (no FILE_DATA after the OK)."""
-        self.require_login(connection)
+        user = self.require_login(connection)
         transfers = connection.transfers
         number = request.transfer
         upload = None if transfers is None else transfers.uploads.get(number)
-        if transfers is not None and upload is not None and not upload.sending:
+        download = None if transfers is None else transfers.downloads.get(number)
+        if (
+            transfers is not None
+            and upload is not None
+            and not upload.sending
+            and upload.user_id == user.id
+        ):
             self.files.end_upload(connection, upload)
             storage, user_id, sha256 = self.files.storage, upload.user_id, upload.sha256
 
@@ -286,7 +292,7 @@ class FileHandlers(HandlerFamily):
                     log.warning("could not drop a cancelled upload: %s", outcome)
 
             self.files.worker.submit(drop, dropped)
-        elif transfers is not None and number in transfers.downloads:
+        elif transfers is not None and download is not None and download.user_id == user.id:
             del transfers.downloads[number]
         else:
             raise ProtocolError(ErrorCode.NO_SUCH_TRANSFER, f"no transfer #{number} in progress")
