@@ -32,6 +32,11 @@ from guigui.common.errors import quote
 from guigui.common.i18n import _
 from guigui.common.protocol import SanctionKind
 from guigui.common.validation import login_key
+from guigui.server.admin.file_list import (
+    DEFAULT_FILE_LIMIT,
+    MAX_FILE_LIMIT,
+    ListedFile,
+)
 from guigui.server.admin.search import (
     DEFAULT_SEARCH_LIMIT,
     FoundMessage,
@@ -46,6 +51,8 @@ from guigui.server.store import (
     AccessRequestRecord,
     AdminRecord,
     AuditRecord,
+    FileRecord,
+    FileUsage,
     RoomRecord,
     SanctionRecord,
     Store,
@@ -357,6 +364,94 @@ class AdminAPI:
 
         return self._call(run)
 
+    # ---- files -------------------------------------------------------------------
+
+    def files(
+        self, owner: str | None = None, limit: int = DEFAULT_FILE_LIMIT
+    ) -> concurrent.futures.Future[list[ListedFile]]:
+        """Live files, newest first: all of them, or those ``owner`` (a login) sent.
+
+        Only what describes a file (name, size, type, where, when) is read,
+        never its content: listing is not audited, deleting is.
+        """
+        if not 1 <= limit <= MAX_FILE_LIMIT:
+            raise AdminError(
+                _("the limit is a number from 1 to {most}").format(most=MAX_FILE_LIMIT)
+            )
+        server = self.server
+
+        def run(done: Done[list[ListedFile]]) -> None:
+            owner_id = None
+            if owner is not None:
+                user = server.users.find(owner)
+                if user is None:
+                    raise AdminError(_("no user named {login}").format(login=quote(owner)))
+                owner_id = user.id
+
+            def found(outcome: Outcome[list[FileRecord]]) -> None:
+                if isinstance(outcome, BaseException):
+                    done(outcome)
+                    return
+                done([self._listed(record) for record in outcome])
+
+            server.store_worker.submit(lambda store: store.list_files(owner_id, limit), found)
+
+        return self._call(run)
+
+    def _listed(self, record: FileRecord) -> ListedFile:
+        """A stored file with the names the admin reads (loop thread)."""
+        users, rooms = self.server.users, self.server.rooms
+        return ListedFile(
+            id=record.id,
+            owner=users.get(record.owner_id).login,
+            name=record.name,
+            size=record.size,
+            type=record.type,
+            room=None if record.room_id is None else rooms.get(record.room_id).name,
+            to=None if record.recipient_id is None else users.get(record.recipient_id).login,
+            created_at=record.created_at,
+        )
+
+    def delete_file(self, file_id: int) -> concurrent.futures.Future[ListedFile]:
+        """Delete a file (audited); the future gets the file as it was listed.
+
+        The server's file service marks it deleted, stops its downloads and
+        removes its content once no live file uses it; nobody can download it
+        from then on. ``AdminError`` for an unknown or already deleted file.
+        """
+        server = self.server
+        unknown = _("no file #{number} (unknown, or already deleted)").format(number=file_id)
+
+        def run(done: Done[ListedFile]) -> None:
+            if not 0 < file_id < 2**63:  # no database numbers a file so: none such
+                raise AdminError(unknown)
+
+            def deleted(outcome: FileRecord | BaseException | None) -> None:
+                if isinstance(outcome, BaseException):
+                    done(outcome)
+                    return
+                if outcome is None:
+                    done(AdminError(unknown))
+                    return
+                listed = self._listed(outcome)
+                details = f"{listed.name} by {listed.owner}, {listed.size} bytes"
+                self._audit("delete file", f"#{listed.id}", details)
+                log.info("admin %s deleted file #%d (%s)", self.admin, listed.id, details)
+                done(listed)
+
+            server.files.delete_file(file_id, deleted)
+
+        return self._call(run)
+
+    def storage(self) -> concurrent.futures.Future[FileUsage]:
+        """The storage files use: how many live files, and their bytes."""
+        server = self.server
+
+        def run(done: Done[FileUsage]) -> None:
+            server.store_worker.submit(lambda store: store.file_usage(), done)
+
+        return self._call(run)
+
     # ---- decisions and sanctions (guigui.server.moderation) ----------------------
 
     def decide(self, request_id: int, granted: bool) -> concurrent.futures.Future[PendingRequest]:
@@ -445,6 +540,7 @@ __all__ = [
     "AdminError",
     "ConnectedUser",
     "FoundMessage",
+    "ListedFile",
     "PendingRequest",
     "RoomInfo",
     "ServerStatus",

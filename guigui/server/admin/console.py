@@ -20,6 +20,12 @@ from guigui.common.i18n import _
 from guigui.common.protocol import SanctionKind
 from guigui.server.admin import moments
 from guigui.server.admin.api import AdminAPI
+from guigui.server.admin.file_list import (
+    DEFAULT_FILE_LIMIT,
+    describe_file,
+    size_words,
+    storage_words,
+)
 from guigui.server.admin.search import (
     DEFAULT_SEARCH_LIMIT,
     FoundMessage,
@@ -68,6 +74,10 @@ export LOGIN [FILE]                everything kept about a user, as JSON (GDPR; 
                                    FILE is written by the server, in its own directories
 erase LOGIN --yes                  delete an account's personal data; its messages stay,
                                    as deleted#ID (GDPR; audited; cannot be undone)
+files [LOGIN]                      files kept, newest first: number, date, owner, where,
+                                   size, type, name (LOGIN: that user's only); storage used
+delete-file ID                     delete a file: nobody can download it any more
+                                   (audited; cannot be undone)
 help                               this list
 quit                               leave the console (the server keeps running)""")
 
@@ -115,6 +125,8 @@ class AdminConsole:
             "messages": self.do_messages,
             "export": self.do_export,
             "erase": self.do_erase,
+            "files": self.do_files,
+            "delete-file": self.do_delete_file,
         }
 
     def _next_line_as_password(self) -> str:
@@ -195,6 +207,11 @@ class AdminConsole:
         )
         if status.cluster is not None:
             self.say(cluster_line(status.cluster))
+        if status.admin is not None:
+            usage = self.api.storage().result(TIMEOUT)
+            self.say(
+                _("storage used: {storage}").format(storage=storage_words(usage.files, usage.bytes))
+            )
 
     def do_users(self, args: list[str]) -> None:
         """Connected users."""
@@ -406,6 +423,40 @@ class AdminConsole:
         self.say(
             _("{login} erased: their messages are kept as {placeholder}").format(
                 login=args[0], placeholder=placeholder
+            )
+        )
+
+    def do_files(self, args: list[str]) -> None:
+        """Files kept, newest first (one user's only, given a login), then the storage used."""
+        if len(args) > 1:
+            raise ValueError(_("usage: files [LOGIN]"))
+        owner = args[0] if args else None
+        listed = self.api.files(owner).result(TIMEOUT)
+        for file in listed:
+            self.say(describe_file(file))
+        if owner is None:
+            summary = _("{count} file(s)").format(count=len(listed))
+        else:
+            summary = _("{count} file(s) sent by {login}").format(count=len(listed), login=owner)
+        if len(listed) == DEFAULT_FILE_LIMIT:
+            summary += _(" (the newest {limit} only)").format(limit=DEFAULT_FILE_LIMIT)
+        self.say(summary)
+        usage = self.api.storage().result(TIMEOUT)
+        self.say(
+            _("storage used: {storage}").format(storage=storage_words(usage.files, usage.bytes))
+        )
+
+    def do_delete_file(self, args: list[str]) -> None:
+        """Delete a file, by the number ``files`` lists."""
+        if len(args) != 1 or not args[0].lstrip("#").isdecimal():
+            raise ValueError(_("usage: delete-file ID (the file's number, as listed by 'files')"))
+        file = self.api.delete_file(int(args[0].lstrip("#"))).result(TIMEOUT)
+        self.say(
+            _("deleted file #{number} {name} ({size}), sent by {login}").format(
+                number=file.id,
+                name=one_line(file.name),
+                size=size_words(file.size),
+                login=file.owner,
             )
         )
 

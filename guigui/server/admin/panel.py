@@ -2,16 +2,18 @@
 
 Tk runs in the main thread; the selectors loop runs in its own. The panel is a
 thin view over ``AdminAPI``: every button calls the API, which runs the command
-on the loop thread and returns a future; ``_when_done`` polls that future from
+on the loop thread and returns a future; ``when_done`` polls that future from
 Tk's ``after`` so that widgets are only ever touched from the Tk thread. The
 server's log reaches the "Log" tab the same way, through a queue.
 
 Before login the window shows the server's state and a login form; after login,
 tabs for connected users (kick, ban), rooms, pending requests (accept, refuse;
 their count on the tab), sanctions (lift), the live log, the audit log, a
-search of messages by login or IP, and a stop button with a countdown. Figures
-refresh every second. Every text is in the admin's language (``_``), every
-moment a date and time in words (``moments``). A kick or ban first shows whom
+search of messages by login or IP, the files kept (``files_tab.py``: filter by
+owner, delete, storage used; the storage is in the status line too), personal
+data, and a stop button with a countdown. Figures refresh every second.
+Every text is in the admin's language (``_``), every moment a date and time
+in words (``moments``). A kick or ban first shows whom
 it would hit (everyone on the IP) and offers the login-only choice, in a
 ttkbootstrap dialog; the notice after it names who was hit.
 
@@ -44,7 +46,10 @@ from guigui.server.admin.api import (
     ServerStatus,
 )
 from guigui.server.admin.colours import make_readable
+from guigui.server.admin.file_list import size_words
+from guigui.server.admin.files_tab import FilesTab
 from guigui.server.admin.search import FoundMessage, one_line
+from guigui.server.admin.table import Table
 from guigui.server.admin.wording import (
     access_name,
     action_name,
@@ -60,7 +65,7 @@ from guigui.server.chat_server import ChatServer
 from guigui.server.core.sanctions import parse_duration
 from guigui.server.moderation import SanctionPreview, SanctionResult, parse_target
 from guigui.server.personal_data import write_export
-from guigui.server.store import AuditRecord, SanctionRecord
+from guigui.server.store import AuditRecord, FileUsage, SanctionRecord
 
 T = TypeVar("T")
 
@@ -101,41 +106,6 @@ class QueueLogHandler(logging.Handler):
         self.records.put(f"{moments.moment(record.created * 1000)} {self.format(record)}")
 
 
-class Table(ttk.Frame):
-    """A Treeview with headings and a scrollbar, filled from rows of strings.
-
-    It asks for few rows (``height``): the window gives it the room left once
-    the buttons around it are placed, so they never get pushed out.
-    """
-
-    def __init__(self, master: Any, columns: Sequence[tuple[str, str, int]]) -> None:
-        super().__init__(master)
-        self.tree = ttk.Treeview(
-            self, columns=[name for name, _heading, _width in columns], show="headings", height=4
-        )
-        for name, heading, width in columns:
-            self.tree.heading(name, text=heading)
-            self.tree.column(name, width=width, minwidth=40, anchor="w")
-        scrollbar = ttk.Scrollbar(self, orient="vertical", command=self.tree.yview)
-        self.tree.configure(yscrollcommand=scrollbar.set)
-        scrollbar.pack(side="right", fill="y")
-        self.tree.pack(side="left", fill="both", expand=True)
-
-    def show(self, rows: Sequence[tuple[str, Sequence[Any]]]) -> None:
-        """Replace the rows (``(key, values)``), keeping the selection where it still exists."""
-        selected = set(self.tree.selection())
-        self.tree.delete(*self.tree.get_children())
-        for key, values in rows:
-            self.tree.insert("", "end", iid=key, values=list(values))
-        keep = [key for key, _values in rows if key in selected]
-        if keep:
-            self.tree.selection_set(keep)
-
-    def selected(self) -> list[str]:
-        """Keys of the selected rows."""
-        return list(self.tree.selection())
-
-
 class AdminPanel(ttk.App):
     """The server's admin window."""
 
@@ -154,6 +124,8 @@ class AdminPanel(ttk.App):
         """The admin logged in, as the API last said (the API's own state is the loop's)."""
         self.sanctions_shown: dict[str, SanctionRecord] = {}
         """The sanctions in the table, by row key, from the last ``api.sanctions()``."""
+        self.storage: FileUsage | None = None
+        """The storage files use, from the last ``api.storage()`` (None before the first)."""
         self._build_header()
         self.login_frame = self._build_login()
         self.message = ttk.Label(self, text="", padding=(12, 4))
@@ -282,6 +254,10 @@ class AdminPanel(ttk.App):
         )  # fmt: skip
         self.audit_table.pack(fill="both", expand=True)
         self._build_messages_tab(tabs)
+        self.files_tab = FilesTab(tabs, self)
+        tabs.add(self.files_tab, text=_("Files"))
+        # Listed at once when shown, then every second with the other tables.
+        tabs.bind("<<NotebookTabChanged>>", lambda _event: self._refresh_files(), add="+")
         self._build_personal_data_tab(tabs)
         self._build_stop_tab(tabs)
         return tabs
@@ -401,7 +377,7 @@ class AdminPanel(ttk.App):
 
     # ---- futures to Tk -------------------------------------------------------------
 
-    def _when_done(
+    def when_done(
         self,
         future: concurrent.futures.Future[T],
         on_result: Callable[[T], None],
@@ -480,7 +456,7 @@ class AdminPanel(ttk.App):
         self.login_error.configure(text="")
         future = self.api.login(self.login_entry.get().strip(), self.password_entry.get())
         self.password_entry.delete(0, "end")
-        self._when_done(
+        self.when_done(
             future, self._logged_in, lambda error: self.login_error.configure(text=str(error))
         )
 
@@ -494,19 +470,20 @@ class AdminPanel(ttk.App):
         self.show_message(_("Logged in as {admin}").format(admin=admin))
         self._refresh_tables()
         # The status line names the admin: not "not logged in" for up to a second.
-        self._when_done(self.api.status(), self._show_status, lambda _error: None)
+        self.when_done(self.api.status(), self._show_status, lambda _error: None)
 
     def log_out(self) -> None:
         """Log out and show the login form again."""
-        self._when_done(self.api.logout(), lambda _none: self._logged_out())
+        self.when_done(self.api.logout(), lambda _none: self._logged_out())
 
     def _logged_out(self) -> None:
         self.admin = None
+        self.storage = None
         self.tabs.pack_forget()
         self.message.pack_forget()
         self.logout_button.pack_forget()
         self.login_frame.pack(fill="both", expand=True, padx=20, pady=20)
-        self._when_done(self.api.status(), self._show_status, lambda _error: None)
+        self.when_done(self.api.status(), self._show_status, lambda _error: None)
 
     # ---- live figures ------------------------------------------------------------------
 
@@ -514,7 +491,7 @@ class AdminPanel(ttk.App):
         if self.server.wait(0):  # stopped from elsewhere (a signal, the API): close too
             self.destroy()
             return
-        self._when_done(self.api.status(), self._show_status, lambda _error: None)
+        self.when_done(self.api.status(), self._show_status, lambda _error: None)
         if self.admin is not None:
             self._refresh_tables()
         self.after(REFRESH_MS, self._refresh)
@@ -539,11 +516,20 @@ class AdminPanel(ttk.App):
                 admin=status.admin or _("not logged in"),
             )
             + ("" if status.cluster is None else " · " + cluster_line(status.cluster))
+            + (
+                ""
+                if status.admin is None or self.storage is None
+                else " · "
+                # No-break spaces: the figure wraps as a whole, never "(167" then "Kio)".
+                + _("files: {count} ({size})")
+                .format(count=self.storage.files, size=size_words(self.storage.bytes))
+                .replace(" ", "\N{NO-BREAK SPACE}")
+            )
         )
 
     def _refresh_tables(self) -> None:
         api = self.api
-        self._when_done(
+        self.when_done(
             api.users(),
             lambda users: self.users_table.show(
                 [
@@ -558,10 +544,21 @@ class AdminPanel(ttk.App):
             ),
             lambda _error: None,
         )
-        self._when_done(api.rooms(), self._show_rooms, lambda _error: None)
-        self._when_done(api.requests(), self._show_requests, lambda _error: None)
-        self._when_done(api.sanctions(), self._show_sanctions, lambda _error: None)
-        self._when_done(api.audit(100), self._show_audit, lambda _error: None)
+        self.when_done(api.rooms(), self._show_rooms, lambda _error: None)
+        self.when_done(api.requests(), self._show_requests, lambda _error: None)
+        self.when_done(api.sanctions(), self._show_sanctions, lambda _error: None)
+        self.when_done(api.audit(100), self._show_audit, lambda _error: None)
+        self.when_done(api.storage(), self._show_storage, lambda _error: None)
+        self._refresh_files()
+
+    def _refresh_files(self) -> None:
+        """List the files again, when their tab is the one shown (and an admin is logged in)."""
+        if self.admin is not None and self.tabs.select() == str(self.files_tab):
+            self.files_tab.refresh()
+
+    def _show_storage(self, usage: FileUsage) -> None:
+        self.storage = usage
+        self.files_tab.show_storage(usage.files, usage.bytes)
 
     def _show_audit(self, lines: Sequence[AuditRecord]) -> None:
         self.audit_table.show(
@@ -751,7 +748,7 @@ class AdminPanel(ttk.App):
             return
         for sanction in chosen:
             target = sanction.login or sanction.ip or ""
-            self._when_done(
+            self.when_done(
                 self.api.lift(target, SanctionKind(sanction.kind)),
                 lambda lifted, target=target: self.show_message(  # type: ignore[misc]
                     _("lifted {count} sanction(s) on {target}").format(
@@ -776,7 +773,7 @@ class AdminPanel(ttk.App):
         except (AdminError, ValueError) as error:  # ValueError: neither a login nor an IP
             self.show_error(error)
             return
-        self._when_done(future, lambda found: self._show_found(typed, found))
+        self.when_done(future, lambda found: self._show_found(typed, found))
 
     def _show_found(self, typed: str, found: Sequence[FoundMessage]) -> None:
         self.messages_table.show(
@@ -831,7 +828,7 @@ class AdminPanel(ttk.App):
                 )
             )
 
-        self._when_done(self.api.export_user(login), save)
+        self.when_done(self.api.export_user(login), save)
 
     def erase_user(self) -> None:
         """Delete the typed login's account after a confirmation (audited)."""
@@ -848,7 +845,7 @@ class AdminPanel(ttk.App):
             != erase
         ):
             return
-        self._when_done(
+        self.when_done(
             self.api.erase_user(login),
             lambda placeholder: self.show_message(
                 _("{login} erased: their messages are kept as {placeholder}").format(
@@ -879,7 +876,7 @@ class AdminPanel(ttk.App):
             != stop
         ):
             return
-        self._when_done(
+        self.when_done(
             self.api.stop(seconds, self.stop_reason.get().strip(), whole_cluster=whole_cluster),
             lambda _none: self.show_message(
                 _("stopping in {seconds} s").format(seconds=seconds), "warning"

@@ -71,6 +71,7 @@ def action_name(action: str) -> str:
         "lift ban": _("lift ban"),
         "lift all": _("lift all"),
         "messages": _("messages"),
+        "delete file": _("delete file"),
         "stop": _("stop"),
     }
     return words.get(action, action)
