@@ -153,7 +153,12 @@ class Link:
         frame = self.replies.get(timeout=REPLY_TIMEOUT)
         if frame is None:
             raise UploadFailed(f"the server closed the connection; {self.figures.errors}")
-        reply = decode_reply(frame, type(request))
+        try:
+            reply = decode_reply(frame, type(request))
+        except ProtocolError as error:
+            raise UploadFailed(
+                f"{type(request).__name__} got an unreadable reply: {error}"
+            ) from None
         if not isinstance(reply, (Error, answer)):
             raise UploadFailed(f"{type(request).__name__} got {reply!r}")
         if reply.id != request.id:
