@@ -126,6 +126,7 @@ def make_test_config(database_url: str, **overrides: object) -> ServerConfig:
 
 def start_server(database_url: str, data_dir: Path, **overrides: object) -> RunningServer:
     """Start a real server on an ephemeral port."""
+    overrides.setdefault("files_dir", str(data_dir / "files"))
     server = ChatServer(make_test_config(database_url, **overrides))
     server.start()
     host, port = server.address

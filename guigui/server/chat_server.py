@@ -28,11 +28,12 @@ from functools import partial
 import msgspec
 
 from guigui.common.errors import ProtocolError
+from guigui.common.file_frames import FileChunk
 from guigui.common.messages import Ping, Request, Shutdown, encode
 from guigui.common.protocol import ErrorCode, SanctionKind
 from guigui.server.announcements import Announcements
 from guigui.server.clock import now_ms
-from guigui.server.config import ServerConfig
+from guigui.server.config import ServerConfig, files_directory
 from guigui.server.connection import Connection, Phase
 from guigui.server.core.accounts import UserDirectory
 from guigui.server.core.limits import FailureThrottle, SlidingWindow
@@ -40,7 +41,15 @@ from guigui.server.core.presence import PresenceBook
 from guigui.server.core.rooms import RoomDirectory
 from guigui.server.core.sanctions import SanctionBook, sanction_error
 from guigui.server.delivery import Delivery, Sender
+from guigui.server.file_storage import (
+    ContentStore,
+    DatabaseContent,
+    DirectoryContent,
+    FileWorker,
+)
+from guigui.server.files import FileService
 from guigui.server.handlers.base import RequestHandler
+from guigui.server.handlers.files import FileHandlers
 from guigui.server.handlers.messaging import MessageIds, MessagingHandlers
 from guigui.server.handlers.read_state import ReadStateHandlers
 from guigui.server.handlers.rooms import RoomHandlers
@@ -52,6 +61,7 @@ from guigui.server.replies import RETRY_AFTER_MS, error_for, rate_limited, rejec
 from guigui.server.retention import MessageRetention
 from guigui.server.sessions import SessionRegistry
 from guigui.server.store import Snapshot, Store, open_store
+from guigui.server.store.relational import RelationalStore
 from guigui.server.tls import tls_server_context
 from guigui.server.workers import StoreWorker
 
@@ -63,6 +73,18 @@ ADMIN_FIRST_LOCK = 5.0
 """Seconds of the first lock of an admin login; each further failure doubles it."""
 ADMIN_MAX_LOCK = 300.0
 """Longest lock of an admin login (seconds)."""
+
+
+def content_store(config: ServerConfig) -> ContentStore:
+    """Where the content of files lives: the shared database in a cluster, else a directory.
+
+    The database content has a store (a connection) of its own, for the file worker.
+    """
+    if config.files_in_database or config.cluster_url is not None:
+        store = open_store(config.database_url)
+        assert isinstance(store, RelationalStore)
+        return DatabaseContent(store)
+    return DirectoryContent(files_directory(config))
 
 
 def countdown_steps(seconds: int) -> list[int]:
@@ -133,6 +155,15 @@ class ChatServer:
             number_ids=config.cluster_url is not None,
         )
         self.message_ids = MessageIds()
+        # Files: their content off the loop, on the file worker (guigui/server/files.py).
+        self.file_worker = FileWorker(self.loop)
+        self.files = FileService(
+            content_store(config),
+            self.file_worker,
+            self.store_worker,
+            config.max_frame,
+        )
+        """Uploads, downloads and content; ``files.delete_file`` for the admin."""
         self.connections: set[Connection] = set()
         # Per IP, attempts in flight count only after a failure: a whole office
         # behind one NAT may log in at once. An attacker's first burst is still
@@ -176,6 +207,15 @@ class ChatServer:
             ),
             ReadStateHandlers(
                 config, self.users, self.rooms, self.sessions, self.store_worker, self.announce
+            ),
+            FileHandlers(
+                config,
+                self.users,
+                self.rooms,
+                self.message_ids,
+                self.store_worker,
+                self.delivery,
+                self.files,
             ),
         )
         self._handlers: dict[type, RequestHandler] = {}
@@ -224,13 +264,14 @@ class ChatServer:
         self.loop.add_reader(sock, self._listener)
         self.address = sock.getsockname()[:2]
         self.store_worker.start()
+        self.file_worker.start()
         self.announce.join_cluster()
         # Scheduled before the loop thread starts: from then on only that thread
         # may touch the loop's timers.
         self.loop.call_later(self._sweep_interval(), self._heartbeat_sweep)
         if self.config.message_retention_days is not None:
             days = self.config.message_retention_days
-            MessageRetention(self.loop, self.store_worker, days).start()
+            MessageRetention(self.loop, self.store_worker, days, self.files).start()
         self._thread = threading.Thread(target=self._run, name="event-loop")
         self._thread.start()
         log.info("listening on %s:%d", *self.address)
@@ -256,6 +297,8 @@ class ChatServer:
         try:
             self.loop.run()
         finally:
+            self.file_worker.stop()
+            self.files.storage.close()
             self.store_worker.stop()
             self.announce.leave_cluster()
             self.hasher.shutdown()
@@ -329,6 +372,11 @@ class ChatServer:
                 del self.ip_connections[connection.ip]
         self.pending_output.discard(connection)
         self.held_back.discard(connection)
+        self.files.connection_closed(connection)
+
+    def chunk_received(self, connection: Connection, chunk: FileChunk) -> None:
+        """A FILE_CHUNK: the file service checks it and has it written."""
+        self.files.chunk_received(connection, chunk)
 
     # ---- flow control --------------------------------------------------------
 
@@ -373,12 +421,16 @@ class ChatServer:
         """
         self._release_held_back()
         if not self.pending_output:
+            if self.files.downloading:
+                self.files.pump()
             return
         now = time.monotonic()
         wake_at = self.pending_output.flush(now)
         if wake_at is not None and (self._output_wakeup is None or wake_at < self._output_wakeup):
             self._output_wakeup = wake_at
             self.loop.call_later(max(0.0, wake_at - now), self._output_due)
+        if self.files.downloading:  # after the flush: which outputs have room for a chunk
+            self.files.pump()
 
     def _output_due(self) -> None:
         """A deferred write is due: nothing to do here, the loop's ``after_events`` writes it."""
@@ -476,7 +528,11 @@ class ChatServer:
         self._stop_step(closed_connections=False)
 
     def _busy(self) -> bool:
-        return self.store_worker.pending > 0 or self.hasher.in_flight > 0
+        return (
+            self.store_worker.pending > 0
+            or self.hasher.in_flight > 0
+            or self.file_worker.pending > 0
+        )
 
     def _stop_step(self, closed_connections: bool) -> None:
         """Wait for workers, say goodbye, close everyone politely, then end the loop."""

@@ -22,6 +22,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from guigui.common.i18n import set_language
+from guigui.common.protocol import DEFAULT_FILE_QUOTA, DEFAULT_MAX_FILE
 from guigui.common.validation import login_problem, password_problem
 from guigui.server.admin.api import AdminAPI
 from guigui.server.admin.console import AdminConsole, stdin_lines, terminal_password
@@ -127,6 +128,20 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="DAYS",
         help="delete messages older than DAYS days, checked every hour (default: keep all)",
+    )
+    parser.add_argument(
+        "--max-file-mb",
+        type=float,
+        default=None,
+        metavar="MB",
+        help=f"largest file a user may send, in MiB (default {DEFAULT_MAX_FILE // 2**20})",
+    )
+    parser.add_argument(
+        "--file-quota-mb",
+        type=float,
+        default=None,
+        metavar="MB",
+        help=f"MiB of files one user may keep (default {DEFAULT_FILE_QUOTA // 2**20})",
     )
     parser.add_argument("--tls-cert", help="PEM certificate: clients must then use TLS")
     parser.add_argument("--tls-key", help="PEM private key of --tls-cert")
@@ -281,8 +296,15 @@ def main(argv: list[str] | None = None) -> int:
 def serve(args: argparse.Namespace) -> int:
     """Run the server until a signal stops it."""
     config = ServerConfig(
-        database_url=database_url(args), host=args.host, bcrypt_cost=args.bcrypt_cost
+        database_url=database_url(args),
+        host=args.host,
+        bcrypt_cost=args.bcrypt_cost,
+        files_dir=str(args.data_dir / "files"),
     )
+    if args.max_file_mb is not None:
+        config = dataclasses.replace(config, max_file=int(args.max_file_mb * 2**20))
+    if args.file_quota_mb is not None:
+        config = dataclasses.replace(config, file_quota=int(args.file_quota_mb * 2**20))
     if args.port is not None:
         config = dataclasses.replace(config, port=args.port)
     if args.heartbeat is not None:

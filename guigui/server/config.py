@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote
 
 from guigui.common.protocol import (
+    DEFAULT_FILE_QUOTA,
     DEFAULT_HEARTBEAT,
+    DEFAULT_MAX_FILE,
     DEFAULT_MAX_FRAME,
     DEFAULT_MAX_TEXT,
     DEFAULT_PORT,
@@ -64,6 +67,16 @@ class ServerConfig:
     """Messages (SAY, DIRECT) per second per connection, on average (0: no limit)."""
     message_burst: int = 30
     """Messages a connection may send at once before the rate applies."""
+    max_file: int = DEFAULT_MAX_FILE
+    """Largest file a user may send, in bytes (announced by HELLO; ``--max-file-mb``)."""
+    file_quota: int = DEFAULT_FILE_QUOTA
+    """Bytes of live files one user may have in all (``--file-quota-mb``)."""
+    files_dir: str | None = None
+    """Where the content of files lives; None: ``files/`` beside an SQLite database,
+    else ``<default data dir>/files`` (run_server.py passes ``<data dir>/files``)."""
+    files_in_database: bool = False
+    """Keep the content of files in the database (always, in a cluster: every node serves
+    every file) rather than in ``files_dir``."""
     message_retention_days: int | None = None
     """Messages older than this many days are deleted (checked hourly); None keeps them all."""
     tls_cert: str | None = None
@@ -92,3 +105,15 @@ class ServerConfig:
 def default_data_dir() -> Path:
     """Where the embedded database lives unless told otherwise: ``./data``."""
     return Path("data")
+
+
+def files_directory(config: ServerConfig) -> Path:
+    """The directory of the content of files: ``files_dir``, or ``files/`` by the database."""
+    if config.files_dir is not None:
+        return Path(config.files_dir)
+    prefix = "sqlite:///"
+    if config.database_url.startswith(prefix):
+        path = unquote(config.database_url[len(prefix) :].split("?", 1)[0])
+        if path and path != ":memory:":
+            return Path(path).parent / "files"
+    return default_data_dir() / "files"

@@ -21,7 +21,10 @@ bytes unsent after a write attempt does not read: it is closed instead.
 
 Flow control: while the store worker is too far behind, the owner stops
 reading the connections that feed it (``pause_reading``/``resume_reading``;
-see ``ChatServer.done_reading``).
+see ``ChatServer.done_reading``). A FILE_CHUNK (binary, no reply) goes to the
+owner's ``chunk_received``; while ``MAX_UNWRITTEN_CHUNKS`` of the connection's
+chunks wait to be written, the next frame waits (as a held frame, below) and
+the connection is not read until ``chunk_written``.
 
 Order: requests take effect in the order the client sent them, even when one
 of them waits for a worker. A request that changes the session or the
@@ -52,6 +55,7 @@ from typing import Protocol
 
 from guigui.common.codec import Frame, FrameDecoder
 from guigui.common.errors import ProtocolError
+from guigui.common.file_frames import FileChunk, decode_chunk
 from guigui.common.messages import (
     SESSION_CHANGING,
     Error,
@@ -66,6 +70,7 @@ from guigui.common.messages import (
 from guigui.common.protocol import MAX_ERRORS_BEFORE_CLOSE, ErrorCode, MessageType
 from guigui.server.config import ServerConfig
 from guigui.server.core.limits import TokenBucket
+from guigui.server.file_transfers import MAX_UNWRITTEN_CHUNKS, Transfers
 from guigui.server.loop import EventLoop, TimerHandle
 from guigui.server.store.base import UserRecord
 
@@ -100,6 +105,9 @@ class ConnectionOwner(Protocol):
         It is counted in flight (``request_started``) until its answer is
         queued (``request_answered``).
         """
+
+    def chunk_received(self, connection: Connection, chunk: FileChunk) -> None:
+        """A FILE_CHUNK arrived (decoded, not checked): no reply unless it is refused."""
 
     def done_reading(self, connection: Connection) -> None:
         """The frames read are handed over: the owner may pause reading (flow control)."""
@@ -149,6 +157,7 @@ class Connection:
         "requests_in_flight",
         "sock",
         "token_hash",
+        "transfers",
         "user",
         "wants_read_state",
     )
@@ -200,6 +209,8 @@ class Connection:
         self.log_id: int | None = None
         self.wants_read_state = False
         """The session asked for read state (CONVERSATIONS or READ): it gets READ_STATE events."""
+        self.transfers: Transfers | None = None
+        """Its file transfers, from its first FILE_OFFER or FILE_GET on."""
 
     def __repr__(self) -> str:
         who = self.user.login if self.user else "-"
@@ -265,6 +276,14 @@ class Connection:
             error = ProtocolError(ErrorCode.HELLO_REQUIRED, "send HELLO first", fatal=True)
             self.refuse(error, request_id_of(frame))
             return
+        if frame.type == MessageType.FILE_CHUNK:
+            try:
+                chunk = decode_chunk(frame)
+            except ProtocolError as error:
+                self.refuse(error)
+                return
+            self.owner.chunk_received(self, chunk)
+            return
         if frame.type == MessageType.PING or frame.type == MessageType.PONG:
             try:
                 ping = decode_as(Ping, frame.payload)
@@ -300,6 +319,8 @@ class Connection:
     def _must_wait(self, frame: Frame) -> bool:
         if self._session_change_in_flight:
             return True
+        if self.transfers is not None and self.transfers.unwritten >= MAX_UNWRITTEN_CHUNKS:
+            return True  # whatever the frame: what follows a chunk waits for it
         return frame.type in _SESSION_CHANGING_TYPES and self.requests_in_flight > 0
 
     def request_started(self, request: Request) -> None:
@@ -316,6 +337,21 @@ class Connection:
         self._session_change_in_flight = False
         if self._held_frame is not None and not self._resume_scheduled:
             # Not from here: the answer may come from deep inside a handler.
+            self._resume_scheduled = True
+            self.loop.call_later(0.0, self._resume_frames)
+
+    def chunk_written(self) -> None:
+        """One of its chunks is written: a frame held behind the chunks may go on."""
+        transfers = self.transfers
+        if transfers is None:
+            return
+        transfers.unwritten -= 1
+        if (
+            transfers.unwritten < MAX_UNWRITTEN_CHUNKS
+            and self._held_frame is not None
+            and not self._resume_scheduled
+            and not self._session_change_in_flight
+        ):
             self._resume_scheduled = True
             self.loop.call_later(0.0, self._resume_frames)
 

@@ -32,15 +32,20 @@ from dataclasses import dataclass
 from itertools import groupby
 
 from guigui.common.messages import MessageEvent, MessageOk, PresenceEvent, encode
-from guigui.common.objects import ChatMessage, Presence
+from guigui.common.objects import ChatMessage, FileInfo, Presence
 from guigui.server.announcements import Announcements
 from guigui.server.connection import Connection
 from guigui.server.core.accounts import UserDirectory
 from guigui.server.core.rooms import RoomDirectory
 from guigui.server.replies import error_for, reject, reply
 from guigui.server.sessions import SessionRegistry
-from guigui.server.store import StoredMessage
+from guigui.server.store import FileRecord, StoredMessage
 from guigui.server.workers import SavedMessage
+
+
+def file_info(file: FileRecord) -> FileInfo:
+    """The protocol's ``FileInfo`` of a stored file: what a client shows and checks."""
+    return FileInfo(file.id, file.name, file.size, file.type, file.sha256)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +75,7 @@ class Delivery:
         """Messages stored since start (for the admin's live figures)."""
 
     def public_message(self, message: StoredMessage) -> ChatMessage:
-        """The protocol's ``Message`` for a stored message (names instead of ids)."""
+        """The protocol's ``Message`` for a stored message (names instead of ids), with its file."""
         return ChatMessage(
             id=message.id,
             room=None if message.room_id is None else self.rooms.get(message.room_id).name,
@@ -80,6 +85,7 @@ class Delivery:
             ),
             text=message.text,
             ts=message.ts,
+            file=None if message.file is None else file_info(message.file),
         )
 
     # ---- messages, once stored -----------------------------------------------

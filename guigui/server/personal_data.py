@@ -9,7 +9,8 @@ store worker. The third, deleting old messages, is ``guigui/server/retention.py`
 - ``PersonalData.erase``: an account's personal data deleted, its messages kept
   under the placeholder ``deleted#ID`` so that the others' conversations keep
   their sense (``Store.erase_user``); its sessions are closed first and nobody
-  can log in as it from that moment; audited.
+  can log in as it from that moment; the files it sent are deleted, and their
+  content removed where no other live file uses it; audited.
 """
 
 from __future__ import annotations
@@ -69,7 +70,11 @@ class PersonalData:
             if connection.user is not None and connection.user.id == user.id:
                 connection.close_after_flush("account deleted by an admin")
 
+        unused: list[str] = []
+
         def erase(store: Store) -> str:
+            # The files first: should the erasure then fail, the account is intact.
+            unused.extend(store.delete_files_of(user.id, now_ms()))
             erased_login = store.erase_user(user.id)
             store.add_audit(admin, "erase", user.login, erased_login, now_ms())
             return erased_login
@@ -82,7 +87,7 @@ class PersonalData:
             server.rooms.forget_user(user.id)
             server.announce.user_changed(user.id)  # the other nodes of a cluster too
             log.info("%s erased the account %s (now %s)", admin, user.login, outcome)
-            done(outcome)
+            server.files.release(unused, lambda: done(outcome))
 
         server.store_worker.submit(erase, erased)
 

@@ -2,8 +2,10 @@
 
 With ``message_retention_days`` set (off by default), every hour the store
 worker deletes the messages older than that, in small transactions
-(``Store.delete_messages_before``); each purge that deletes something is
-logged and written to the audit log as ``(retention)``.
+(``Store.delete_messages_before``), then their files
+(``Store.delete_files_before``), whose content is removed when no live file
+uses it any more (``FileService.release``); each purge that deletes something
+is logged and written to the audit log as ``(retention)``.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import logging
 from typing import Any
 
 from guigui.server.clock import now_ms
+from guigui.server.files import FileService
 from guigui.server.handoff import Outcome
 from guigui.server.loop import EventLoop
 from guigui.server.store import Store
@@ -31,10 +34,18 @@ RETENTION_AUDITOR = "(retention)"
 class MessageRetention:
     """Deletes the messages older than the retention period, every hour (loop thread)."""
 
-    def __init__(self, loop: EventLoop, store_worker: StoreWorker[Any], days: int) -> None:
+    def __init__(
+        self,
+        loop: EventLoop,
+        store_worker: StoreWorker[Any],
+        days: int,
+        files: FileService | None = None,
+    ) -> None:
         self.loop = loop
         self.store_worker = store_worker
         self.days = days
+        self.files = files
+        """Removes the content of the files deleted (None: files are not this one's concern)."""
 
     def start(self) -> None:
         """Schedule the first purge; call before the loop runs, or on the loop thread."""
@@ -46,8 +57,11 @@ class MessageRetention:
         days = self.days
         cutoff = now_ms() - days * DAY_MS
 
+        unused: list[str] = []
+
         def delete(store: Store) -> int:
             deleted = store.delete_messages_before(cutoff)
+            unused.extend(store.delete_files_before(cutoff))
             if deleted:
                 details = f"older than {days} days"
                 store.add_audit(
@@ -60,6 +74,8 @@ class MessageRetention:
                 log.warning("retention: the purge failed (%s); next try in an hour", outcome)
             elif outcome:
                 log.info("retention: deleted %d messages older than %d days", outcome, days)
+            if unused and self.files is not None:
+                self.files.release(unused)
             # Rescheduled even while the server stops: the loop ends with its timers.
             self.loop.call_later(PURGE_INTERVAL, self.purge)
 

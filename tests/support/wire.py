@@ -189,9 +189,9 @@ class WireClient:
         """Wait for the reply to ``request_id``, keeping events seen meanwhile."""
         while True:
             frame = self.receive(timeout)
-            if frame.body.get("id") == request_id and frame.type in (
-                MessageType.OK,
-                MessageType.ERROR,
+            # The type first: a binary frame (FILE_DATA) has no JSON body.
+            if frame.type in (MessageType.OK, MessageType.ERROR) and (
+                frame.body.get("id") == request_id
             ):
                 return frame
             self.events.append(frame)

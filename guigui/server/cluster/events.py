@@ -37,6 +37,18 @@ class Event(msgspec.Struct, frozen=True, tag_field="event", tag=True):
     """The publishing node's name (``--node``, unique in the cluster)."""
 
 
+class NewFile(msgspec.Struct, frozen=True, array_like=True):
+    """The file a ``NewMessage`` carries (where it was sent is its message's place)."""
+
+    id: int
+    sha256: str
+    size: int
+    name: str
+    type: str
+    owner_id: int
+    created_at: int
+
+
 class NewMessage(msgspec.Struct, frozen=True, array_like=True):
     """One stored message in ``MessagesSaved``: a room message (``recipient_id`` None) or a
     direct one (``room_id`` None), with the id the database gave it.
@@ -51,6 +63,8 @@ class NewMessage(msgspec.Struct, frozen=True, array_like=True):
     recipient_id: int | None
     text: str
     ts: int
+    file: NewFile | None = None
+    """Its file, if it carries one (left out of the array when None)."""
 
 
 class MessagesSaved(Event, frozen=True):

@@ -50,6 +50,7 @@ from guigui.server.cluster.events import (
     ClusterEvent,
     MembershipChanged,
     MessagesSaved,
+    NewFile,
     NewMessage,
     NodeAlive,
     NodeGone,
@@ -66,6 +67,7 @@ from guigui.server.handoff import Outcome
 from guigui.server.moderation import Moderation
 from guigui.server.store import (
     AccessRequestRecord,
+    FileRecord,
     SanctionRecord,
     Snapshot,
     StoredMessage,
@@ -191,7 +193,12 @@ class ClusterNode(Announcements):
         if self._gap_from is not None:
             self._ours_in_gap.update(message.id for message in messages)
         facts = [
-            NewMessage(m.id, m.room_id, m.sender_id, m.recipient_id, m.text, m.ts) for m in messages
+            NewMessage(m.id, m.room_id, m.sender_id, m.recipient_id, m.text, m.ts)
+            if m.file is None
+            else NewMessage(
+                m.id, m.room_id, m.sender_id, m.recipient_id, m.text, m.ts, _new_file(m.file)
+            )
+            for m in messages
         ]
         self.bus.publish(MessagesSaved(self.node, facts))
 
@@ -323,6 +330,7 @@ class ClusterNode(Announcements):
                     fact.ts,
                     None,
                     "",
+                    None if fact.file is None else _file_record(fact),
                 )
             )
         server.delivery.messages_from_another_node(messages)
@@ -456,3 +464,17 @@ class ClusterNode(Announcements):
             log.info("cluster: shared state reloaded after the outage")
 
         server.store_worker.submit(lambda store: store.load_snapshot(now), loaded)
+
+
+def _new_file(file: FileRecord) -> NewFile:
+    """What the other nodes are told of a message's file."""
+    return NewFile(file.id, file.sha256, file.size, file.name, file.type, file.owner_id,
+                   file.created_at)  # fmt: skip
+
+
+def _file_record(fact: NewMessage) -> FileRecord:
+    """The file of a message another node stored, as the store would give it."""
+    assert fact.file is not None
+    file = fact.file
+    return FileRecord(file.id, file.sha256, file.size, file.name, file.type, file.owner_id,
+                      fact.room_id, fact.recipient_id, file.created_at)  # fmt: skip

@@ -126,6 +126,7 @@ class SessionHandlers(HandlerFamily):
                 max_frame=config.max_frame,
                 max_text=config.max_text,
                 heartbeat=_whole_if_integral(config.heartbeat),
+                max_file=config.max_file,
             ),
         )
 

@@ -95,13 +95,43 @@ class AccessRequestRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class FileRecord:
+    """A file sent in a conversation: its content is elsewhere, by ``sha256``.
+
+    ``room_id`` or ``recipient_id`` says where it was sent (as for its message);
+    ``type`` is the media type found in the content; ``created_at`` and
+    ``deleted_at`` are milliseconds (``deleted_at`` None: a live file).
+    """
+
+    id: int
+    sha256: str
+    size: int
+    name: str
+    type: str
+    owner_id: int
+    room_id: int | None
+    recipient_id: int | None
+    created_at: int
+    deleted_at: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FileUsage:
+    """What the live files take: how many, and their bytes (each file counted whole)."""
+
+    files: int
+    bytes: int
+
+
+@dataclass(frozen=True, slots=True)
 class StoredMessage:
     """A room message (``recipient_id`` None) or a direct one (``room_id`` None).
 
     ``id`` is chosen by the server (increasing in send order), or by the database
     for the nodes of a cluster (``UNNUMBERED`` until then); ``nonce`` is the
     client's deduplication key, unique per sender when given; ``ip`` is the
-    address the message came from (None for messages stored before it was kept).
+    address the message came from (None for messages stored before it was kept);
+    ``file`` the live file it carries, if any (a deleted file is not given).
     """
 
     id: int
@@ -112,6 +142,7 @@ class StoredMessage:
     ts: int
     nonce: str | None = None
     ip: str | None = None
+    file: FileRecord | None = None
 
 
 UNNUMBERED = 0
@@ -377,6 +408,48 @@ class Store(Protocol):
 
     def erase_user(self, user_id: int) -> str:
         """Delete an account's personal data, keeping its messages; returns its new login."""
+
+    # ---- files (PROTOCOL.md section 7) ----------------------------------------
+
+    def save_file_message(
+        self, file: FileRecord, message: StoredMessage, *, number_ids: bool = False
+    ) -> SavedBatch:
+        """Store a file (``file.id`` ignored) and the message that carries it, in ONE transaction.
+
+        As ``save_messages`` for one message: a repeated (sender, nonce) stores
+        nothing (neither file nor message) and gives the message stored first
+        (``first_time`` False). The message comes back with its ``file``.
+        """
+
+    def file(self, file_id: int) -> FileRecord | None:
+        """One file by id, deleted or not; None if unknown."""
+
+    def list_files(self, owner_id: int | None = None, limit: int = 200) -> list[FileRecord]:
+        """For the admin: the newest ``limit`` live files (of one owner, if given), newest first."""
+
+    def file_usage(self) -> FileUsage:
+        """How many live files there are and their bytes in all."""
+
+    def file_bytes_of(self, user_id: int) -> int:
+        """The bytes of a user's live files (for their quota)."""
+
+    def delete_file(self, file_id: int, deleted_at: int | None = None) -> FileRecord | None:
+        """Mark a file deleted (its message stays, without it); None if unknown or deleted."""
+
+    def sha256_in_use(self, sha256: str) -> bool:
+        """Whether a live file has this content (else its content may be removed)."""
+
+    def delete_files_before(self, ts: int) -> list[str]:
+        """Retention: delete the files older than ``ts`` (ms) whose message is gone.
+
+        Returns the contents (SHA-256) that no live file uses any more.
+        """
+
+    def delete_files_of(self, user_id: int, deleted_at: int) -> list[str]:
+        """Erasure: mark every live file the user sent deleted.
+
+        Returns the contents (SHA-256) that no live file uses any more.
+        """
 
     def close(self) -> None:
         """Release the database connection."""

@@ -43,6 +43,8 @@ from guigui.server.store.base import (
     AdminRecord,
     AuditRecord,
     DuplicateKey,
+    FileRecord,
+    FileUsage,
     MarkedRead,
     ReadStateRecord,
     RoomRecord,
@@ -174,8 +176,58 @@ def _user(row: Row) -> UserRecord:
     )
 
 
-SELECT_MESSAGES = "SELECT id, room_id, sender_id, recipient_id, text, ts, nonce, ip FROM messages"
-"""The columns ``_message`` reads; the caller adds the WHERE."""
+SELECT_MESSAGES = (
+    "SELECT id, room_id, sender_id, recipient_id, text, ts, nonce, ip, file_id FROM messages"
+)
+"""The columns ``_message`` (and ``_with_files``) read; the caller adds the WHERE."""
+
+SELECT_FILES = (
+    "SELECT id, sha256, size, name, type, owner_id, room_id, recipient_id, created_at,"
+    " deleted_at FROM files"
+)
+"""The columns ``_file`` reads; the caller adds the WHERE."""
+
+
+def _file(row: Row) -> FileRecord:
+    """A row of ``SELECT_FILES``, read by name."""
+    return FileRecord(
+        id=int(row["id"]),
+        sha256=row["sha256"],
+        size=int(row["size"]),
+        name=row["name"],
+        type=row["type"],
+        owner_id=int(row["owner_id"]),
+        room_id=_optional_int(row["room_id"]),
+        recipient_id=_optional_int(row["recipient_id"]),
+        created_at=int(row["created_at"]),
+        deleted_at=_optional_int(row["deleted_at"]),
+    )
+
+
+def _with_files(execute: Execute, rows: Sequence[Row]) -> list[StoredMessage]:
+    """The messages of ``SELECT_MESSAGES`` rows, each with its live file (one more query).
+
+    Text messages, nearly all of them, cost one test each; the files of a page
+    are read in one query by id, and a deleted file is left out (its message
+    stays, without it).
+    """
+    messages = [_message(row) for row in rows]
+    wanted = {
+        int(row["file_id"]): place for place, row in enumerate(rows) if row["file_id"] is not None
+    }
+    if not wanted:
+        return messages
+    marks = ", ".join("?" * len(wanted))
+    for file_row in execute(
+        f"{SELECT_FILES} WHERE id IN ({marks}) AND deleted_at IS NULL", list(wanted)
+    ).fetchall():
+        file = _file(file_row)
+        place = wanted[file.id]
+        m = messages[place]
+        messages[place] = StoredMessage(
+            m.id, m.room_id, m.sender_id, m.recipient_id, m.text, m.ts, m.nonce, m.ip, file
+        )
+    return messages
 
 
 def _message(row: Row) -> StoredMessage:
@@ -258,6 +310,10 @@ class RelationalStore(ABC):
     @abstractmethod
     def reset_counters(self, tables: Sequence[TableInfo]) -> None:
         """After rows were inserted with their ids: make the next generated ids follow them."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the database connection."""
 
     def bulk_transaction(self) -> AbstractContextManager[Execute]:
         """One transaction for many statements (a restore): all committed, or none."""
@@ -513,7 +569,15 @@ class RelationalStore(ABC):
         # Fields in StoredMessage's order: cheaper than dataclasses.replace per message.
         return [
             StoredMessage(
-                first + place, m.room_id, m.sender_id, m.recipient_id, m.text, m.ts, m.nonce, m.ip
+                first + place,
+                m.room_id,
+                m.sender_id,
+                m.recipient_id,
+                m.text,
+                m.ts,
+                m.nonce,
+                m.ip,
+                m.file,
             )
             for place, m in enumerate(messages)
         ]
@@ -554,7 +618,7 @@ class RelationalStore(ABC):
         ).fetchone()
         if row is None:  # skipped for another reason: a key or a constraint of the row
             raise IntegrityViolation(f"the database skipped message id {message.id}")
-        return _message(row)
+        return _with_files(execute, [row])[0]
 
     def messages_after(self, after: int, limit: int) -> list[StoredMessage]:
         """The first ``limit`` messages (rooms and direct) with id > ``after``, in id order."""
@@ -562,7 +626,7 @@ class RelationalStore(ABC):
             rows = execute(
                 f"{SELECT_MESSAGES} WHERE id > ? ORDER BY id LIMIT ?", (after, limit)
             ).fetchall()
-        return [_message(row) for row in rows]
+            return _with_files(execute, rows)
 
     def room_history(self, room_id: int, before: int | None, limit: int) -> list[StoredMessage]:
         """The newest ``limit`` messages of the room older than ``before``, oldest first.
@@ -574,7 +638,7 @@ class RelationalStore(ABC):
                 f"{SELECT_MESSAGES} WHERE room_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
                 (room_id, NO_UPPER_BOUND if before is None else before, limit),
             ).fetchall()
-        return [_message(row) for row in reversed(rows)]
+            return _with_files(execute, rows[::-1])
 
     def direct_history(
         self, user_id: int, other_id: int, before: int | None, limit: int
@@ -591,8 +655,8 @@ class RelationalStore(ABC):
         messages: list[StoredMessage] = []
         with self._reading() as execute:
             for sender, recipient in directions:
-                messages += map(
-                    _message,
+                messages += _with_files(
+                    execute,
                     execute(
                         f"{SELECT_MESSAGES} WHERE sender_id = ?"
                         " AND recipient_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
@@ -768,7 +832,246 @@ class RelationalStore(ABC):
                 f"{SELECT_MESSAGES} WHERE {where} ORDER BY id DESC LIMIT ?",
                 [*(value for _, value in given), limit],
             ).fetchall()
-        return [_message(row) for row in rows]
+            return _with_files(execute, rows)
+
+    # ---- files ---------------------------------------------------------------
+
+    def save_file_message(
+        self, file: FileRecord, message: StoredMessage, *, number_ids: bool = False
+    ) -> SavedBatch:
+        """Store the file and its message in one transaction; a repeated nonce stores neither.
+
+        The message's id is the one given, or the counter's next (``number_ids``,
+        as in ``save_messages``); it comes back with its ``file``, whose id the
+        database gave.
+        """
+        with self._transaction() as execute:
+            if message.nonce is not None:
+                row = execute(
+                    f"{SELECT_MESSAGES} WHERE sender_id = ? AND nonce = ?",
+                    (message.sender_id, message.nonce),
+                ).fetchone()
+                if row is not None:
+                    return SavedBatch(_with_files(execute, [row]), [False])
+            cursor = execute(
+                "INSERT INTO files (sha256, size, name, type, owner_id, room_id, recipient_id,"
+                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (file.sha256, file.size, file.name, file.type, file.owner_id, file.room_id,
+                 file.recipient_id, file.created_at),
+            )  # fmt: skip
+            stored_file = FileRecord(
+                int(cursor.lastrowid), file.sha256, file.size, file.name, file.type,
+                file.owner_id, file.room_id, file.recipient_id, file.created_at,
+            )  # fmt: skip
+            if number_ids:
+                if not self._message_counter_checked:
+                    self._catch_up_message_counter(execute)
+                message = self._number(execute, [message])[0]
+            m = message
+            execute(
+                "INSERT INTO messages (id, room_id, sender_id, recipient_id, text, ts, nonce, ip,"
+                " file_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (m.id, m.room_id, m.sender_id, m.recipient_id, m.text, m.ts, m.nonce, m.ip,
+                 stored_file.id),
+            )  # fmt: skip
+        stored = StoredMessage(
+            m.id, m.room_id, m.sender_id, m.recipient_id, m.text, m.ts, m.nonce, m.ip, stored_file
+        )
+        return SavedBatch([stored], [True])
+
+    def file(self, file_id: int) -> FileRecord | None:
+        """One file by id, deleted or not."""
+        with self._reading() as execute:
+            row = execute(f"{SELECT_FILES} WHERE id = ?", (file_id,)).fetchone()
+        return None if row is None else _file(row)
+
+    def list_files(self, owner_id: int | None = None, limit: int = 200) -> list[FileRecord]:
+        """The newest ``limit`` live files (of ``owner_id`` only, if given), newest first."""
+        with self._reading() as execute:
+            if owner_id is None:
+                rows = execute(
+                    f"{SELECT_FILES} WHERE deleted_at IS NULL ORDER BY id DESC LIMIT ?", (limit,)
+                ).fetchall()
+            else:
+                rows = execute(
+                    f"{SELECT_FILES} WHERE owner_id = ? AND deleted_at IS NULL"
+                    " ORDER BY id DESC LIMIT ?",
+                    (owner_id, limit),
+                ).fetchall()
+        return [_file(row) for row in rows]
+
+    def file_usage(self) -> FileUsage:
+        """How many live files, and their bytes."""
+        with self._reading() as execute:
+            row = single_row(
+                execute(
+                    "SELECT COUNT(*) AS files, COALESCE(SUM(size), 0) AS total FROM files"
+                    " WHERE deleted_at IS NULL"
+                )
+            )
+        return FileUsage(int(row["files"]), int(row["total"]))
+
+    def file_bytes_of(self, user_id: int) -> int:
+        """The bytes of the user's live files."""
+        with self._reading() as execute:
+            row = single_row(
+                execute(
+                    "SELECT COALESCE(SUM(size), 0) AS total FROM files"
+                    " WHERE owner_id = ? AND deleted_at IS NULL",
+                    (user_id,),
+                )
+            )
+        return int(row["total"])
+
+    def delete_file(self, file_id: int, deleted_at: int | None = None) -> FileRecord | None:
+        """Mark a live file deleted; the file as it is now, or None (unknown, already deleted)."""
+        when = now_ms() if deleted_at is None else deleted_at
+        with self._transaction() as execute:
+            row = execute(
+                f"{SELECT_FILES} WHERE id = ? AND deleted_at IS NULL", (file_id,)
+            ).fetchone()
+            if row is None:
+                return None
+            execute("UPDATE files SET deleted_at = ? WHERE id = ?", (when, file_id))
+        file = _file(row)
+        return FileRecord(
+            file.id, file.sha256, file.size, file.name, file.type, file.owner_id,
+            file.room_id, file.recipient_id, file.created_at, when,
+        )  # fmt: skip
+
+    def sha256_in_use(self, sha256: str) -> bool:
+        """Whether a live file has this content."""
+        with self._reading() as execute:
+            return self._in_use(execute, sha256)
+
+    @staticmethod
+    def _in_use(execute: Execute, sha256: str) -> bool:
+        row = execute(
+            "SELECT id FROM files WHERE sha256 = ? AND deleted_at IS NULL LIMIT 1", (sha256,)
+        ).fetchone()
+        return row is not None
+
+    def _unused(self, execute: Execute, sha256s: set[str]) -> list[str]:
+        """Of these contents, those no live file uses, sorted."""
+        return sorted(sha256 for sha256 in sha256s if not self._in_use(execute, sha256))
+
+    def delete_files_before(self, ts: int) -> list[str]:
+        """Delete the files older than ``ts`` that no message points to any more.
+
+        Retention deletes the messages first; a file is as old as its message.
+        """
+        with self._transaction() as execute:
+            rows = execute(
+                "SELECT id, sha256, deleted_at FROM files WHERE created_at < ? AND id NOT IN"
+                " (SELECT file_id FROM messages WHERE file_id IS NOT NULL)",
+                (ts,),
+            ).fetchall()
+            for row in rows:
+                execute("DELETE FROM files WHERE id = ?", (int(row["id"]),))
+            # A file deleted before had its content released then.
+            live = {row["sha256"] for row in rows if row["deleted_at"] is None}
+            return self._unused(execute, live)
+
+    def delete_files_of(self, user_id: int, deleted_at: int) -> list[str]:
+        """Mark the user's live files deleted; the contents no live file uses any more."""
+        with self._transaction() as execute:
+            rows = execute(
+                "SELECT sha256 FROM files WHERE owner_id = ? AND deleted_at IS NULL", (user_id,)
+            ).fetchall()
+            execute(
+                "UPDATE files SET deleted_at = ? WHERE owner_id = ? AND deleted_at IS NULL",
+                (deleted_at, user_id),
+            )
+            return self._unused(execute, {row["sha256"] for row in rows})
+
+    # ---- the content of files, in the database (a cluster) --------------------
+    #
+    # Used by ``guigui.server.file_storage.DatabaseContent`` through a store of
+    # its own (its own connection, on the file worker thread), never by the
+    # store worker: these are not ``Store`` methods.
+
+    def content_partial_size(self, user_id: int, sha256: str) -> int:
+        """Bytes held of the user's upload of ``sha256`` (its chunks follow each other)."""
+        with self._reading() as execute:
+            row = single_row(
+                execute(
+                    "SELECT MAX(end_offset) AS size FROM file_partials"
+                    " WHERE user_id = ? AND sha256 = ?",
+                    (user_id, sha256),
+                )
+            )
+        return int(row["size"] or 0)
+
+    def content_write_partial(self, user_id: int, sha256: str, offset: int, data: bytes) -> None:
+        """Write one chunk at ``offset``; what was held from there on is replaced."""
+        with self._transaction() as execute:
+            execute(
+                "DELETE FROM file_partials WHERE user_id = ? AND sha256 = ? AND end_offset > ?",
+                (user_id, sha256, offset),
+            )
+            execute(
+                "INSERT INTO file_partials (user_id, sha256, start_offset, end_offset, data)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (user_id, sha256, offset, offset + len(data), data),
+            )
+
+    def content_drop_partial(self, user_id: int, sha256: str) -> None:
+        """Forget the user's upload of ``sha256``."""
+        with self._transaction() as execute:
+            execute("DELETE FROM file_partials WHERE user_id = ? AND sha256 = ?", (user_id, sha256))
+
+    def content_partial_page(
+        self, user_id: int, sha256: str, start: int, limit: int
+    ) -> list[tuple[int, bytes]]:
+        """Up to ``limit`` chunks of the upload from ``start`` on, as (offset, data), in order."""
+        with self._reading() as execute:
+            rows = execute(
+                "SELECT start_offset, data FROM file_partials WHERE user_id = ? AND sha256 = ?"
+                " AND start_offset >= ? ORDER BY start_offset LIMIT ?",
+                (user_id, sha256, start, limit),
+            ).fetchall()
+        return [(int(row["start_offset"]), bytes(row["data"])) for row in rows]
+
+    def content_place(self, user_id: int, sha256: str, size: int) -> None:
+        """Make the user's upload the content of ``sha256``, unless it is already there."""
+        with self._transaction() as execute:
+            known = execute(
+                "SELECT sha256 FROM file_contents WHERE sha256 = ?", (sha256,)
+            ).fetchone()
+            if known is None:
+                execute(
+                    "INSERT INTO file_chunks (sha256, start_offset, end_offset, data)"
+                    " SELECT sha256, start_offset, end_offset, data FROM file_partials"
+                    " WHERE user_id = ? AND sha256 = ?",
+                    (user_id, sha256),
+                )
+                execute("INSERT INTO file_contents (sha256, size) VALUES (?, ?)", (sha256, size))
+            execute("DELETE FROM file_partials WHERE user_id = ? AND sha256 = ?", (user_id, sha256))
+
+    def content_has(self, sha256: str) -> bool:
+        """Whether the content of ``sha256`` is stored."""
+        with self._reading() as execute:
+            row = execute("SELECT sha256 FROM file_contents WHERE sha256 = ?", (sha256,))
+            return row.fetchone() is not None
+
+    def content_read(self, sha256: str, offset: int, length: int) -> bytes:
+        """Up to ``length`` bytes of the content from ``offset`` (from the chunks it spans)."""
+        end = offset + length
+        with self._reading() as execute:
+            rows = execute(
+                "SELECT start_offset, data FROM file_chunks WHERE sha256 = ?"
+                " AND end_offset > ? AND start_offset < ? ORDER BY start_offset",
+                (sha256, offset, end),
+            ).fetchall()
+        data = b"".join(bytes(row["data"]) for row in rows)
+        first = int(rows[0]["start_offset"]) if rows else offset
+        return data[offset - first : end - first]
+
+    def content_remove(self, sha256: str) -> None:
+        """Delete the content of ``sha256``."""
+        with self._transaction() as execute:
+            execute("DELETE FROM file_chunks WHERE sha256 = ?", (sha256,))
+            execute("DELETE FROM file_contents WHERE sha256 = ?", (sha256,))
 
     # ---- tokens --------------------------------------------------------------
 
@@ -1016,6 +1319,23 @@ class RelationalStore(ABC):
                 ],
                 "messages_sent": [
                     {"id": m.id, **place(m), "text": m.text, "ts": m.ts, "ip": m.ip} for m in sent
+                ],
+                "files_sent": [
+                    {
+                        "id": f.id,
+                        "name": f.name,
+                        "size": f.size,
+                        "type": f.type,
+                        "sha256": f.sha256,
+                        "created_at": f.created_at,
+                        "deleted_at": f.deleted_at,
+                    }
+                    for f in (
+                        _file(row)
+                        for row in execute(
+                            f"{SELECT_FILES} WHERE owner_id = ? ORDER BY id", (user_id,)
+                        ).fetchall()
+                    )
                 ],
                 "direct_messages_received": [
                     {

@@ -208,7 +208,7 @@ def test_upgrading_a_version_3_database_seeds_the_counter_with_the_highest_id(
             old.save_messages([StoredMessage(n, GENERAL, alice, None, "old", 1) for n in (5, 9)])
     with opened(database_url) as store:
         store.migrate()
-        assert store.schema_version() == 4
+        assert store.schema_version() == store.latest_schema_version() >= 4
         assert counter(store) == 9
         saved = store.save_messages([said(alice, "new")], number_ids=True)
         assert [m.id for m in saved.messages] == [10]
