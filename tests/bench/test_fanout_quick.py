@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import shutil
 import subprocess
@@ -64,7 +65,8 @@ def assert_the_uploads_ran(rows: list[list[str]]) -> None:
     """Scenario A-files' table: every chat delivery done in both runs, every upload stored."""
     cells = [[cell.strip() for cell in row] for row in rows]
     header = cells.index(["figure", *UPLOAD_RUNS, "with uploads / without uploads"])
-    figures = {row[0]: row[1:3] for row in cells[header + 2 :] if len(row) == 4}
+    table = itertools.takewhile(lambda row: len(row) == 4, cells[header + 1 :])
+    figures = {row[0]: row[1:3] for row in table}
     for figure in ("delivered / expected", "stored / offered"):
         for run, value in zip(UPLOAD_RUNS, figures[figure], strict=True):
             found = COUNT.fullmatch(value)
