@@ -271,8 +271,9 @@ def main() -> None:
                 figures.seconds = time.monotonic() - start
     except UploadFailed as error:
         figures.errors.append(str(error))
-    link.close()
+    # The figures before the close: a reader thread woken by it would count an error.
     print(json.dumps(asdict(figures)), flush=True)
+    link.close()
 
 
 if __name__ == "__main__":
