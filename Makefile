@@ -92,9 +92,10 @@ docs: $(STAMP)
 		-o build/docs guigui
 	@echo "open build/docs/index.html"
 
-## make bench: GuiGui and ngIRCd side by side, and GuiGui as a cluster of 1 and 2 nodes (MariaDB
-## and Redis on this machine) (bench/fanout.py); QUICK=1 for a small run; BEFORE=REV adds a
-## column: GuiGui at git revision REV, in the same run (an issue's before / after).
+## make bench: GuiGui and ngIRCd side by side, GuiGui's chat while two clients upload 25 MiB files,
+## and GuiGui as a cluster of 1 and 2 nodes (MariaDB and Redis on this machine) (bench/fanout.py);
+## QUICK=1 for a small run; BEFORE=REV adds a column: GuiGui at git revision REV, in the same
+## run (an issue's before / after).
 bench: $(STAMP)
 	@command -v ngircd >/dev/null 2>&1 || [ -x /usr/sbin/ngircd ] || \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ngircd)

@@ -1,7 +1,7 @@
 """Fan-out benchmark: GuiGui and ngIRCd side by side, with the same C load generator.
 
-    python -m bench.fanout [--quick] [--scenarios A,A-max,B,C,D,E,cluster] [--output FILE]
-                           [--before REV]
+    python -m bench.fanout [--quick] [--scenarios A,A-max,B,C,D,E,A-files,cluster]
+                           [--output FILE] [--before REV]
 
 Builds ``bench/loadgen`` (``loadgen.c``) with gcc and runs each scenario against
 ngIRCd (anti-flood penalties off, no connection caps, no DNS/Ident/PAM) and
@@ -28,6 +28,10 @@ Scenarios:
   NICK/USER/JOIN again).
 - E: A-max on GuiGui with each store, SQLite and MariaDB: stored messages per
   second. ngIRCd stores nothing.
+- A-files: A on GuiGui alone, without uploads, then (on a fresh server) while
+  two more clients upload 25 MiB files to the room in a loop: the chat's
+  latency with and without, and the MiB/s uploaded. It has its own table
+  (bench/uploads.py); ngIRCd has no files.
 - cluster: A-max on GuiGui alone (SQLite, then MariaDB), then on one and on two
   ``--cluster`` nodes sharing a MariaDB database and the machine's Redis, the
   clients spread over the nodes; local against cross-node deliveries. It has
@@ -73,6 +77,8 @@ from bench.servers import (
     running,
 )
 from bench.stored_messages import drop_mysql_database
+from bench.uploads import run_uploads, uploads_report
+from guigui.common.protocol import DEFAULT_MAX_FILE
 from guigui.server.config import DEFAULT_BCRYPT_COST
 from guigui.server.open_files import open_file_ceiling
 
@@ -89,6 +95,7 @@ SCENARIOS = by_name(
     Scenario("C", "fanout", 100, 5, 1000, 10, idle=10000),
     Scenario("D", "reconnect", 1000),
     Scenario("E", "stores", 100, 5, 20000, 10),
+    Scenario("A-files", "uploads", 100, 5, 1000, 10, uploaders=2, file_size=DEFAULT_MAX_FILE),
     Scenario("cluster", "cluster", 100, 5, 20000, 10),
 )
 QUICK = by_name(  # the same scenarios, small: to check that they run
@@ -98,8 +105,11 @@ QUICK = by_name(  # the same scenarios, small: to check that they run
     Scenario("C", "fanout", 20, 2, 200, 2, idle=200),
     Scenario("D", "reconnect", 50),
     Scenario("E", "stores", 20, 2, 500, 2),
+    Scenario("A-files", "uploads", 20, 2, 200, 2, uploaders=2, file_size=2**20),
     Scenario("cluster", "cluster", 20, 2, 2000, 2),
 )
+SECTIONS = frozenset({"cluster", "uploads"})
+"""Kinds of scenario with a section of their own, not rows of the main table."""
 
 
 def run_scenario(scenario: Scenario, directory: Path, before: Path | None = None) -> Result:
@@ -109,6 +119,8 @@ def run_scenario(scenario: Scenario, directory: Path, before: Path | None = None
         return run_stores(scenario, directory)
     if scenario.kind == "cluster":
         return run_cluster(scenario, directory)
+    if scenario.kind == "uploads":
+        return run_uploads(scenario, directory)
     notes = []
     if scenario.idle:
         allowed = open_file_ceiling() - scenario.clients - 100
@@ -259,15 +271,15 @@ def table(results: list[Result], before: str | None = None) -> str:
     """A Markdown table: each figure for GuiGui, ngIRCd and their ratio, per scenario.
 
     With ``before`` (a revision's name), a first column gives GuiGui at that
-    revision, measured in the same run. The cluster scenario is not in it: it
-    has a section of its own (``report``).
+    revision, measured in the same run. The cluster and files scenarios are not
+    in it: each has a section of its own (``report``).
     """
     header = ["scenario", "figure", "GuiGui", "ngIRCd", "GuiGui/ngIRCd"]
     if before:
         header.insert(2, f"GuiGui before {BEFORE}")
     lines = ["| " + " | ".join(header) + " |", "|---|---|" + "---:|" * (len(header) - 2)]
     for result in results:
-        if result.scenario.kind == "cluster":
+        if result.scenario.kind in SECTIONS:
             continue
         mine, theirs = result.guigui, result.irc
         for label, show, key in rows_of(result):
@@ -280,6 +292,11 @@ def table(results: list[Result], before: str | None = None) -> str:
                 cells.insert(2, show(result.before) if result.before is not None else "")
             lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+BCRYPT_NOTE = (
+    f"with bcrypt cost {BCRYPT_COST} for the logins (the default is {DEFAULT_BCRYPT_COST})."
+)
 
 
 def notes(results: list[Result], before: str | None = None) -> str:
@@ -316,22 +333,23 @@ def notes(results: list[Result], before: str | None = None) -> str:
             " same settings, before GuiGui now and ngIRCd (bench/revisions.py); blank for the"
             " scenarios it did not run."
         )
-    lines.append(
-        f"GuiGui ran with bcrypt cost {BCRYPT_COST} for the logins (the default is"
-        f" {DEFAULT_BCRYPT_COST}). Each scenario starts both servers afresh."
-    )
+    lines.append(f"GuiGui ran {BCRYPT_NOTE} Each scenario starts both servers afresh.")
     for result in results:
-        if result.scenario.kind != "cluster":  # its notes are in its own section
+        if result.scenario.kind not in SECTIONS:  # their notes are in their own sections
             lines.extend(result.notes)
     return "\n".join(f"- {line}" for line in lines)
 
 
 def report(results: list[Result], before: str | None = None) -> str:
-    """The scenarios' table and notes, then the cluster scenario's section, if each was run."""
+    """The scenarios' table and notes, then the files and cluster sections, if each was run."""
     parts = []
-    if any(result.scenario.kind != "cluster" for result in results):
+    if any(result.scenario.kind not in SECTIONS for result in results):
         parts.append(f"{table(results, before)}\n\n{notes(results, before)}")
-    parts.extend(cluster_report(result) for result in results if result.scenario.kind == "cluster")
+    for result in results:
+        if result.scenario.kind == "uploads":
+            parts.append(uploads_report(result, f"GuiGui runs {BCRYPT_NOTE}"))
+        elif result.scenario.kind == "cluster":
+            parts.append(cluster_report(result))
     return "\n\n".join(parts)
 
 
@@ -355,11 +373,7 @@ def main() -> None:
         parser.error(f"unknown scenarios {unknown}; choose among {','.join(SCENARIOS)}")
     build_loadgen()
     chosen = [(QUICK if args.quick else SCENARIOS)[name] for name in names]
-    print(
-        f"GuiGui runs with bcrypt cost {BCRYPT_COST} for the logins"
-        f" (the default is {DEFAULT_BCRYPT_COST})",
-        flush=True,
-    )
+    print(f"GuiGui runs {BCRYPT_NOTE}", flush=True)
     results = []
     before = describe(args.before) if args.before else None
     if args.before and before is None:

@@ -6,7 +6,7 @@ import dataclasses
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 from bench.servers import (
     HOST,
@@ -19,7 +19,7 @@ from bench.servers import (
     thread_cpu_seconds,
 )
 
-Kind = Literal["fanout", "reconnect", "stores", "cluster"]
+Kind = Literal["fanout", "reconnect", "stores", "cluster", "uploads"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,6 +33,10 @@ class Scenario:
     rate: int = 0
     seconds: float = 0
     idle: int = 0
+    uploaders: int = 0
+    """Kind "uploads": clients uploading files to the room during the traffic."""
+    file_size: int = 0
+    """Kind "uploads": bytes per file."""
 
     def describe(self) -> str:
         """One line for the console."""
@@ -48,6 +52,11 @@ class Scenario:
             text += ", GuiGui on SQLite and on MariaDB"
         if self.kind == "cluster":
             text += ", GuiGui alone (SQLite, MariaDB), then 1 and 2 cluster nodes"
+        if self.kind == "uploads":
+            text += (
+                f", GuiGui alone, without uploads then while {self.uploaders} clients upload"
+                f" {self.file_size / 2**20:g} MiB files"
+            )
         return text
 
 
@@ -69,12 +78,23 @@ SETTLE_SECONDS = 0.5
 """Pause between the last login and the traffic, before the server's CPU is read."""
 
 
+class Alongside(Protocol):
+    """Other load that runs over the same window as the traffic (scenario A-files' uploads)."""
+
+    def start(self) -> None:
+        """Begin, just before the server's CPU is first read and the traffic starts."""
+
+    def stop(self) -> None:
+        """End, once the traffic is done and the server's CPU read again."""
+
+
 def run_fanout(
     protocol: str,
     servers: Server | Sequence[Server],
     scenario: Scenario,
     directory: Path,
     services: Mapping[str, int] | None = None,
+    alongside: Alongside | None = None,
 ) -> Figures:
     """A fan-out scenario (with its idle connections first) against running servers.
 
@@ -82,6 +102,7 @@ def run_fanout(
     clients over them round robin, the server figures are the nodes' sums and
     ``node_cpu_percent`` lists each node's. ``services`` names other processes
     (Redis, MariaDB) whose CPU over the same window is ``<name>_cpu_percent``.
+    ``alongside`` is started before that window and stopped after it.
     """
     nodes = [servers] if isinstance(servers, Server) else list(servers)
     pids = [node.pid for node in nodes]
@@ -103,6 +124,8 @@ def run_fanout(
         # in or out (each login or logout tells every session, N² for both servers).
         loadgen.expect("READY")
         time.sleep(SETTLE_SECONDS)  # the last logins' presence events drain
+        if alongside is not None:
+            alongside.start()
         writes = WriteCounter(pids, directory)
         writes.start()
         cpu_before = [cpu_seconds(pid) for pid in [*pids, *watched.values()]]
@@ -113,6 +136,8 @@ def run_fanout(
         threads_after = thread_cpu_seconds(pids[0])
         write_calls = writes.stop()
         rss_after = sum(map(rss_kib, pids))
+        if alongside is not None:
+            alongside.stop()
         loadgen.go()
         figures = loadgen.figures()
     finally:

@@ -17,7 +17,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -223,12 +223,14 @@ def guigui_server(
     database: str | None = None,
     cluster: str | None = None,
     root: Path = ROOT,
+    options: Sequence[str] = (),
 ) -> Server:
     """GuiGui with its limits off (the load generator is one IP), on SQLite unless told.
 
     With ``cluster`` (a Redis URL) it is a node of a cluster named ``name``;
     ``root`` is the source tree it runs from (another revision's, for the
-    "before" column: see ``bench.revisions``).
+    "before" column: see ``bench.revisions``); ``options`` are more
+    command-line options.
     """
     port = free_port()
     command = [
@@ -241,6 +243,7 @@ def guigui_server(
         command += ["--db", database]
     if cluster:
         command += ["--cluster", cluster, "--node-name", name]
+    command += options
     return Server(name, command, port, directory / f"{name}.log")
 
 
@@ -270,6 +273,9 @@ def running(server: Server) -> Iterator[Server]:
 class LoadGen:
     """A running load generator: it announces steps on stdout and waits for a line on stdin."""
 
+    name = "loadgen"
+    """What its errors call it."""
+
     def __init__(self, arguments: list[str], directory: Path) -> None:
         self.stderr = directory / "loadgen.stderr"
         with self.stderr.open("w") as stderr:
@@ -281,7 +287,9 @@ class LoadGen:
     def _failed(self, what: str) -> RuntimeError:
         self.process.kill()
         self.process.wait()
-        return RuntimeError(f"loadgen {what}: {self.stderr.read_text(errors='replace').strip()}")
+        return RuntimeError(
+            f"{self.name} {what}: {self.stderr.read_text(errors='replace').strip()}"
+        )
 
     def expect(self, announcement: str) -> None:
         """Wait until the load generator announces this step."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import shutil
 import subprocess
@@ -16,7 +17,7 @@ from tests.support.shared_redis import require_shared_redis
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = ["A", "A-max", "B", "C", "D", "E"]
-"""The scenarios of the main table (the cluster scenario has its own tables)."""
+"""The scenarios of the main table (the files and cluster scenarios have their own tables)."""
 COUNT = re.compile(r"(\d+)/(\d+)")
 """A "done/of" cell: delivered/expected, stored/offered, idle open/opened, back/clients."""
 
@@ -53,7 +54,26 @@ def test_the_fanout_benchmark_runs_every_scenario() -> None:
             found = COUNT.fullmatch(value)
             if found:
                 assert found.group(1) == found.group(2), (scenario, figure, value)
+    assert_the_uploads_ran(rows)
     assert_the_cluster_ran(rows)
+
+
+UPLOAD_RUNS = ["without uploads", "with uploads"]
+
+
+def assert_the_uploads_ran(rows: list[list[str]]) -> None:
+    """Scenario A-files' table: every chat delivery done in both runs, every upload stored."""
+    cells = [[cell.strip() for cell in row] for row in rows]
+    header = cells.index(["figure", *UPLOAD_RUNS, "with uploads / without uploads"])
+    table = itertools.takewhile(lambda row: len(row) == 4, cells[header + 1 :])
+    figures = {row[0]: row[1:3] for row in table}
+    for figure in ("delivered / expected", "stored / offered"):
+        for run, value in zip(UPLOAD_RUNS, figures[figure], strict=True):
+            found = COUNT.fullmatch(value)
+            assert found and found.group(1) == found.group(2), (figure, run, value)
+    assert figures["files stored / offered"][0] == "n/a", figures
+    found = COUNT.fullmatch(figures["files stored / offered"][1])
+    assert found and found.group(1) == found.group(2) != "0", figures["files stored / offered"]
 
 
 CLUSTER_RUNS = ["alone, SQLite", "alone, MariaDB", "1 node", "2 nodes"]
@@ -62,7 +82,7 @@ CLUSTER_RUNS = ["alone, SQLite", "alone, MariaDB", "1 node", "2 nodes"]
 def assert_the_cluster_ran(rows: list[list[str]]) -> None:
     """The cluster scenario's table: every run complete; some deliveries crossed nodes."""
     cells = [[cell.strip() for cell in row] for row in rows]
-    header = next(row for row in cells if row[0] == "figure")
+    header = next(row for row in cells if row[0] == "figure" and len(row) == 6)
     assert header[1:5] == CLUSTER_RUNS, header
     figures = {row[0]: row[1:5] for row in cells if len(row) == 6}
     for figure in ("delivered / expected", "stored / offered"):
