@@ -267,3 +267,33 @@ def test_a_file_sent_on_one_node_is_served_by_the_other(node: Node) -> None:
             assert chunk.transfer == got["transfer"]
             received += chunk.data
     assert received == data
+
+
+def test_an_upload_cut_on_one_node_goes_on_from_another(node: Node) -> None:
+    """The bytes a node acknowledged are in the shared database: another node resumes there."""
+    a, b = node("a"), node("b")
+    alice = user_on(a, "alice")
+    data = bytes(range(256)) * 1500  # 384,000 bytes: twelve chunks, one FILE_ACK past 256 KiB
+    digest = hashlib.sha256(data).hexdigest()
+    offer = {
+        "room": "Général", "name": "rapport.bin", "size": len(data),
+        "type": "application/octet-stream", "sha256": digest,
+    }  # fmt: skip
+    transfer = alice.ok(MessageType.FILE_OFFER, **offer)["transfer"]
+    for offset in range(0, 9 * FILE_CHUNK_SIZE, FILE_CHUNK_SIZE):
+        piece = data[offset : offset + FILE_CHUNK_SIZE]
+        alice.send_raw(encode_chunk(MessageType.FILE_CHUNK, transfer, offset, piece))
+    acknowledged = alice.next_event(MessageType.FILE_ACK)["received"]
+    assert 0 < acknowledged < len(data)
+    alice.close()  # the connection is cut on node a
+
+    again = user_on(b, "alice", register=False)
+    offered = again.ok(MessageType.FILE_OFFER, **offer)
+    assert offered["received"] >= acknowledged  # node b knows what node a wrote
+    for offset in range(offered["received"], len(data), FILE_CHUNK_SIZE):
+        piece = data[offset : offset + FILE_CHUNK_SIZE]
+        again.send_raw(encode_chunk(MessageType.FILE_CHUNK, offered["transfer"], offset, piece))
+    sent = again.ok(MessageType.FILE_SEND, transfer=offered["transfer"])["message"]
+    assert sent["file"]["sha256"] == digest and sent["file"]["size"] == len(data)
+    history = again.ok(MessageType.HISTORY, room="Général")["messages"]
+    assert [m["file"]["id"] for m in history if "file" in m] == [sent["file"]["id"]]  # once
