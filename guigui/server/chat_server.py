@@ -270,6 +270,7 @@ class ChatServer:
         # Scheduled before the loop thread starts: from then on only that thread
         # may touch the loop's timers.
         self.loop.call_later(self._sweep_interval(), self._heartbeat_sweep)
+        self.loop.call_later(self._partial_sweep_interval(), self._partial_sweep)
         if self.config.message_retention_days is not None:
             days = self.config.message_retention_days
             MessageRetention(self.loop, self.store_worker, days, self.files).start()
@@ -492,6 +493,17 @@ class ChatServer:
                 connection.send(encode(Ping(nonce)))
         if not self.stopping:
             self.loop.call_later(self._sweep_interval(), self._heartbeat_sweep)
+
+    def _partial_sweep_interval(self) -> float:
+        """Hourly, or more often when uploads expire sooner (tests)."""
+        return min(3600.0, self.config.partial_max_age / 4)
+
+    def _partial_sweep(self) -> None:
+        """Remove the unfinished uploads untouched for ``partial_max_age`` (on the file worker)."""
+        if self.stopping:
+            return
+        self.files.sweep_partials(self.config.partial_max_age)
+        self.loop.call_later(self._partial_sweep_interval(), self._partial_sweep)
 
     # ---- clean stop ----------------------------------------------------------
 

@@ -143,6 +143,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="MB",
         help=f"MiB of files one user may keep (default {DEFAULT_FILE_QUOTA // 2**20})",
     )
+    parser.add_argument(
+        "--max-uploads",
+        type=int,
+        default=None,
+        metavar="N",
+        help="uploads one user may have in progress at once (default 8)",
+    )
     parser.add_argument("--tls-cert", help="PEM certificate: clients must then use TLS")
     parser.add_argument("--tls-key", help="PEM private key of --tls-cert")
     parser.add_argument(
@@ -305,6 +312,8 @@ def serve(args: argparse.Namespace) -> int:
         config = dataclasses.replace(config, max_file=int(args.max_file_mb * 2**20))
     if args.file_quota_mb is not None:
         config = dataclasses.replace(config, file_quota=int(args.file_quota_mb * 2**20))
+    if args.max_uploads is not None:
+        config = dataclasses.replace(config, max_uploads=args.max_uploads)
     if args.port is not None:
         config = dataclasses.replace(config, port=args.port)
     if args.heartbeat is not None:

@@ -70,7 +70,13 @@ class ServerConfig:
     max_file: int = DEFAULT_MAX_FILE
     """Largest file a user may send, in bytes (announced by HELLO; ``--max-file-mb``)."""
     file_quota: int = DEFAULT_FILE_QUOTA
-    """Bytes of live files one user may have in all (``--file-quota-mb``)."""
+    """Bytes of live files one user may have in all (``--file-quota-mb``); the uploads
+    in progress count too (at the size offered), and those left unfinished (at the
+    bytes held)."""
+    max_uploads: int = 8
+    """Uploads one user may have in progress at once on one server (``--max-uploads``)."""
+    partial_max_age: float = 24 * 3600.0
+    """Seconds an unfinished upload may stay untouched before it is removed."""
     files_dir: str | None = None
     """Where the content of files lives; None: ``files/`` beside an SQLite database,
     else ``<default data dir>/files`` (run_server.py passes ``<data dir>/files``)."""
@@ -92,6 +98,10 @@ class ServerConfig:
 
     def __post_init__(self) -> None:
         """Refuse settings that cannot work (a message must fit in one frame)."""
+        if self.max_uploads < 1:
+            raise ValueError("max_uploads must be at least 1")
+        if self.partial_max_age <= 0:
+            raise ValueError("partial_max_age must be positive")
         if self.message_retention_days is not None and self.message_retention_days < 1:
             raise ValueError("message_retention_days must be at least 1 (or None: keep all)")
         needed = self.max_text * WORST_BYTES_PER_CHARACTER + MESSAGE_OVERHEAD

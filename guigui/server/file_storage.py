@@ -10,6 +10,10 @@ server uses; ``DirectoryContent`` keeps the content in a directory:
   (user, digest), so that the same user offering the same file again on a new
   connection (after RESUME) resumes it where the last one stopped.
 
+An upload nobody finishes is removed by ``sweep_partials`` once untouched for
+``ServerConfig.partial_max_age`` (the server calls it periodically), and an
+erased user's by ``drop_partials_of``.
+
 Every method blocks: the loop thread never calls one, it hands them to the
 ``FileWorker`` (one thread, jobs in order), whose results come back to the
 loop as ``Outcome``s through ``EventLoop.call_soon_threadsafe``, as the store
@@ -19,11 +23,13 @@ worker's do. One thread is enough: the work is one disk's, and order matters
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
 import queue
 import threading
+import time
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -58,6 +64,19 @@ class ContentStore(Protocol):
 
     def drop_partial(self, user_id: int, sha256: str) -> None:
         """Forget the user's upload of this content (no error if there is none)."""
+
+    def partials_of(self, user_id: int) -> dict[str, int]:
+        """The user's uploads held: bytes held by SHA-256 (what counts against the quota)."""
+
+    def drop_partials_of(self, user_id: int) -> None:
+        """Forget every upload of the user (an erased account)."""
+
+    def sweep_partials(self, max_age: float, keep: set[tuple[int, str]]) -> int:
+        """Remove the uploads untouched for ``max_age`` seconds but those in ``keep``.
+
+        ``keep`` holds the (user id, SHA-256) of the uploads in progress on
+        this server. Returns how many were removed.
+        """
 
     def check_partial(self, user_id: int, sha256: str, size: int) -> bytes:
         """Check a finished upload: its size, then its SHA-256; returns its first bytes.
@@ -145,6 +164,43 @@ class DirectoryContent:
         """Delete the upload's file."""
         self.partial_path(user_id, sha256).unlink(missing_ok=True)
 
+    def _partial_files(self) -> list[tuple[int, str, Path]]:
+        """Every upload held, as (user id, SHA-256, path); stray names skipped."""
+        found = []
+        for path in self.partials.iterdir():
+            user, _, sha256 = path.name.partition("-")
+            if user.isdigit() and len(sha256) == 64:
+                found.append((int(user), sha256, path))
+        return found
+
+    def partials_of(self, user_id: int) -> dict[str, int]:
+        """Sizes of the ``partial/<user id>-*`` files."""
+        held = {}
+        for path in self.partials.glob(f"{user_id}-*"):
+            with contextlib.suppress(FileNotFoundError):  # finished meanwhile
+                held[path.name.partition("-")[2]] = path.stat().st_size
+        return held
+
+    def drop_partials_of(self, user_id: int) -> None:
+        """Delete the ``partial/<user id>-*`` files."""
+        for path in self.partials.glob(f"{user_id}-*"):
+            path.unlink(missing_ok=True)
+
+    def sweep_partials(self, max_age: float, keep: set[tuple[int, str]]) -> int:
+        """By the files' modification time (each chunk written sets it)."""
+        cutoff = time.time() - max_age
+        removed = 0
+        for user_id, sha256, path in self._partial_files():
+            if (user_id, sha256) in keep:
+                continue
+            try:
+                if path.stat().st_mtime <= cutoff:
+                    path.unlink()
+                    removed += 1
+            except FileNotFoundError:
+                pass
+        return removed
+
     def check_partial(self, user_id: int, sha256: str, size: int) -> bytes:
         """Size, then SHA-256 (read by blocks: never the whole file in memory)."""
         path = self.partial_path(user_id, sha256)
@@ -208,6 +264,35 @@ class DatabaseContent:
 
     def __init__(self, store: RelationalStore) -> None:
         self.store = store
+        self._seen: dict[tuple[int, str], tuple[int, float]] = {}
+        """Each upload held: its size when last seen to change, and when (``sweep_partials``)."""
+
+    def partials_of(self, user_id: int) -> dict[str, int]:
+        """Bytes held of each of the user's uploads."""
+        return self.store.content_partials_of(user_id)
+
+    def drop_partials_of(self, user_id: int) -> None:
+        """Delete the user's upload rows."""
+        self.store.content_drop_partials_of(user_id)
+
+    def sweep_partials(self, max_age: float, keep: set[tuple[int, str]]) -> int:
+        """The rows keep no time: an upload is removed once its size stayed the same for
+        ``max_age`` seconds of this server's life (an upload in progress on another node
+        of a cluster grows, so it is kept)."""
+        now = time.monotonic()
+        held = self.store.content_partials()
+        seen: dict[tuple[int, str], tuple[int, float]] = {}
+        removed = 0
+        for key, size in held.items():
+            before = self._seen.get(key)
+            since = before[1] if before is not None and before[0] == size else now
+            if key not in keep and now - since >= max_age:
+                self.store.content_drop_partial(*key)
+                removed += 1
+            else:
+                seen[key] = (size, now if key in keep else since)
+        self._seen = seen
+        return removed
 
     def partial_size(self, user_id: int, sha256: str) -> int:
         """Bytes held of the upload."""

@@ -15,6 +15,10 @@ each chunk sent is read by it, one at a time.
   FILE_ACK. An upload is keyed by (user, SHA-256): a FILE_OFFER of the same
   content by the same user takes it over, from another connection too (the
   old one, cut or not, loses it).
+- **Unfinished uploads** count against their user's quota (see
+  ``handlers.files``); ``sweep_partials`` removes those untouched for
+  ``partial_max_age``, the uploads in progress and being offered kept, and
+  ``forget_user`` those of an erased account.
 - **Downloads**: ``pump`` runs once per loop iteration, after the output is
   flushed. For each connection with downloads, when no chunk of it is being
   read and its output holds less than ``MAX_WAITING_OUTPUT_CHUNKS`` chunks,
@@ -70,6 +74,8 @@ class FileService:
         """Every upload in progress by (user id, SHA-256), with its connection."""
         self.downloading: set[Connection] = set()
         """Connections with downloads in progress (``pump`` serves them)."""
+        self.offering: Counter[tuple[int, str]] = Counter()
+        """(user id, SHA-256) of the FILE_OFFERs being checked: a sweep keeps their bytes."""
         self.placing: Counter[str] = Counter()
         """Contents being placed for a new file, not yet in the store: never removed."""
         self._release_checks: dict[str, bool] = {}
@@ -94,6 +100,14 @@ class FileService:
                 old_connection.transfers.uploads.pop(old_upload.transfer, None)
         self.transfers_of(connection).uploads[upload.transfer] = upload
         self.uploads[key] = (connection, upload)
+
+    def uploads_of(self, user_id: int) -> dict[str, int]:
+        """The user's uploads in progress on this server: size offered by SHA-256."""
+        return {
+            sha256: upload.size
+            for (owner, sha256), (_, upload) in self.uploads.items()
+            if owner == user_id
+        }
 
     def end_upload(self, connection: Connection, upload: Upload) -> None:
         """Forget an upload (sent, cancelled, failed); its partial content is the caller's."""
@@ -172,6 +186,43 @@ class FileService:
             self.end_upload(connection, upload)
         transfers.downloads.clear()
         self.downloading.discard(connection)
+
+    def sweep_partials(self, max_age: float) -> None:
+        """Remove the unfinished uploads untouched for ``max_age`` seconds (on the worker).
+
+        The uploads in progress and those being offered are kept: the worker
+        runs jobs in order, so an offer checked after this snapshot finds the
+        sweep done.
+        """
+        keep = set(self.uploads) | set(self.offering)
+        storage = self.storage
+
+        def sweep() -> int:
+            return storage.sweep_partials(max_age, keep)
+
+        def swept(outcome: Outcome[int]) -> None:
+            if isinstance(outcome, BaseException):
+                log.warning("could not remove the unfinished uploads: %s", outcome)
+            elif outcome:
+                log.info("removed %d upload(s) untouched for %.0f s", outcome, max_age)
+
+        self.worker.submit(sweep, swept)
+
+    def forget_user(self, user_id: int) -> None:
+        """An erased account: end its uploads and remove every byte of them."""
+        for (owner, _), (connection, upload) in list(self.uploads.items()):
+            if owner == user_id:
+                self.end_upload(connection, upload)
+        storage = self.storage
+
+        def drop() -> None:
+            storage.drop_partials_of(user_id)
+
+        def dropped(outcome: Outcome[None]) -> None:
+            if isinstance(outcome, BaseException):
+                log.warning("could not remove the uploads of user #%d: %s", user_id, outcome)
+
+        self.worker.submit(drop, dropped)
 
     # ---- downloads -----------------------------------------------------------
 

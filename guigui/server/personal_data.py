@@ -85,6 +85,7 @@ class PersonalData:
                 done(outcome)
                 return
             server.rooms.forget_user(user.id)
+            server.files.forget_user(user.id)  # its unfinished uploads too
             server.announce.user_changed(user.id)  # the other nodes of a cluster too
             log.info("%s erased the account %s (now %s)", admin, user.login, outcome)
             server.files.release(unused, lambda: done(outcome))

@@ -3,8 +3,10 @@
 The checks that need no disk nor database run first, on the loop (name,
 size, conversation, membership); the rest goes to the workers in order:
 
-- FILE_OFFER: the quota (store worker), then how much of this very file the
-  user's cut upload holds (file worker); the OK gives the transfer number.
+- FILE_OFFER: the live files' bytes (store worker), then how much of this
+  very file the user's cut upload holds and what the others hold (file
+  worker), then, on the loop, the uploads in progress (``max_uploads``) and
+  the quota, unfinished uploads included; the OK gives the transfer number.
 - FILE_SEND: the file worker checks the size, the SHA-256 and the type found
   in the content against the declared one and the name's extension, and
   places the content (one copy per SHA-256); then the store worker checks the
@@ -112,6 +114,7 @@ class FileHandlers(HandlerFamily):
         room_id, recipient_id = self._place(user.id, request.room, request.to)
         quota, size, sha256 = self.config.file_quota, request.size, request.sha256
         files, storage = self.files, self.files.storage
+        key = (user.id, sha256)
 
         def used(store: Store) -> int:
             return store.file_bytes_of(user.id)
@@ -120,16 +123,32 @@ class FileHandlers(HandlerFamily):
             if used_bytes + size > quota:
                 raise _quota_exceeded(quota)
 
-            def held() -> int:
+            def held() -> tuple[int, dict[str, int]]:
                 received = storage.partial_size(user.id, sha256)
                 if received > size:  # not this file after all: start again
                     storage.drop_partial(user.id, sha256)
-                    return 0
-                return received
+                    received = 0
+                return received, storage.partials_of(user.id)
 
-            files.worker.submit(held, when_done(connection, request.id, offered))
+            files.offering[key] += 1  # a sweep meanwhile keeps its bytes
 
-        def offered(received: int) -> None:
+            def offer_checked() -> None:
+                files.offering[key] -= 1
+                if files.offering[key] <= 0:
+                    del files.offering[key]
+
+            files.worker.submit(
+                held,
+                when_done(
+                    connection,
+                    request.id,
+                    lambda found: offered(used_bytes, *found),
+                    finally_=offer_checked,
+                ),
+            )
+
+        def offered(used_bytes: int, received: int, partials: dict[str, int]) -> None:
+            self._check_uploads(user.id, sha256, size, used_bytes, partials)
             number = files.transfers_of(connection).new_number()
             if connection.active:
                 upload = Upload(
@@ -140,6 +159,39 @@ class FileHandlers(HandlerFamily):
             reply(connection, FileOfferOk(request.id, number, received, files.max_chunk))
 
         self.store_worker.submit(used, when_done(connection, request.id, quota_checked))
+
+    def _check_uploads(
+        self, user_id: int, sha256: str, size: int, used_bytes: int, partials: dict[str, int]
+    ) -> None:
+        """Refuse a new upload past ``max_uploads`` in progress, or past the quota.
+
+        The quota counts the live files (``used_bytes``), every other upload
+        of the user (in progress: at the size offered; unfinished: at the
+        bytes held) and this one at its size. Offering again the content of
+        an upload in progress takes it over: it is not one more.
+        """
+        in_progress = self.files.uploads_of(user_id)
+        in_progress.pop(sha256, None)
+        partials = {other: held for other, held in partials.items() if other != sha256}
+        max_uploads = self.config.max_uploads
+        if len(in_progress) >= max_uploads:
+            raise ProtocolError(
+                ErrorCode.QUOTA_EXCEEDED,
+                f"you already have {len(in_progress)} uploads in progress, the most allowed:"
+                " finish or cancel one first",
+                reason="too_many_uploads",
+            )
+        reserved = sum(
+            max(in_progress.get(other, 0), partials.get(other, 0))
+            for other in in_progress.keys() | partials.keys()
+        )
+        if used_bytes + reserved + size > self.config.file_quota:
+            raise ProtocolError(
+                ErrorCode.QUOTA_EXCEEDED,
+                f"your files and unfinished uploads would take more than your quota of "
+                f"{self.config.file_quota} bytes (an unfinished upload counts until it is "
+                "sent, cancelled or removed after a while)",
+            )
 
     def send(self, connection: Connection, request: FileSend) -> None:
         """Check the upload (file worker), store the file and its message; delivered as SAY."""

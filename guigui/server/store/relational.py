@@ -1020,6 +1020,30 @@ class RelationalStore(ABC):
         with self._transaction() as execute:
             execute("DELETE FROM file_partials WHERE user_id = ? AND sha256 = ?", (user_id, sha256))
 
+    def content_partials_of(self, user_id: int) -> dict[str, int]:
+        """Bytes held of each of the user's uploads, by SHA-256."""
+        with self._reading() as execute:
+            rows = execute(
+                "SELECT sha256, MAX(end_offset) AS size FROM file_partials"
+                " WHERE user_id = ? GROUP BY sha256",
+                (user_id,),
+            ).fetchall()
+        return {str(row["sha256"]): int(row["size"]) for row in rows}
+
+    def content_partials(self) -> dict[tuple[int, str], int]:
+        """Bytes held of every upload, by (user id, SHA-256)."""
+        with self._reading() as execute:
+            rows = execute(
+                "SELECT user_id, sha256, MAX(end_offset) AS size FROM file_partials"
+                " GROUP BY user_id, sha256"
+            ).fetchall()
+        return {(int(row["user_id"]), str(row["sha256"])): int(row["size"]) for row in rows}
+
+    def content_drop_partials_of(self, user_id: int) -> None:
+        """Forget every upload of the user."""
+        with self._transaction() as execute:
+            execute("DELETE FROM file_partials WHERE user_id = ?", (user_id,))
+
     def content_partial_page(
         self, user_id: int, sha256: str, start: int, limit: int
     ) -> list[tuple[int, bytes]]:
