@@ -223,7 +223,9 @@ def test_storage_options_count_before_and_after_a_command(tmp_path: Path) -> Non
 
 
 def test_file_limits_are_flags_and_content_goes_under_the_data_dir(tmp_path: Path) -> None:
-    process, address = start(tmp_path / "data", "--max-file-mb", "1", "--file-quota-mb", "0.5")
+    process, address = start(
+        tmp_path / "data", "--max-file-mb", "1", "--file-quota-mb", "0.5", "--max-uploads", "1"
+    )
     try:
         client = WireClient(address)
         assert client.hello()["max_file"] == 1024 * 1024
@@ -235,6 +237,8 @@ def test_file_limits_are_flags_and_content_goes_under_the_data_dir(tmp_path: Pat
         over = client.error(MessageType.FILE_OFFER, **offer, size=600_000, sha256=sha)
         assert over["code"] == "quota_exceeded"
         offered = client.ok(MessageType.FILE_OFFER, **offer, size=len(data), sha256=sha)
+        second = client.error(MessageType.FILE_OFFER, **offer, size=3, sha256="0" * 64)
+        assert (second["code"], second["reason"]) == ("quota_exceeded", "too_many_uploads")
         client.send_raw(encode_chunk(MessageType.FILE_CHUNK, offered["transfer"], 0, data))
         client.ok(MessageType.FILE_SEND, transfer=offered["transfer"])
         client.close()
