@@ -10,7 +10,8 @@ store worker. The third, deleting old messages, is ``guigui/server/retention.py`
   under the placeholder ``deleted#ID`` so that the others' conversations keep
   their sense (``Store.erase_user``); its sessions are closed first and nobody
   can log in as it from that moment; the files it sent are deleted, and their
-  content removed where no other live file uses it; audited.
+  content removed where no other live file uses it, and so are its unfinished
+  uploads; audited.
 """
 
 from __future__ import annotations
