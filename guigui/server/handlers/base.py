@@ -7,6 +7,7 @@ from typing import Any
 
 from guigui.common.errors import ProtocolError
 from guigui.common.protocol import ErrorCode
+from guigui.common.validation import text_problem
 from guigui.server.connection import Connection, Phase
 from guigui.server.store import UserRecord
 
@@ -33,3 +34,17 @@ class HandlerFamily:
         if connection.phase is not Phase.LOGGED_IN or connection.user is None:
             raise ProtocolError(ErrorCode.NOT_AUTHENTICATED, "log in first")
         return connection.user
+
+
+def check_text(text: str, max_text: int) -> None:
+    """Refuse a message's text (or a file's caption) that ``validation.text_problem`` faults.
+
+    Too long: ``text_too_long`` with ``max_text``; blank or otherwise wrong:
+    ``invalid_field`` on ``text``.
+    """
+    problem = text_problem(text, max_text)
+    if problem is None:
+        return
+    if len(text) > max_text:
+        raise ProtocolError(ErrorCode.TEXT_TOO_LONG, problem, max_text=max_text)
+    raise ProtocolError(ErrorCode.INVALID_FIELD, problem, field="text", reason=problem)

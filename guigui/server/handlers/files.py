@@ -38,7 +38,6 @@ from guigui.common.messages import (
     Ok,
 )
 from guigui.common.protocol import ErrorCode
-from guigui.common.validation import text_problem
 from guigui.server.clock import now_ms
 from guigui.server.config import ServerConfig
 from guigui.server.connection import Connection
@@ -47,7 +46,7 @@ from guigui.server.core.rooms import RoomDirectory
 from guigui.server.delivery import Delivery, Sender, file_info
 from guigui.server.file_transfers import Upload
 from guigui.server.files import FileService
-from guigui.server.handlers.base import HandlerFamily, RequestHandler
+from guigui.server.handlers.base import HandlerFamily, RequestHandler, check_text
 from guigui.server.handlers.messaging import MessageIds
 from guigui.server.handoff import Outcome
 from guigui.server.replies import error_for, rate_limited, reject, reply, when_done
@@ -286,13 +285,7 @@ class FileHandlers(HandlerFamily):
 
     def _check_text(self, text: str) -> None:
         """A caption follows the rules of a message's text."""
-        max_text = self.config.max_text
-        problem = text_problem(text, max_text)
-        if problem is None:
-            return
-        if len(text) > max_text:
-            raise ProtocolError(ErrorCode.TEXT_TOO_LONG, problem, max_text=max_text)
-        raise ProtocolError(ErrorCode.INVALID_FIELD, problem, field="text", reason=problem)
+        check_text(text, self.config.max_text)
 
     def get(self, connection: Connection, request: FileGet) -> None:
         """The file if the user may have it (as HISTORY decides), then its chunks."""

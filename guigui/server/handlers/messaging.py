@@ -14,10 +14,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from guigui.common.errors import ProtocolError
 from guigui.common.messages import Direct, History, HistoryOk, Say
-from guigui.common.protocol import ErrorCode
-from guigui.common.validation import text_problem
 from guigui.server.clock import now_ms
 from guigui.server.config import ServerConfig
 from guigui.server.connection import Connection
@@ -25,7 +22,7 @@ from guigui.server.core.accounts import UserDirectory
 from guigui.server.core.rooms import RoomDirectory
 from guigui.server.delivery import Delivery, Sender
 from guigui.server.frame_budget import items_that_fit, room_left
-from guigui.server.handlers.base import HandlerFamily, RequestHandler
+from guigui.server.handlers.base import HandlerFamily, RequestHandler, check_text
 from guigui.server.replies import rate_limited, reply, when_done
 from guigui.server.store import UNNUMBERED, Store, StoredMessage
 from guigui.server.workers import StoreWorker
@@ -71,13 +68,7 @@ class MessagingHandlers(HandlerFamily):
 
     def _check_text(self, text: str) -> None:
         """Refuse a text ``validation.text_problem`` finds fault with, with the right code."""
-        max_text = self.config.max_text
-        problem = text_problem(text, max_text)
-        if problem is None:
-            return
-        if len(text) > max_text:
-            raise ProtocolError(ErrorCode.TEXT_TOO_LONG, problem, max_text=max_text)
-        raise ProtocolError(ErrorCode.INVALID_FIELD, problem, field="text", reason=problem)
+        check_text(text, self.config.max_text)
 
     def _new_message(
         self,
