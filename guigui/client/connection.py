@@ -113,6 +113,8 @@ class ServerInfo:
     max_frame: int
     max_text: int
     heartbeat: float
+    max_file: int = 0
+    """Largest file the server takes, in bytes (0: a server without files)."""
 
 
 class ChatConnection:
@@ -275,6 +277,7 @@ class ChatConnection:
             max_frame=reply.max_frame,
             max_text=reply.max_text,
             heartbeat=reply.heartbeat,
+            max_file=reply.max_file,
         )
         connection._decoder.max_frame = max(connection.info.max_frame, DEFAULT_MAX_FRAME)
         threading.Thread(

@@ -54,9 +54,20 @@ def cache_dir() -> Path:
     return Path(base) / "guigui"
 
 
+def is_sha256(text: str) -> bool:
+    """Whether ``text`` is a SHA-256 in hex (64 lowercase hex digits), as the server sends."""
+    return len(text) == 64 and all(c in "0123456789abcdef" for c in text)
+
+
 def cached_picture(file: FileInfo) -> Path:
     """Where the copy of a picture is kept, named by its SHA-256 (the same picture sent
-    twice is fetched once; a name from the server never becomes a path)."""
+    twice is fetched once; a name from the server never becomes a path).
+
+    Raises ``ValueError`` when the SHA-256 the server gave is not one (``../x``
+    from a hostile server would otherwise be a path out of the cache).
+    """
+    if not is_sha256(file.sha256):
+        raise ValueError(f"not a SHA-256: {file.sha256!r}")
     return cache_dir() / "pictures" / file.sha256
 
 

@@ -206,6 +206,7 @@ class NetworkThread:
         self._reconnect = False
         self._sanction_ends: float | None = None
         """When a kick or timed ban ends (``time.time()``): we resume then, not before."""
+        self._max_file = 0
         self._stopping = threading.Event()
         self._transfers = TransferRunner(self.updates, self._on_broken_connection)
         self._thread = threading.Thread(target=self._run, name="guigui-network", daemon=True)
@@ -283,6 +284,15 @@ class NetworkThread:
     def cancel_transfer(self, transfer: str) -> None:
         """Stop a transfer (``TransferCancelled``); nothing if it already ended."""
         self._transfers.cancel(transfer)
+
+    @property
+    def max_file(self) -> int:
+        """The largest file the server takes, in bytes, as its HELLO said (0: not known yet).
+
+        Known from the first login on; the GUI refuses a larger file at once
+        instead of letting the server refuse it after the offer.
+        """
+        return self._max_file
 
     @property
     def transfers(self) -> int:
@@ -471,6 +481,7 @@ class NetworkThread:
         self._retry_delay = FIRST_RETRY
         self._sanction_ends = None
         self.updates.put(ConnectionChanged("online"))
+        self._max_file = connection.info.max_file
         self.updates.put(LoggedIn(session, resumed=True))
         self._flush_outbox()
         self._transfers.session_opened(connection)
@@ -504,6 +515,8 @@ class NetworkThread:
         self._token = session.token
         self._reconnect = True
         self._sanction_ends = None
+        if self._connection is not None:
+            self._max_file = self._connection.info.max_file
         self.updates.put(ConnectionChanged("online"))
         self.updates.put(LoggedIn(session, resumed=False))
         self._flush_outbox()

@@ -11,6 +11,7 @@ from guigui.client.file_places import (
     download_target,
     downloads_folder,
     free_name,
+    is_sha256,
 )
 from guigui.common.objects import FileInfo
 
@@ -55,3 +56,14 @@ def test_pictures_are_cached_by_content(tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     file = FileInfo(3, "../x.png", 10, "image/png", "ab" * 32)
     assert cached_picture(file) == tmp_path / "guigui" / "pictures" / ("ab" * 32)
+
+
+@pytest.mark.parametrize("hostile", ["../../.bashrc", "AB" * 32, "ab" * 31, "/etc/passwd", ""])
+def test_a_hash_from_the_server_that_is_not_one_names_no_cached_copy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, hostile: str
+) -> None:
+    """The SHA-256 names the cached copy: only 64 lowercase hex digits are taken."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert not is_sha256(hostile)
+    with pytest.raises(ValueError, match="not a SHA-256"):
+        cached_picture(FileInfo(1, "chart.png", 10, "image/png", hostile))

@@ -67,7 +67,9 @@ class PictureView(ttk.Frame):
         on_download: Callable[[FileInfo], object],
         broken: bool = False,
     ):
-        super().__init__(master)
+        # A card like ``FileCard``: on the dark theme the window's colour, around the
+        # picture and its footer alike, reads as one block in the conversation.
+        super().__init__(master, padding=6, relief="solid", borderwidth=1)
         self.picture = picture
         if picture is not None:
             self.thumbnail: ttk.Label = ttk.Label(self, image=picture, cursor="hand2")

@@ -26,6 +26,7 @@ from guigui.client.file_places import (
     download_target,
     downloads_folder,
     free_name,
+    is_sha256,
 )
 from guigui.client.model import ChatModel, Transfer
 from guigui.client.network_thread import NetworkThread
@@ -93,6 +94,14 @@ class FileActions:
                     )
                 )
                 continue
+            limit = self.host.network.max_file
+            if limit and size > limit:  # refused at once: the server would refuse it anyway
+                self.model.notice(
+                    _(
+                        "⚠ {name} not sent: it is {size}, and the server takes {limit} at most."
+                    ).format(name=path.name, size=human_size(size), limit=human_size(limit))
+                )
+                continue
             transfer = self.host.network.send_file(key, path)
             self.model.transfer_started(
                 Transfer(transfer, "upload", safe_file_name(path.name), size, conversation=key)
@@ -132,6 +141,9 @@ class FileActions:
         picture = self.pictures.get(file.sha256)
         if picture is not None or file.sha256 in self.broken or not is_picture(file):
             return picture
+        if not is_sha256(file.sha256):  # it names the cached copy: never a path from the server
+            self.broken.add(file.sha256)
+            return None
         path = cached_picture(file)
         if path.is_file() and path.stat().st_size == file.size:
             return self._decode(file, path)

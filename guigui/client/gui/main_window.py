@@ -232,6 +232,11 @@ class MessageView(ttk.Frame):
             self.text.yview_moveto(max(0.0, top_before + added / max(total, 1.0)))
         elif at_bottom or not keep_position:
             self.text.see("end")
+            # The thumbnails and cards just embedded have no height until Tk lays them
+            # out: "end" was seen as if they were one line high, so once more. (Laid out
+            # while at the top, the view would ask for older history: hence the first see.)
+            self.text.update_idletasks()
+            self.text.see("end")
 
 
 class MainWindowActions(Protocol):
