@@ -62,6 +62,8 @@ def failure_in_words(error: RequestFailed) -> str:
         return _("This file is too large: the server takes {size:g} MB at most.").format(
             size=round(megabytes, 1)
         )
+    if code == ErrorCode.QUOTA_EXCEEDED and details.get("reason") == "too_many_uploads":
+        return _("You are sending too many files at once: wait until one has gone.")
     words: dict[str, str] = {
         ErrorCode.FILE_TOO_LARGE: _("This file is too large for the server."),
         ErrorCode.QUOTA_EXCEEDED: _(
