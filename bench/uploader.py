@@ -1,6 +1,6 @@
 """An uploading client of the files scenario: one user sending files to a room, in a loop.
 
-    python -m bench.uploader HOST PORT LOGIN SIZE [--room ROOM]
+    python -m bench.uploader HOST PORT LOGIN SIZE [--room ROOM] [--rate-mib R]
 
 It speaks GuiGui's protocol over a plain socket with ``guigui.common``'s
 codec, messages and file frames, as PROTOCOL.md section 7 says: HELLO,
@@ -13,6 +13,9 @@ it prints ``READY`` once logged in and waits for a ``go`` line on standard
 input; it then uploads until a ``stop`` line arrives, finishes the file in
 progress (so every file offered is stored or refused, none left half sent),
 and prints its figures as one JSON object.
+
+With ``--rate-mib R`` it sends at most R MiB per second (a person's upload
+over an office network), else as fast as the server takes the chunks.
 
 Each file is ``SIZE`` bytes of random data (drawn once) whose first bytes carry
 the login and the file's number: every file has its own SHA-256, so the server
@@ -202,8 +205,11 @@ def files(login: str, size: int) -> Iterator[tuple[str, bytearray]]:
         yield f"{login}-{number}.bin", content
 
 
-def upload(link: Link, room: str, name: str, content: bytearray) -> bool:
-    """One file: FILE_OFFER, its chunks, FILE_SEND; True once its OK says it is stored."""
+def upload(link: Link, room: str, name: str, content: bytearray, rate: float = 0.0) -> bool:
+    """One file: FILE_OFFER, its chunks, FILE_SEND; True once its OK says it is stored.
+
+    ``rate``: at most that many bytes per second (0: as fast as the server takes them).
+    """
     figures = link.figures
     offer = FileOffer(
         id=link.next_id(),
@@ -220,7 +226,12 @@ def upload(link: Link, room: str, name: str, content: bytearray) -> bool:
     figures.offered += 1
     step = min(FILE_CHUNK_SIZE, offered.max_chunk)
     view = memoryview(content)
+    began = time.monotonic()
     for offset in range(offered.received, len(content), step):
+        if rate:  # paced: wait until this chunk's time has come
+            early = (offset - offered.received) / rate - (time.monotonic() - began)
+            if early > 0:
+                time.sleep(early)
         chunk = bytes(view[offset : offset + step])
         link.send_bytes(encode_chunk(MessageType.FILE_CHUNK, offered.transfer, offset, chunk))
     sent = link.ask(FileSend(link.next_id(), offered.transfer), Reply)
@@ -251,6 +262,9 @@ def main() -> None:
     parser.add_argument("login")
     parser.add_argument("size", type=int, help="bytes per file")
     parser.add_argument("--room", default=ROOM)
+    parser.add_argument(
+        "--rate-mib", type=float, default=0.0, help="MiB/s at most (default: as fast as it goes)"
+    )
     args = parser.parse_args()
     figures = UploadFigures(args.login, args.size)
     link = Link(args.host, args.port, figures)
@@ -267,7 +281,7 @@ def main() -> None:
     try:
         while not stop.is_set():
             name, content = next(contents)
-            if upload(link, args.room, name, content):
+            if upload(link, args.room, name, content, args.rate_mib * 2**20):
                 figures.seconds = time.monotonic() - start
     except UploadFailed as error:
         figures.errors.append(str(error))
