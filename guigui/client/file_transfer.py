@@ -38,6 +38,7 @@ from guigui.client.transfers import (
     part_path,
 )
 from guigui.common.file_frames import FileChunk
+from guigui.common.file_types import type_mismatch
 from guigui.common.messages import (
     FileCancel,
     FileGet,
@@ -127,6 +128,10 @@ def upload(
     or changed while being sent).
     """
     source = state.source
+    # The server would refuse it once every byte is sent: say so before sending one.
+    mismatch = type_mismatch(source.name, source.type, source.type)
+    if mismatch is not None:
+        raise RequestFailed(ErrorCode.FILE_TYPE_MISMATCH, f"refused: {mismatch}", reason=mismatch)
     throttle = ProgressThrottle()
     for _attempt in range(MAX_ATTEMPTS):
         if _cancelled(cancel):

@@ -200,6 +200,19 @@ def test_a_non_member_cannot_download_a_room_file(
     assert not part_path(tmp_path / "stolen.bin").exists()
 
 
+def test_a_file_whose_name_lies_about_its_content_is_refused_before_a_byte_is_sent(
+    user: Callable[[str], ChatConnection], tmp_path: Path
+) -> None:
+    alice = user("alice")
+    fake = tmp_path / "facture.pdf"
+    fake.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(5000))  # a picture named as a PDF
+    with pytest.raises(RequestFailed) as refused:
+        alice.upload_file(Upload(describe_file(fake)), room="Général")
+    assert refused.value.code == ErrorCode.FILE_TYPE_MISMATCH
+    assert ".pdf" in refused.value.details["reason"]
+    assert alice.history(room="Général")[0] == []  # nothing was posted
+
+
 def test_a_cancelled_download_leaves_nothing_and_the_chat_goes_on(
     user: Callable[[str], ChatConnection], tmp_path: Path
 ) -> None:
