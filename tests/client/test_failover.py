@@ -8,8 +8,6 @@ test is the same on both): for the client, A went away and B is the next node.
 from __future__ import annotations
 
 import io
-import queue
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -22,9 +20,10 @@ from guigui.client.connection import ChatConnection, NoServerReachable
 from guigui.client.model import ConversationKey
 from guigui.client.network_thread import NetworkThread
 from guigui.client.settings import ClientSettings
-from guigui.client.updates import ConnectionChanged, LoggedIn, MessageAcknowledged, Update
+from guigui.client.updates import ConnectionChanged, LoggedIn, MessageAcknowledged
 from tests.conftest import RunningServer
 from tests.support.ports import free_port
+from tests.support.updates import next_update
 
 GENERAL = ConversationKey.room("Général")
 PASSWORD = "correct horse"
@@ -32,21 +31,6 @@ PATIENCE = 60.0
 """Seconds before a wait gives up: a failure's bound, not a measured time."""
 
 Wanted = TypeVar("Wanted")
-
-
-def next_update(
-    updates: queue.Queue[Update], kind: type[Wanted], test: Callable[[Wanted], bool] = bool
-) -> Wanted:
-    """The next update of ``kind`` that passes ``test`` (the others are skipped)."""
-    deadline = time.monotonic() + PATIENCE
-    while time.monotonic() < deadline:
-        try:
-            update = updates.get(timeout=0.5)
-        except queue.Empty:
-            continue
-        if isinstance(update, kind) and test(update):
-            return update
-    raise AssertionError(f"no {kind.__name__} came")
 
 
 def test_a_server_that_is_down_is_passed_over(running_server: RunningServer) -> None:

@@ -42,6 +42,7 @@ from guigui.common.messages import MessageEvent
 from guigui.common.objects import ChatMessage, FileInfo
 from guigui.common.protocol import ErrorCode
 from tests.conftest import RunningServer
+from tests.support.updates import next_update
 
 GENERAL = ConversationKey.room("Général")
 PASSWORD = "correct horse"
@@ -93,21 +94,6 @@ def next_message_event(connection: ChatConnection) -> ChatMessage:
         if isinstance(event, MessageEvent):
             return event.message
     raise AssertionError("no MESSAGE came")
-
-
-def next_update(
-    updates: queue.Queue[Update], kind: type[Wanted], test: Callable[[Wanted], bool] = bool
-) -> Wanted:
-    """The next update of ``kind`` that passes ``test`` (the others are skipped)."""
-    deadline = time.monotonic() + PATIENCE
-    while time.monotonic() < deadline:
-        try:
-            update = updates.get(timeout=0.5)
-        except queue.Empty:
-            continue
-        if isinstance(update, kind) and test(update):
-            return update
-    raise AssertionError(f"no {kind.__name__} came")
 
 
 # ---- ChatConnection ----------------------------------------------------------------
