@@ -76,7 +76,7 @@ erase LOGIN --yes                  delete an account's personal data; its messag
                                    as deleted#ID (GDPR; audited; cannot be undone)
 files [LOGIN]                      files kept, newest first: number, date, owner, where,
                                    size, type, name (LOGIN: that user's only); storage used
-delete-file ID                     delete a file: nobody can download it any more
+delete-file ID --yes               delete a file: nobody can download it any more
                                    (audited; cannot be undone)
 help                               this list
 quit                               leave the console (the server keeps running)""")
@@ -448,8 +448,13 @@ class AdminConsole:
 
     def do_delete_file(self, args: list[str]) -> None:
         """Delete a file, by the number ``files`` lists."""
-        if len(args) != 1 or not args[0].lstrip("#").isdecimal():
-            raise ValueError(_("usage: delete-file ID (the file's number, as listed by 'files')"))
+        if len(args) != 2 or args[1] != "--yes" or not args[0].lstrip("#").isdecimal():
+            raise ValueError(
+                _(
+                    "usage: delete-file ID --yes (the file's number, as listed by 'files';"
+                    " it cannot be undone)"
+                )
+            )
         file = self.api.delete_file(int(args[0].lstrip("#"))).result(TIMEOUT)
         self.say(
             _("deleted file #{number} {name} ({size}), sent by {login}").format(

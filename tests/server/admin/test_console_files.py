@@ -14,7 +14,7 @@ __all__ = ["admin_server"]  # the fixture, used by name
 def test_files_are_listed_filtered_and_deleted_from_the_console(
     admin_server: ServerProcess,
 ) -> None:
-    for command in ("files", "delete-file 1"):
+    for command in ("files", "delete-file 1 --yes"):
         admin_server.command(command, "error: log in first")
     alice, bob = user(admin_server.address, "alice"), user(admin_server.address, "bob")
     plan = upload(alice, "plan.png", PICTURE, room="Général")["file"]
@@ -38,14 +38,15 @@ def test_files_are_listed_filtered_and_deleted_from_the_console(
     admin_server.expect(r"^storage used: 2 file\(s\), 167 KiB$")
 
     admin_server.command(
-        f"delete-file #{quote['id']}",
+        f"delete-file #{quote['id']} --yes",
         rf"^deleted file #{quote['id']} devis 2026\.pdf \(117 KiB\), sent by bob$",
     )
     assert alice.error(MessageType.FILE_GET, file=quote["id"])["code"] == "no_such_file"
     admin_server.command(
-        f"delete-file {quote['id']}", rf"error: no file #{quote['id']} \(unknown, or already"
+        f"delete-file {quote['id']} --yes", rf"error: no file #{quote['id']} \(unknown, or already"
     )
-    admin_server.command("delete-file plan.png", r"error: usage: delete-file ID")
+    admin_server.command("delete-file plan.png --yes", r"error: usage: delete-file ID --yes")
+    admin_server.command("delete-file 1", r"error: usage: delete-file ID --yes")  # no --yes
     admin_server.command("files", r"^#\d+ .* plan\.png$")
     admin_server.expect(r"^1 file\(s\)$")
     admin_server.send("audit 1")
