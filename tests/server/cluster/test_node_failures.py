@@ -27,11 +27,11 @@ from guigui.client.network_thread import NetworkThread
 from guigui.client.settings import ClientSettings
 from guigui.client.updates import LoggedIn, MessageAcknowledged
 from guigui.common.protocol import MessageType
-from tests.client.test_failover import next_update
 from tests.server.cluster.test_nodes import user_on
 from tests.support.databases import fresh_mysql_database
 from tests.support.ports import free_port
 from tests.support.shared_redis import SHARED_REDIS_URL, require_shared_redis
+from tests.support.updates import next_update
 from tests.support.wire import Address, ServerClosed, WireClient
 
 ROOT = Path(__file__).resolve().parents[3]
