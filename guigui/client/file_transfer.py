@@ -23,7 +23,7 @@ import os
 import queue
 import threading
 from collections.abc import Callable
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any, Protocol
 
 from guigui.client.errors import ConnectionLost, RequestFailed
@@ -131,7 +131,13 @@ def upload(
     # The server would refuse it once every byte is sent: say so before sending one.
     mismatch = type_mismatch(source.name, source.type, source.type)
     if mismatch is not None:
-        raise RequestFailed(ErrorCode.FILE_TYPE_MISMATCH, f"refused: {mismatch}", reason=mismatch)
+        raise RequestFailed(
+            ErrorCode.FILE_TYPE_MISMATCH,
+            f"refused: {mismatch}",
+            reason=mismatch,
+            extension=PurePath(source.name).suffix.lower(),
+            detected=source.type,
+        )
     throttle = ProgressThrottle()
     for _attempt in range(MAX_ATTEMPTS):
         if _cancelled(cancel):

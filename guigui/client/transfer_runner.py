@@ -62,6 +62,10 @@ def failure_in_words(error: RequestFailed) -> str:
         return _("This file is too large: the server takes {size:g} MB at most.").format(
             size=round(megabytes, 1)
         )
+    if code == ErrorCode.FILE_TYPE_MISMATCH and "extension" in details:  # found here, in words
+        return _("Its name ends in {extension}, but its content is {type}.").format(
+            extension=details["extension"], type=details.get("detected", "")
+        )
     if code == ErrorCode.QUOTA_EXCEEDED and details.get("reason") == "too_many_uploads":
         return _("You are sending too many files at once: wait until one has gone.")
     words: dict[str, str] = {
@@ -70,9 +74,7 @@ def failure_in_words(error: RequestFailed) -> str:
             "This file would take your files over your quota on the server."
         ),
         ErrorCode.CHECKSUM_MISMATCH: _("The file changed while it was being sent: send it again."),
-        ErrorCode.FILE_TYPE_MISMATCH: _(
-            "The file's content does not match its name or type: {reason}"
-        ).format(reason=details.get("reason", "")),
+        ErrorCode.FILE_TYPE_MISMATCH: _("The file's content does not match its name or type."),
         ErrorCode.INVALID_FIELD: _("This file name is not accepted: {reason}").format(
             reason=details.get("reason", "")
         ),

@@ -40,3 +40,17 @@ def test_in_french(french: None) -> None:
 
 def test_a_code_without_words_keeps_the_servers_message() -> None:
     assert failure_in_words(refused(ErrorCode.INTERNAL)) == "the server's own words"
+
+
+def test_a_name_lying_about_its_content_is_said_in_the_users_language(french: None) -> None:
+    local = refused(
+        ErrorCode.FILE_TYPE_MISMATCH, reason="the name ends in .pdf", extension=".pdf",
+        detected="image/png",
+    )  # fmt: skip
+    assert failure_in_words(local) == (
+        "Son nom se termine par .pdf, mais son contenu est image/png."
+    )
+    from_the_server = refused(ErrorCode.FILE_TYPE_MISMATCH, reason="declared x, content y")
+    assert failure_in_words(from_the_server) == (
+        "Le contenu du fichier ne correspond pas à son nom ou à son type."
+    )  # no English inside a French sentence
