@@ -44,6 +44,7 @@ from tests.client.gui.support import (
 )
 from tests.conftest import RunningServer
 from tests.support.display import display
+from tests.support.missing import missing
 
 __all__ = ["display"]
 
@@ -281,7 +282,7 @@ def test_pasting(display: str, running_server: RunningServer, places: Path, tmp_
     """Ctrl+V sends the clipboard's picture; with text on the clipboard, the text is pasted."""
     xclip = shutil.which("xclip")
     if xclip is None:
-        pytest.skip("xclip is not installed (Pillow reads the X11 clipboard with it)")
+        missing("xclip is not installed (Pillow reads the X11 clipboard with it)")
     chart, _report = sample_files(tmp_path / "originals")
     register(running_server, "carol")
     with desktop_client(running_server) as app:
