@@ -15,19 +15,21 @@ import ctypes
 import ctypes.util
 import sys
 import threading
+from collections.abc import Callable
 
 _PR_SET_NAME = 15
 _MAX_NAME_BYTES = 15
 
 
-def _load_prctl() -> object | None:
+def _load_prctl() -> Callable[..., int] | None:
     if not sys.platform.startswith("linux"):
         return None
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
     except OSError:
         return None
-    return getattr(libc, "prctl", None)
+    prctl: Callable[..., int] | None = getattr(libc, "prctl", None)
+    return prctl
 
 
 _prctl = _load_prctl()
@@ -38,4 +40,4 @@ def name_os_thread(name: str | None = None) -> None:
     if _prctl is None:
         return
     wanted = (name or threading.current_thread().name).encode("utf-8", "replace")
-    _prctl(_PR_SET_NAME, ctypes.c_char_p(wanted[:_MAX_NAME_BYTES]), 0, 0, 0)  # type: ignore[operator]
+    _prctl(_PR_SET_NAME, ctypes.c_char_p(wanted[:_MAX_NAME_BYTES]), 0, 0, 0)
