@@ -23,6 +23,7 @@ import msgspec
 
 from guigui.common.codec import Frame, body_problem, encode_frame
 from guigui.common.errors import ProtocolError
+from guigui.common.file_frames import MAX_TRANSFER
 from guigui.common.objects import (
     ChatMessage,
     ConversationState,
@@ -58,7 +59,7 @@ FileSize = Annotated[int, msgspec.Meta(ge=0, le=MAX_BIG_INT)]
 """A file's size or an offset in it, in bytes: 0 to 2^63-1 (the server's limit is far lower)."""
 FileId = Annotated[int, msgspec.Meta(ge=1, le=MAX_BIG_INT)]
 """A stored file's id."""
-TransferId = Annotated[int, msgspec.Meta(ge=1, le=2**32 - 1)]
+TransferId = Annotated[int, msgspec.Meta(ge=1, le=MAX_TRANSFER)]
 """A transfer's number, as the server gave it (a u32, never 0)."""
 Sha256 = Annotated[str, msgspec.Meta(pattern="^[0-9a-f]{64}$")]
 """A SHA-256 digest in lowercase hexadecimal."""

@@ -206,7 +206,7 @@ class DirectoryContent:
         path = self.partial_path(user_id, sha256)
         if size == 0:
             path.touch(mode=0o600)  # an empty file takes no chunk: nothing was written
-        _check_size(path.stat().st_size if path.exists() else 0, size)
+        _check_size(self.partial_size(user_id, sha256), size)
         digest = hashlib.sha256()
         head = b""
         with path.open("rb") as content:

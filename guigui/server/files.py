@@ -164,18 +164,36 @@ class FileService:
 
         def written(outcome: Outcome[None]) -> None:
             connection.chunk_written()
+            current = transfers.uploads.get(upload.transfer) is upload
             if isinstance(outcome, BaseException):
                 log.error("%s: a chunk of upload #%d not written", connection.peer, upload.transfer)
+                if not current:
+                    return  # an earlier chunk failed: the upload is already over
+                # The bytes after this chunk's offset cannot be trusted: the upload is
+                # over, what it held is dropped, and the client offers the file again.
+                self.end_upload(connection, upload)
+                self.drop_partial(user_id, sha256)
                 if connection.active:
-                    error = Error(
-                        None, str(ErrorCode.INTERNAL), "a file chunk could not be written"
-                    )
-                    connection.send(encode(error))
+                    message = "a file chunk could not be written: offer the file again"
+                    connection.send(encode(Error(None, str(ErrorCode.INTERNAL), message)))
                 return
-            if sync and connection.active:
+            if sync and current and connection.active:
                 connection.send(encode(FileAck(upload.transfer, end)))
 
         self.worker.submit(write, written)
+
+    def drop_partial(self, user_id: int, sha256: str) -> None:
+        """Drop what an upload held (cancelled, or a chunk not written), on the worker."""
+        storage = self.storage
+
+        def drop() -> None:
+            storage.drop_partial(user_id, sha256)
+
+        def dropped(outcome: Outcome[None]) -> None:
+            if isinstance(outcome, BaseException):
+                log.warning("could not drop the bytes of an upload: %s", outcome)
+
+        self.worker.submit(drop, dropped)
 
     def connection_closed(self, connection: Connection) -> None:
         """Forget the connection's transfers (its uploads' content stays, to be resumed)."""
@@ -310,7 +328,7 @@ class FileService:
         if sha256 in self._release_checks:
             self._release_checks[sha256] = True
 
-    def release(self, sha256s: Iterable[str], then: Callable[[], None] | None = None) -> None:
+    def release(self, sha256s: Iterable[str], then: Callable[[], None] = lambda: None) -> None:
         """Remove these contents if no live file uses them (the store decides), then ``then``.
 
         A content being placed for a new file is kept, and so is one placed
@@ -319,8 +337,7 @@ class FileService:
         """
         wanted = [sha256 for sha256 in sha256s if sha256 not in self._release_checks]
         if not wanted:
-            if then is not None:
-                then()
+            then()
             return
         for sha256 in wanted:
             self._release_checks[sha256] = False
@@ -332,8 +349,7 @@ class FileService:
             placed_meanwhile = {sha256: self._release_checks.pop(sha256) for sha256 in wanted}
             if isinstance(outcome, BaseException):
                 log.warning("could not check which contents are unused: %s", outcome)
-                if then is not None:
-                    then()
+                then()
                 return
             doomed = [
                 sha256
@@ -341,8 +357,7 @@ class FileService:
                 if not placed_meanwhile[sha256] and sha256 not in self.placing
             ]
             if not doomed:
-                if then is not None:
-                    then()
+                then()
                 return
             storage = self.storage
 
@@ -355,8 +370,7 @@ class FileService:
                     log.warning("could not remove %d contents: %s", len(doomed), result)
                 else:
                     log.info("removed the content of %d file(s) no live file uses", len(doomed))
-                if then is not None:
-                    then()
+                then()
 
             self.worker.submit(remove, removed)
 

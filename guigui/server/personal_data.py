@@ -62,7 +62,9 @@ class PersonalData:
         From this call on, the login is no longer known (nobody logs in as it)
         and the account's live sessions are closed; its rooms and requests are
         forgotten once the store has erased it. If the store fails, the account
-        is put back as it was.
+        is put back as it was, but for its files: they are deleted first, in a
+        transaction of their own, and stay deleted (an admin erasing an account
+        wants them gone; trying again finishes the rest).
         """
         server = self.server
         user = self._user(login)
@@ -74,7 +76,8 @@ class PersonalData:
         unused: list[str] = []
 
         def erase(store: Store) -> str:
-            # The files first: should the erasure then fail, the account is intact.
+            # The files first (their own transaction): should the erasure then
+            # fail, the account is intact and its files stay deleted.
             unused.extend(store.delete_files_of(user.id, now_ms()))
             erased_login = store.erase_user(user.id)
             store.add_audit(admin, "erase", user.login, erased_login, now_ms())
@@ -83,7 +86,7 @@ class PersonalData:
         def erased(outcome: Outcome[str]) -> None:
             if isinstance(outcome, BaseException):
                 server.users.replace(user)
-                done(outcome)
+                server.files.release(unused, lambda: done(outcome))  # the files stay deleted
                 return
             server.rooms.forget_user(user.id)
             server.files.forget_user(user.id)  # its unfinished uploads too

@@ -39,13 +39,13 @@ class MessageRetention:
         loop: EventLoop,
         store_worker: StoreWorker[Any],
         days: int,
-        files: FileService | None = None,
+        files: FileService,
     ) -> None:
         self.loop = loop
         self.store_worker = store_worker
         self.days = days
         self.files = files
-        """Removes the content of the files deleted (None: files are not this one's concern)."""
+        """Removes the content of the files deleted."""
 
     def start(self) -> None:
         """Schedule the first purge; call before the loop runs, or on the loop thread."""
@@ -74,7 +74,7 @@ class MessageRetention:
                 log.warning("retention: the purge failed (%s); next try in an hour", outcome)
             elif outcome:
                 log.info("retention: deleted %d messages older than %d days", outcome, days)
-            if unused and self.files is not None:
+            if unused:
                 self.files.release(unused)
             # Rescheduled even while the server stops: the loop ends with its timers.
             self.loop.call_later(PURGE_INTERVAL, self.purge)

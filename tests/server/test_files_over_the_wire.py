@@ -490,3 +490,37 @@ def test_transfers_end_with_the_session_that_started_them(
     assert client.error(MessageType.FILE_CANCEL, transfer=offered["transfer"])["code"] == (
         "no_such_transfer"
     )
+
+
+def test_a_chunk_the_disk_refuses_ends_the_upload_and_acknowledges_nothing_after_it(
+    running_server: RunningServer, logged_in: LoggedIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = running_server.server
+    alice = logged_in("alice")
+    data = content(12 * FILE_CHUNK_SIZE, seed=12)
+    offered = offer(alice, data)
+    storage = server.files.storage
+    write = storage.write_partial
+
+    def full_disk_at_the_third_chunk(
+        user_id: int, sha256: str, offset: int, chunk: bytes, sync: bool
+    ) -> None:
+        if offset == 2 * FILE_CHUNK_SIZE:
+            raise OSError(28, "No space left on device")
+        write(user_id, sha256, offset, chunk, sync)
+
+    monkeypatch.setattr(storage, "write_partial", full_disk_at_the_third_chunk)
+    send_chunks(alice, offered["transfer"], data, 0, len(data))
+    errors = error_frames(alice, 1)
+    assert errors[0]["code"] == "internal" and "offer the file again" in errors[0]["message"]
+    sent = alice.error(MessageType.FILE_SEND, transfer=offered["transfer"])
+    assert sent["code"] == "no_such_transfer"
+    acknowledged = [f.body["received"] for f in alice.events if f.type == MessageType.FILE_ACK]
+    assert all(received <= 2 * FILE_CHUNK_SIZE for received in acknowledged)  # none past the hole
+    monkeypatch.undo()
+    again = offer(alice, data)
+    assert again["received"] == 0  # what it held was dropped: the file starts again
+    send_chunks(alice, again["transfer"], data, 0, len(data))
+    message = alice.ok(MessageType.FILE_SEND, transfer=again["transfer"])["message"]
+    fetched, _ = download(alice, message["file"]["id"])
+    assert fetched == data

@@ -204,25 +204,28 @@ class FileHandlers(HandlerFamily):
         if upload.room_id is not None:
             self.rooms.require_member(user.id, self.rooms.get(upload.room_id))
         if request.text is not None:
-            self._check_text(request.text)
+            check_text(request.text, self.config.max_text)  # a caption: a message's text
         wait = connection.message_bucket.take(time.monotonic())
         if wait:
             raise rate_limited("too many messages", wait, connection)
         files, storage = self.files, self.files.storage
-        sha256 = upload.sha256
+        # Copies for the worker thread: the upload itself is the loop's.
+        user_id, sha256, size, name, declared = (
+            upload.user_id, upload.sha256, upload.size, upload.name, upload.type,
+        )  # fmt: skip
         upload.sending = True
         files.placing[sha256] += 1
 
         def finish() -> str:
-            head = storage.check_partial(upload.user_id, sha256, upload.size)
+            head = storage.check_partial(user_id, sha256, size)
             detected = detect_type(head)
-            mismatch = type_mismatch(upload.name, upload.type, detected)
+            mismatch = type_mismatch(name, declared, detected)
             if mismatch is not None:
-                storage.drop_partial(upload.user_id, sha256)
+                storage.drop_partial(user_id, sha256)
                 raise ProtocolError(
                     ErrorCode.FILE_TYPE_MISMATCH, f"refused: {mismatch}", reason=mismatch
                 )
-            storage.place(upload.user_id, sha256)
+            storage.place(user_id, sha256)
             return detected
 
         def finished(outcome: Outcome[str]) -> None:
@@ -263,9 +266,10 @@ class FileHandlers(HandlerFamily):
             connection.ip,
         )
         quota, files, sender = self.config.file_quota, self.files, Sender(connection, request.id)
+        owner_id, size = upload.user_id, upload.size  # copies for the store thread
 
         def save(store: Store) -> SavedBatch:
-            if store.file_bytes_of(upload.user_id) + upload.size > quota:
+            if store.file_bytes_of(owner_id) + size > quota:
                 raise _quota_exceeded(quota)
             return store.save_file_message(record, message, number_ids=number_ids)
 
@@ -282,10 +286,6 @@ class FileHandlers(HandlerFamily):
             self.delivery.messages_saved([result])
 
         self.store_worker.submit(save, saved)
-
-    def _check_text(self, text: str) -> None:
-        """A caption follows the rules of a message's text."""
-        check_text(text, self.config.max_text)
 
     def get(self, connection: Connection, request: FileGet) -> None:
         """The file if the user may have it (as HISTORY decides), then its chunks."""
@@ -327,16 +327,7 @@ class FileHandlers(HandlerFamily):
             and upload.user_id == user.id
         ):
             self.files.end_upload(connection, upload)
-            storage, user_id, sha256 = self.files.storage, upload.user_id, upload.sha256
-
-            def drop() -> None:
-                storage.drop_partial(user_id, sha256)
-
-            def dropped(outcome: Outcome[None]) -> None:
-                if isinstance(outcome, BaseException):
-                    log.warning("could not drop a cancelled upload: %s", outcome)
-
-            self.files.worker.submit(drop, dropped)
+            self.files.drop_partial(upload.user_id, upload.sha256)
         elif transfers is not None and download is not None and download.user_id == user.id:
             del transfers.downloads[number]
         else:

@@ -845,6 +845,7 @@ class RelationalStore(ABC):
         as in ``save_messages``); it comes back with its ``file``, whose id the
         database gave.
         """
+        catching_up = number_ids and not self._message_counter_checked
         with self._transaction() as execute:
             if message.nonce is not None:
                 row = execute(
@@ -863,9 +864,9 @@ class RelationalStore(ABC):
                 int(cursor.lastrowid), file.sha256, file.size, file.name, file.type,
                 file.owner_id, file.room_id, file.recipient_id, file.created_at,
             )  # fmt: skip
+            if catching_up:
+                self._catch_up_message_counter(execute)
             if number_ids:
-                if not self._message_counter_checked:
-                    self._catch_up_message_counter(execute)
                 message = self._number(execute, [message])[0]
             m = message
             execute(
@@ -874,6 +875,8 @@ class RelationalStore(ABC):
                 (m.id, m.room_id, m.sender_id, m.recipient_id, m.text, m.ts, m.nonce, m.ip,
                  stored_file.id),
             )  # fmt: skip
+        if catching_up:  # committed: once is enough, as in save_messages
+            self._message_counter_checked = True
         stored = StoredMessage(
             m.id, m.room_id, m.sender_id, m.recipient_id, m.text, m.ts, m.nonce, m.ip, stored_file
         )
