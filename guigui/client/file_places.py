@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import os
 import shlex
+from collections.abc import Collection
 from pathlib import Path
 
-from guigui.common.file_names import safe_file_name
 from guigui.common.objects import FileInfo
 
 
@@ -71,22 +71,22 @@ def cached_picture(file: FileInfo) -> Path:
     return cache_dir() / "pictures" / file.sha256
 
 
-def download_target(folder: Path, name: str) -> Path:
-    """The path a file called ``name`` (as the server says) is saved to in ``folder``.
+def free_name(path: Path, taken: Collection[Path] = ()) -> Path:
+    """``path`` if it is free, else ``name (2).ext``, ``name (3).ext``...: "keep both".
 
-    The name goes through ``safe_file_name`` again: it is never trusted as a path.
+    A path is taken when something is there, or when it is in ``taken`` (the
+    targets of downloads still running, which are not there yet).
     """
-    return folder / safe_file_name(name)
 
+    def free(candidate: Path) -> bool:
+        return not candidate.exists() and candidate not in taken
 
-def free_name(path: Path) -> Path:
-    """``path`` if nothing is there, else ``name (2).ext``, ``name (3).ext``...: "keep both"."""
-    if not path.exists():
+    if free(path):
         return path
     stem, suffix = path.stem, path.suffix
     number = 2
     while True:
         candidate = path.with_name(f"{stem} ({number}){suffix}")
-        if not candidate.exists():
+        if free(candidate):
             return candidate
         number += 1

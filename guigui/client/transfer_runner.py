@@ -25,6 +25,7 @@ from typing import TypeVar
 
 from guigui.client.connection import ChatConnection
 from guigui.client.errors import ConnectionLost, RequestFailed
+from guigui.client.file_transfer import POLL
 from guigui.client.model import ConversationKey
 from guigui.client.transfers import (
     DownloadCorrupt,
@@ -49,8 +50,6 @@ T = TypeVar("T")
 
 RETRY_LATER = {ErrorCode.UNAVAILABLE, ErrorCode.RATE_LIMITED}
 """Refusals that mean "not now": the transfer tries again a little later."""
-POLL = 0.2
-"""Seconds between two looks at the cancel flag while a transfer waits."""
 
 
 def failure_in_words(error: RequestFailed) -> str:
@@ -75,9 +74,8 @@ def failure_in_words(error: RequestFailed) -> str:
         ),
         ErrorCode.CHECKSUM_MISMATCH: _("The file changed while it was being sent: send it again."),
         ErrorCode.FILE_TYPE_MISMATCH: _("The file's content does not match its name or type."),
-        ErrorCode.INVALID_FIELD: _("This file name is not accepted: {reason}").format(
-            reason=details.get("reason", "")
-        ),
+        ErrorCode.INVALID_FIELD: _("This file name is not accepted."),
+        ErrorCode.INTERNAL: _("Something went wrong on our side. Try again."),
         ErrorCode.NO_SUCH_FILE: _("This file is no longer on the server."),
         ErrorCode.NOT_MEMBER: _("You are not a member of this room."),
         ErrorCode.NO_SUCH_ROOM: _("This room does not exist."),

@@ -1,7 +1,7 @@
 """The state of one file transfer, with no socket: what to send next, what is held, the hashes.
 
-``ChatConnection.upload_file`` and ``download_file`` (guigui/client/connection.py)
-do the I/O; these classes decide it, so that a test drives them with plain
+``guigui/client/file_transfer.py`` does the I/O (``ChatConnection.upload_file``
+and ``download_file`` hand it their connection); these classes decide it, so that a test drives them with plain
 values (PROTOCOL.md section 7):
 
 - ``Upload``: the next chunk to send, how far the server acknowledged

@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
 
@@ -27,10 +26,6 @@ from tests.support.updates import next_update
 
 GENERAL = ConversationKey.room("Général")
 PASSWORD = "correct horse"
-PATIENCE = 60.0
-"""Seconds before a wait gives up: a failure's bound, not a measured time."""
-
-Wanted = TypeVar("Wanted")
 
 
 def test_a_server_that_is_down_is_passed_over(running_server: RunningServer) -> None:

@@ -6,13 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from guigui.client.file_places import (
-    cached_picture,
-    download_target,
-    downloads_folder,
-    free_name,
-    is_sha256,
-)
+from guigui.client.file_places import cached_picture, downloads_folder, free_name, is_sha256
+from guigui.client.transfers import download_target
 from guigui.common.objects import FileInfo
 
 
@@ -50,6 +45,13 @@ def test_keep_both_picks_a_free_name(tmp_path: Path) -> None:
     assert free_name(target) == tmp_path / "plan (2).png"
     (tmp_path / "plan (2).png").write_bytes(b"2")
     assert free_name(target) == tmp_path / "plan (3).png"
+
+
+def test_a_download_still_running_takes_its_name_too(tmp_path: Path) -> None:
+    """Its file is not there yet, only its .part: keep both must not pick the same name."""
+    running = {tmp_path / "plan.png", tmp_path / "plan (2).png"}
+    assert free_name(tmp_path / "plan.png", running) == tmp_path / "plan (3).png"
+    assert free_name(tmp_path / "other.png", running) == tmp_path / "other.png"
 
 
 def test_pictures_are_cached_by_content(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -18,7 +18,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
 
@@ -49,8 +48,6 @@ PASSWORD = "correct horse"
 PATIENCE = 60.0
 """Seconds before a wait gives up: a failure's bound, not a measured time."""
 MB = 1024 * 1024
-
-Wanted = TypeVar("Wanted")
 
 
 def make_file(directory: Path, name: str, size: int) -> Path:

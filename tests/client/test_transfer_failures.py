@@ -39,7 +39,7 @@ def test_in_french(french: None) -> None:
 
 
 def test_a_code_without_words_keeps_the_servers_message() -> None:
-    assert failure_in_words(refused(ErrorCode.INTERNAL)) == "the server's own words"
+    assert failure_in_words(refused(ErrorCode.ALREADY_MEMBER)) == "the server's own words"
 
 
 def test_a_name_lying_about_its_content_is_said_in_the_users_language(french: None) -> None:

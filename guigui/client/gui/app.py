@@ -91,12 +91,6 @@ ERRORS_IN_WORDS = {
     "already_pending": "Your request to join this room already waits for an admin.",
     "bad_token": "Your session has expired: log in again.",
     "internal": "Something went wrong on our side. Try again.",
-    "file_too_large": "This file is larger than the server takes.",
-    "quota_exceeded": "You have no room left for files on the server: ask an admin.",
-    "file_type_mismatch": "The file's content is not what its name says.",
-    "checksum_mismatch": "The file arrived damaged: send it again.",
-    "no_such_file": "This file is no longer on the server.",
-    "file_incomplete": "The file did not arrive whole: send it again.",
 }
 """What each error code of the protocol means for the user (translated where shown)."""
 
@@ -305,7 +299,7 @@ class ClientApp(ttk.App):
             case TransferDone(transfer, message, path):
                 self.files.on_done(transfer, message, path)
             case TransferFailed(transfer, reason):
-                self.files.on_failed(transfer, in_words(reason, reason))
+                self.files.on_failed(transfer, reason)  # in words already (transfer_runner)
             case TransferCancelled(transfer):
                 self.files.on_cancelled(transfer)
             case _:

@@ -9,7 +9,6 @@ picture from the clipboard.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import subprocess
 import time
@@ -22,6 +21,7 @@ import ttkbootstrap as ttk
 from PIL import Image, ImageGrab
 
 from guigui.client.file_display import human_size, progress_in_words
+from guigui.client.file_places import free_name
 from guigui.client.model import Transfer
 from guigui.common.i18n import _
 from guigui.common.objects import FileInfo
@@ -208,8 +208,7 @@ def paste_picture(widget: tk.Misc, folder: Path) -> Path | None:
     if not isinstance(content, Image.Image):
         return None
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / time.strftime("pasted-%Y-%m-%d-%H%M%S.png")
-    with contextlib.suppress(FileNotFoundError):
-        path.unlink()
+    # Never over an earlier paste: its upload may still be reading it.
+    path = free_name(folder / time.strftime("pasted-%Y-%m-%d-%H%M%S.png"))
     content.save(path, "PNG")
     return path

@@ -21,16 +21,11 @@ from typing import Protocol
 from PIL import ImageTk
 
 from guigui.client.file_display import human_size, is_picture
-from guigui.client.file_places import (
-    cached_picture,
-    download_target,
-    downloads_folder,
-    free_name,
-    is_sha256,
-)
+from guigui.client.file_places import cached_picture, downloads_folder, free_name, is_sha256
 from guigui.client.model import ChatModel, Transfer
 from guigui.client.network_thread import NetworkThread
 from guigui.client.thumbnails import NotAPicture, make_thumbnail
+from guigui.client.transfers import download_target
 from guigui.common.file_names import safe_file_name
 from guigui.common.i18n import _
 from guigui.common.objects import ChatMessage, FileInfo
@@ -112,14 +107,22 @@ class FileActions:
     # ---- downloads ------------------------------------------------------------------------
 
     def download(self, file: FileInfo) -> str | None:
-        """Save a file in the Downloads folder, asking first if its name is taken there."""
+        """Save a file in the Downloads folder, asking first if its name is taken there.
+
+        A name is taken by a file there, or by a download still running to it
+        (two downloads must never write the same ``.part``).
+        """
         target = download_target(self.downloads(), file.name)
+        running = {t.destination for t in self.model.transfers.values() if t.destination}
+        if target in running:
+            self.model.notice(_("⬇ {name} is already being downloaded.").format(name=target.name))
+            return None
         if target.exists():
             answer = self.ask_conflict(target)
             if answer is None:
                 return None
             if answer == KEEP_BOTH:
-                target = free_name(target)
+                target = free_name(target, running)
         transfer = self.host.network.get_file(file, target)
         self.model.transfer_started(
             Transfer(transfer, "download", file.name, file.size, file=file, destination=target)
