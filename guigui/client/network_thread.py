@@ -275,9 +275,9 @@ class NetworkThread:
         ``destination`` is the file to write (replaced if it exists: ask the
         user first), or an existing directory, where the file gets its own name
         made safe (``safe_file_name``). The content goes to that file's ``.part``
-        (``transfers.part_path``) and is renamed once its SHA-256 matches. ``TransferProgress``, then
-        ``TransferDone`` (with the saved path), ``TransferFailed`` or
-        ``TransferCancelled``.
+        (``transfers.part_path``) and is renamed once its SHA-256 matches.
+        ``TransferProgress``, then ``TransferDone`` (with the saved path),
+        ``TransferFailed`` or ``TransferCancelled``.
         """
         return self._transfers.get_file(file, destination)
 

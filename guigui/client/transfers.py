@@ -1,8 +1,8 @@
 """The state of one file transfer, with no socket: what to send next, what is held, the hashes.
 
 ``guigui/client/file_transfer.py`` does the I/O (``ChatConnection.upload_file``
-and ``download_file`` hand it their connection); these classes decide it, so that a test drives them with plain
-values (PROTOCOL.md section 7):
+and ``download_file`` hand it their connection); these classes decide it, so
+that a test drives them with plain values (PROTOCOL.md section 7):
 
 - ``Upload``: the next chunk to send, how far the server acknowledged
   (FILE_ACK), how much may be in flight, and where to go on after a cut (the
